@@ -1,0 +1,10 @@
+"""credsim: a simulator of social credit systems on synthetic populations.
+
+credsim never scores real people: it has no interface for real identities, biometrics
+or enforcement. Everything it simulates is a synthetic population."""
+
+from .results import Result, __version__, load_run
+from .scenario import PRESETS, Scenario, load_scenario
+from .sim import Sim
+
+__all__ = ["Sim", "Scenario", "Result", "load_run", "load_scenario", "PRESETS", "__version__"]

@@ -1,0 +1,79 @@
+"""Phase 1, behave: the true events of the day, drawn per agent and type."""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+from ..constants import CHILD, S_BEHAVE
+from ..rng import day_key, poisson, uniform
+from .base import Phase
+
+
+@nb.njit(parallel=True, cache=True)
+def behave_kernel(key, age, platform, smoker, speaker, honesty, civility, civic,
+                  rode_train, deter, chill, p, true_ev, posts):
+    """p: community, purchase, smoke, traffic, train smoke, debt, fraud, tax, post rate,
+    speaker rate, critical, critical speaker, misinfo, flag false, flag critical, flag other."""
+    n = age.shape[0]
+    for i in nb.prange(n):
+        ev = 0
+        npost = 0
+        if age[i] != CHILD:
+            dpub = deter[0, i]
+            dfin = deter[1, i]
+            if uniform(key, i, 0) < p[0] * civic[i]:
+                ev |= 1
+            if platform[i] and uniform(key, i, 1) < p[1]:
+                ev |= 2
+            incivil = 1.0 - civility[i]
+            if smoker[i] and uniform(key, i, 2) < p[2] * incivil * dpub:
+                ev |= 4
+            if uniform(key, i, 3) < p[3] * incivil * dpub:
+                ev |= 8
+            if smoker[i] and rode_train[i] and uniform(key, i, 4) < p[4] * dpub:
+                ev |= 16
+            dishonest = (1.0 - honesty[i]) * dfin
+            if uniform(key, i, 5) < p[5] * dishonest:
+                ev |= 32
+            if uniform(key, i, 6) < p[6] * dishonest:
+                ev |= 64
+            if uniform(key, i, 7) < p[7] * dishonest:
+                ev |= 128
+            if speaker[i]:
+                rate, crit = p[9], p[11]
+            else:
+                rate, crit = p[8], p[10]
+            rate *= deter[2, i] * chill[i]
+            npost = poisson(uniform(key, i, 8), rate)
+            misinfo = p[12]
+            rest = 1.0 - crit - misinfo
+            if uniform(key, i, 9) < 1.0 - math.exp(-rate * misinfo * p[13]):
+                ev |= 256
+            if uniform(key, i, 10) < 1.0 - math.exp(-rate * (crit * p[14] + rest * p[15])):
+                ev |= 512
+        true_ev[i] = ev
+        posts[i] = min(npost, 65535)
+
+
+KEYS = ("p_community_service", "p_domestic_purchase", "p_smoking_in_public",
+        "p_traffic_violation", "p_smoking_on_train", "p_debt_default", "p_fraud",
+        "p_tax_evasion", "post_rate", "post_rate_speaker", "critical", "critical_speaker",
+        "misinfo", "flag_false", "flag_critical", "flag_other")
+
+
+class Behave(Phase):
+    """True events per agent and type; children commit none; deterrence and chilling
+    scale the probabilities; smoking on a train needs yesterday's ride."""
+
+    name = "behave"
+
+    def run(self, day: int) -> None:
+        s = self.sim
+        p = np.array([s.params.at(f"behave.{k}", day) for k in KEYS])
+        pop, st, d = s.pop, s.state, s.day
+        behave_kernel(day_key(s.seed, S_BEHAVE, day), pop.age, pop.platform, pop.smoker,
+                      pop.speaker, pop.honesty, pop.civility, pop.civic, st.rode_train,
+                      st.deter, st.chill, p, d.true_ev, d.posts)

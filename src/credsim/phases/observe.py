@@ -1,0 +1,131 @@
+"""Phase 2, observe: sensors turn true events into observed ones (cameras with
+misidentification, registry, payment platform, train staff, speech monitor), courts
+open cases and land judgments, defamation cases end in apologies."""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from ..constants import (CASE_DEFAMATION, CASE_FALSE_BIT, DC_DEF_DROPPED, DC_DEF_JUDGED,
+                         DC_DEF_OPENED, DC_FIN_DROPPED, DC_FIN_JUDGED, DC_FIN_OPENED,
+                         DC_INSINCERE, DC_JUDGED_FALSE, S_COURT, S_MISID_TARGET, S_OBSERVE,
+                         SMOKING_IN_PUBLIC)
+from ..rng import day_key, uniform
+from .base import Phase
+
+
+@nb.njit(parallel=True, cache=True)
+def observe_kernel(key, ckey, day, urban, speaker, true_ev, pend_day, pend_kind,
+                   on, p, delay, obs, misid, court):
+    """on: registry, payment, cameras, train staff, speech monitor, courts.
+    p: p_registry, coverage urban, coverage rural, misid, p_train_staff, p_case,
+    p_defamation speaker, p_defamation other, p_insincere."""
+    n = true_ev.shape[0]
+    for i in nb.prange(n):
+        o = 0
+        m = 0
+        c = 0
+        # a judgment lands: the case's event is observed today (its delta applies now)
+        if pend_day[i] == day:
+            kind = pend_kind[i] & 7
+            if kind == CASE_DEFAMATION:
+                c |= DC_DEF_JUDGED
+                if pend_kind[i] & CASE_FALSE_BIT:
+                    c |= DC_JUDGED_FALSE
+                if uniform(ckey, i, 0) < p[8]:
+                    c |= DC_INSINCERE
+            else:
+                c |= DC_FIN_JUDGED
+                o |= 1 << (4 + kind)  # debt 5, fraud 6, tax 7
+            pend_day[i] = -1
+            pend_kind[i] = 0
+        ev = true_ev[i]
+        if ev != 0:
+            if on[0] and (ev & 1) and uniform(key, i, 0) < p[0]:
+                o |= 1
+            if on[1] and (ev & 2):
+                o |= 2
+            if on[2]:
+                cov = p[1] if urban[i] else p[2]
+                for t in range(2):  # smoking in public, traffic violation
+                    b = 1 << (SMOKING_IN_PUBLIC + t)
+                    if (ev & b) and uniform(key, i, 2 + t) < cov:
+                        if uniform(key, i, 4 + t) < p[3]:
+                            m |= 1 << t
+                        else:
+                            o |= b
+            if on[3] and (ev & 16) and uniform(key, i, 6) < p[4]:
+                o |= 16
+            if on[5]:
+                for t in range(3):  # debt, fraud, tax
+                    if (ev & (32 << t)) and uniform(key, i, 7 + t) < p[5]:
+                        if pend_day[i] < 0:
+                            pend_day[i] = day + delay
+                            pend_kind[i] = 1 + t
+                            c |= DC_FIN_OPENED
+                        else:
+                            c |= DC_FIN_DROPPED
+            if on[4]:
+                pdef = p[6] if speaker[i] else p[7]
+                for t in range(2):  # rumour (true), rumour (false flag)
+                    b = 256 << t
+                    if ev & b:
+                        o |= b
+                        if on[5] and uniform(key, i, 10 + t) < pdef:
+                            if pend_day[i] < 0:
+                                pend_day[i] = day + delay
+                                pend_kind[i] = CASE_DEFAMATION | (CASE_FALSE_BIT * t)
+                                c |= DC_DEF_OPENED
+                            else:
+                                c |= DC_DEF_DROPPED
+        obs[i] = o
+        misid[i] = m
+        court[i] = c
+
+
+@nb.njit(cache=True)
+def misid_targets(key, offenders, bit, region, region_start, target):
+    """The agent each misidentified event is pinned on: uniform over the rest of the region."""
+    for k in range(offenders.shape[0]):
+        i = offenders[k]
+        r = region[i]
+        lo, size = region_start[r], region_start[r + 1] - region_start[r]
+        if size <= 1:
+            target[k] = -1  # nobody else in the region: the match fails, nothing recorded
+            continue
+        j = lo + min(np.int64(uniform(key, i, bit[k]) * (size - 1)), size - 2)
+        if j >= i:
+            j += 1
+        target[k] = j
+
+
+class Observe(Phase):
+    name = "observe"
+
+    def run(self, day: int) -> None:
+        s = self.sim
+        sc = s.scenario.observe
+        pa = s.params
+        on = np.array([sc.registry, sc.payment_platform, sc.cameras, sc.train_staff,
+                       sc.speech_monitor, sc.courts], np.bool_)
+        p = np.array([pa.at(f"observe.{k}", day) for k in (
+            "p_registry", "coverage_urban", "coverage_rural", "misid", "p_train_staff",
+            "p_case", "p_defamation_speaker", "p_defamation_other", "p_insincere")])
+        st, d, pop = s.state, s.day, s.pop
+        observe_kernel(day_key(s.seed, S_OBSERVE, day), day_key(s.seed, S_COURT, day), day,
+                       pop.urban, pop.speaker, d.true_ev, st.pend_day, st.pend_kind, on, p,
+                       sc.court_delay, d.obs, d.misid, d.court)
+        # the few misidentified events land on another agent of the region
+        off = np.flatnonzero(d.misid)
+        both = d.misid[off] == 3
+        offenders = np.concatenate([off, off[both]]).astype(np.int64)
+        first = np.where(d.misid[off] & 1, 0, 1)
+        bit = np.concatenate([first, np.ones(int(both.sum()), np.int64)]).astype(np.int64)
+        target = np.empty(offenders.shape[0], np.int64)
+        misid_targets(day_key(s.seed, S_MISID_TARGET, day), offenders, bit, pop.region,
+                      pop.region_start, target)
+        ok = target >= 0
+        d.false_target = target[ok].astype(np.int32)
+        d.false_type = (SMOKING_IN_PUBLIC + bit[ok]).astype(np.uint8)
+        d.false_source = offenders[ok].astype(np.int32)

@@ -1,0 +1,271 @@
+"""Phase 7, record: the day's aggregates by cell (region x urban x age group x sex), the
+score histogram by group, service outcomes by tier and listing status, and the ledger
+rows of the day (observed events, cases, listings, exits, appeals, denials)."""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from ..constants import (DC_DEF_DROPPED, DC_DEF_JUDGED, DC_DEF_OPENED, DC_FIN_DROPPED,
+                         DC_FIN_JUDGED, DC_FIN_OPENED, DC_INSINCERE, DENIED, DL_APPEALED,
+                         DL_COURT_ENTRY, DL_ENTRY_ASSOC, DL_ENTRY_WRONGFUL,
+                         DL_EXIT_APPEAL_COURT, DL_EXIT_APPEAL_SCORE, DL_EXIT_EXPIRY,
+                         DL_EXIT_PAID, DL_EXIT_RECOVERED, DL_SCORE_ENTRY, EVENT_TYPES,
+                         LF_COURT, LF_COURT_WRONGFUL, LF_EVER, LF_SCORE, LF_SCORE_ASSOC,
+                         LF_SCORE_WRONGFUL, N_SERVICES, N_TYPES, OUTCOMES, RUMOUR, SERVICES,
+                         STATUSES, TIERS, TRUE_EVENT_NAMES, TRUTH_FALSE_FLAG, TRUTH_MISID,
+                         TRUTH_TRUE)
+from .base import Phase
+from .services import status_of
+
+# ------------------------------------------------------------------------------------
+# The metrics counted per cell and day (int counts)
+
+METRICS: list[str] = []
+
+
+def _m(*names: str) -> int:
+    first = len(METRICS)
+    METRICS.extend(names)
+    return first
+
+
+M_TRUE = _m(*[f"true_{t}" for t in TRUE_EVENT_NAMES])
+M_OBS = _m(*[f"observed_{t}" for t in EVENT_TYPES])
+M_MISID = _m("misidentified_smoking_in_public", "misidentified_traffic_violation")
+M_FALSE_FLAG = _m("false_flag_rumour")
+M_CASES = _m("cases_financial", "cases_financial_dropped", "cases_defamation",
+             "cases_defamation_dropped", "judgments_financial", "judgments_defamation",
+             "apologies_insincere")
+M_POSTS = _m("posts")
+M_SPEAKERS = _m("speakers", "rumours_of_speakers")
+M_LISTED = _m("listed", "listed_court", "listed_score", "listed_wrongful",
+              "listed_association", "ever_listed")
+M_ENTRY = _m("entries_debt_default", "entries_fraud", "entries_tax_evasion", "entries_speech",
+             "entries_score", "entries_wrongful", "entries_association")
+M_EXIT = _m("exits_expiry", "exits_paid", "exits_recovered", "exits_appeal")
+M_APPEALS = _m("appeals")
+M_TIER = _m(*[f"tier_{t}" for t in TIERS])
+M_SCORED = _m("scored")
+M_SVC = _m(*[f"{s}_{k}" for s in SERVICES for k in ("requests",) + OUTCOMES])
+M_NET = _m("edges_cut", "friendships_lost")
+M_AGENTS = _m("agents")
+N_METRICS = len(METRICS)
+
+N_CHUNKS = 32  # fixed partition: sums are identical for any thread count
+N_GROUPS = 12  # urban x age group x sex: the score histogram's groups
+
+
+@nb.njit(parallel=True, cache=True)
+def record_kernel(cell, group, speaker, true_ev, obs, misid, court, lst, posts, svc_req, svc_out,
+                  lflags, scored, score, tier, lo, nbins, counts, ssum, hist, svct):
+    n = cell.shape[0]
+    nch = counts.shape[0]
+    step = (n + nch - 1) // nch
+    for ch in nb.prange(nch):
+        cnt = counts[ch]
+        for i in range(ch * step, min(n, (ch + 1) * step)):
+            c = cell[i]
+            row = cnt[c]
+            row[M_AGENTS] += 1
+            t = tier[i]
+            row[M_TIER + t] += 1
+            if scored[i]:
+                row[M_SCORED] += 1
+                ssum[ch, c] += score[i]
+                b = min(max(np.int64(score[i] - lo), 0), nbins - 1)
+                hist[ch, group[i], b] += 1
+            lf = lflags[i]
+            if lf & (LF_COURT | LF_SCORE):
+                row[M_LISTED] += 1
+                if lf & LF_COURT:
+                    row[M_LISTED + 1] += 1
+                if lf & LF_SCORE:
+                    row[M_LISTED + 2] += 1
+                if lf & (LF_COURT_WRONGFUL | LF_SCORE_WRONGFUL):
+                    row[M_LISTED + 3] += 1
+                if lf & LF_SCORE_ASSOC:
+                    row[M_LISTED + 4] += 1
+            if lf & LF_EVER:
+                row[M_LISTED + 5] += 1
+            row[M_POSTS] += posts[i]
+            if speaker[i]:
+                row[M_SPEAKERS] += 1
+                row[M_SPEAKERS + 1] += ((obs[i] >> RUMOUR) & 1) + ((obs[i] >> N_TYPES) & 1)
+            ev = true_ev[i]
+            if ev:
+                for k in range(10):
+                    if (ev >> k) & 1:
+                        row[M_TRUE + k] += 1
+            o = obs[i]
+            if o:
+                for k in range(N_TYPES):
+                    if (o >> k) & 1:
+                        row[M_OBS + k] += 1
+                if (o >> N_TYPES) & 1:
+                    row[M_OBS + RUMOUR] += 1
+                    row[M_FALSE_FLAG] += 1
+            cr = court[i]
+            if cr:
+                if cr & DC_FIN_OPENED:
+                    row[M_CASES] += 1
+                if cr & DC_FIN_DROPPED:
+                    row[M_CASES + 1] += 1
+                if cr & DC_DEF_OPENED:
+                    row[M_CASES + 2] += 1
+                if cr & DC_DEF_DROPPED:
+                    row[M_CASES + 3] += 1
+                if cr & DC_FIN_JUDGED:
+                    row[M_CASES + 4] += 1
+                if cr & DC_DEF_JUDGED:
+                    row[M_CASES + 5] += 1
+                if cr & DC_INSINCERE:
+                    row[M_CASES + 6] += 1
+            dl = lst[i]
+            if dl:
+                if dl & DL_COURT_ENTRY:
+                    # the reason of a court entry: debt, fraud, tax (obs bits 5-7) or speech
+                    if o & 32:
+                        row[M_ENTRY] += 1
+                    elif o & 64:
+                        row[M_ENTRY + 1] += 1
+                    elif o & 128:
+                        row[M_ENTRY + 2] += 1
+                    else:
+                        row[M_ENTRY + 3] += 1
+                if dl & DL_SCORE_ENTRY:
+                    row[M_ENTRY + 4] += 1
+                if dl & DL_ENTRY_WRONGFUL:
+                    row[M_ENTRY + 5] += 1
+                if dl & DL_ENTRY_ASSOC:
+                    row[M_ENTRY + 6] += 1
+                if dl & DL_EXIT_EXPIRY:
+                    row[M_EXIT] += 1
+                if dl & DL_EXIT_PAID:
+                    row[M_EXIT + 1] += 1
+                if dl & DL_EXIT_RECOVERED:
+                    row[M_EXIT + 2] += 1
+                if dl & DL_EXIT_APPEAL_COURT:
+                    row[M_EXIT + 3] += 1
+                if dl & DL_EXIT_APPEAL_SCORE:
+                    row[M_EXIT + 3] += 1
+                if dl & DL_APPEALED:
+                    row[M_APPEALS] += 1
+            rq = svc_req[i]
+            if rq:
+                st = status_of(lf)
+                so = svc_out[i]
+                for s in range(N_SERVICES):
+                    if (rq >> s) & 1:
+                        oc = (so >> (2 * s)) & 3
+                        row[M_SVC + 5 * s] += 1
+                        row[M_SVC + 5 * s + 1 + oc] += 1
+                        svct[ch, s, t, st, oc] += 1
+
+
+@nb.njit(cache=True)
+def school_status_fix(svc_req, svc_out, parent, lflags, tier, svct, school):
+    """Private school requests are counted by the parent's listing status (it decides)."""
+    for i in range(svc_req.shape[0]):
+        if (svc_req[i] >> school) & 1:
+            oc = (svc_out[i] >> (2 * school)) & 3
+            st_own = status_of(lflags[i])
+            st_par = status_of(lflags[parent[i]]) if parent[i] >= 0 else 0
+            if st_own != st_par:
+                svct[school, tier[i], st_own, oc] -= 1
+                svct[school, tier[i], st_par, oc] += 1
+
+
+# ------------------------------------------------------------------------------------
+# Ledger rows of a day
+
+KINDS = ("event", "case_opened", "case_dropped", "judgment", "listing", "exit", "appeal",
+         "denial")
+K_EVENT, K_CASE, K_DROP, K_JUDG, K_LIST, K_EXIT, K_APPEAL, K_DENIAL = range(8)
+EXIT_REASONS = ("expiry", "paid", "recovered", "appeal_court", "appeal_score")
+LEDGER_DTYPE = np.dtype([("day", np.int16), ("agent", np.int32), ("kind", np.uint8),
+                         ("code", np.uint8), ("truth", np.uint8), ("flags", np.uint8),
+                         ("delta", np.float32), ("score", np.float32), ("other", np.int32)])
+
+
+@nb.njit(inline="always")
+def _row(out, w, day, i, kind, code, truth, flags, delta, score, other):
+    if out.shape[0] > 0:
+        out[w]["day"] = day
+        out[w]["agent"] = i
+        out[w]["kind"] = kind
+        out[w]["code"] = code
+        out[w]["truth"] = truth
+        out[w]["flags"] = flags
+        out[w]["delta"] = delta
+        out[w]["score"] = score
+        out[w]["other"] = other
+    return w + 1
+
+
+@nb.njit(cache=True)
+def ledger_rows(day, obs, court, lst, svc_req, svc_out, scored, score, lflags, court_reason,
+                parent, deltas, ft, ftype, fsrc, out):
+    """Write the day's ledger rows into ``out`` (or only count them if it is empty)."""
+    w = 0
+    for i in range(obs.shape[0]):
+        o, cr, dl, rq = obs[i], court[i], lst[i], svc_req[i]
+        if o == 0 and cr == 0 and dl == 0 and rq == 0:
+            continue
+        sc = score[i]
+        for k in range(N_TYPES + 1):
+            if (o >> k) & 1:
+                t = RUMOUR if k == N_TYPES else k
+                truth = TRUTH_FALSE_FLAG if k == N_TYPES else TRUTH_TRUE
+                dv = deltas[t] if scored[i] else 0.0
+                w = _row(out, w, day, i, K_EVENT, t, truth, 0, dv, sc, -1)
+        if cr:
+            if cr & 1:
+                w = _row(out, w, day, i, K_CASE, 0, 0, 0, 0.0, sc, -1)
+            if cr & 2:
+                w = _row(out, w, day, i, K_DROP, 0, 0, 0, 0.0, sc, -1)
+            if cr & 4:
+                w = _row(out, w, day, i, K_CASE, 1, 0, 0, 0.0, sc, -1)
+            if cr & 8:
+                w = _row(out, w, day, i, K_DROP, 1, 0, 0, 0.0, sc, -1)
+            if cr & 32:
+                w = _row(out, w, day, i, K_JUDG, 1, 2 if cr & 128 else 0,
+                         1 if cr & 64 else 0, 0.0, sc, -1)
+        if dl:
+            lf = lflags[i]
+            if dl & DL_COURT_ENTRY:
+                w = _row(out, w, day, i, K_LIST, court_reason[i],
+                         2 if lf & LF_COURT_WRONGFUL else 0, 0, 0.0, sc, -1)
+            if dl & DL_SCORE_ENTRY:
+                fl = (1 if dl & DL_ENTRY_WRONGFUL and lf & LF_SCORE_WRONGFUL else 0) | (
+                    2 if lf & LF_SCORE_ASSOC else 0)
+                w = _row(out, w, day, i, K_LIST, 5, 1 if fl & 1 else 0, fl, 0.0, sc, -1)
+            for k in range(5):
+                if dl & (DL_EXIT_EXPIRY << k):
+                    w = _row(out, w, day, i, K_EXIT, k, 0, 0, 0.0, sc, -1)
+            if dl & DL_APPEALED:
+                up = 1 if dl & (DL_EXIT_APPEAL_COURT | DL_EXIT_APPEAL_SCORE) else 0
+                w = _row(out, w, day, i, K_APPEAL, up, 0, 0, 0.0, sc, -1)
+        if rq:
+            for s in range(N_SERVICES):
+                if (rq >> s) & 1 and ((svc_out[i] >> (2 * s)) & 3) == DENIED:
+                    w = _row(out, w, day, i, K_DENIAL, s, 0, 0, 0.0, sc, parent[i])
+    for k in range(ft.shape[0]):
+        j = ft[k]
+        dv = deltas[ftype[k]] if scored[j] else 0.0
+        w = _row(out, w, day, j, K_EVENT, ftype[k], TRUTH_MISID, 0, dv, score[j], fsrc[k])
+    return w
+
+
+class Record(Phase):
+    """Counts the day into preallocated arrays held by the simulation's recorder."""
+
+    name = "record"
+
+    def run(self, day: int) -> None:
+        self.sim.recorder.record(day)
+
+
+__all__ = ["Record", "METRICS", "N_METRICS", "KINDS", "EXIT_REASONS", "LEDGER_DTYPE",
+           "TRUTH_TRUE", "ledger_rows", "record_kernel", "school_status_fix", "STATUSES"]

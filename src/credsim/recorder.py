@@ -1,0 +1,92 @@
+"""Holds the aggregates of every day in preallocated arrays and the ledger rows; the
+record phase fills it, results.py turns it into tables."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .constants import N_SERVICES, SMOKING_IN_PUBLIC, STATUSES, SVC_SCHOOL, TIERS
+from .phases.record import (LEDGER_DTYPE, M_MISID, M_NET, M_OBS, N_CHUNKS, N_GROUPS,
+                            N_METRICS, ledger_rows, record_kernel, school_status_fix)
+
+if TYPE_CHECKING:
+    from .sim import Sim
+
+
+class Recorder:
+    """Day-by-day aggregates: ``cells[day, cell, metric]`` (cell = region x urban x age x
+    sex), ``score_sum[day, cell]``, ``hist[day, group, bin]`` (1-point bins),
+    ``svc[day, service, tier, status, outcome]`` and the ledger rows."""
+
+    def __init__(self, sim: "Sim"):
+        self.sim = sim
+        pop = sim.pop
+        n_regions = len(pop.region_names)
+        self.n_cells = n_regions * N_GROUPS
+        self.group = (pop.urban.astype(np.uint8) * 6 + pop.age * 2 + pop.sex).astype(np.uint8)
+        self.cell = (pop.region.astype(np.uint16) * N_GROUPS + self.group).astype(np.uint16)
+        sc = sim.scenario.score
+        self.lo = float(sc.min)
+        self.nbins = int(np.floor(sc.max - sc.min)) + 1
+        days = sim.days
+        self.cells = np.zeros((days, self.n_cells, N_METRICS), np.int32)
+        self.score_sum = np.zeros((days, self.n_cells), np.float64)
+        self.hist = np.zeros((days, N_GROUPS, self.nbins), np.int32)
+        self.svc = np.zeros((days, N_SERVICES, len(TIERS), len(STATUSES), 4), np.int32)
+        self.edges_active = np.zeros(days, np.int64)
+        self._counts = np.zeros((N_CHUNKS, self.n_cells, N_METRICS), np.int64)
+        self._ssum = np.zeros((N_CHUNKS, self.n_cells), np.float64)
+        self._hist = np.zeros((N_CHUNKS, N_GROUPS, self.nbins), np.int64)
+        self._svct = np.zeros((N_CHUNKS, N_SERVICES, len(TIERS), len(STATUSES), 4), np.int64)
+        self.ledger: list[np.ndarray] = []
+        self.active_edges = sim.graph.active_edges()
+        # edge ends of each cell at the start (active friendships of its agents)
+        deg = sim.graph.degree()
+        self.friend_ends0 = np.bincount(self.cell, weights=deg, minlength=self.n_cells)
+
+    def record(self, day: int) -> None:
+        s = self.sim
+        st, d, pop = s.state, s.day, s.pop
+        for a in (self._counts, self._ssum, self._hist, self._svct):
+            a.fill(0)
+        record_kernel(self.cell, self.group, pop.speaker, d.true_ev, d.obs, d.misid, d.court, d.lst,
+                      d.posts, d.svc_req, d.svc_out, st.lflags, st.scored, st.score, st.tier,
+                      self.lo, self.nbins, self._counts, self._ssum, self._hist, self._svct)
+        counts = self._counts.sum(axis=0)
+        svct = self._svct.sum(axis=0)
+        # misidentified events count where they land
+        if d.false_target.size:
+            tc = self.cell[d.false_target]
+            k = d.false_type.astype(np.int64) - SMOKING_IN_PUBLIC
+            np.add.at(counts, (tc, M_OBS + SMOKING_IN_PUBLIC + k), 1)
+            np.add.at(counts, (tc, M_MISID + k), 1)
+        if s.cut_cutter.size:
+            np.add.at(counts, (self.cell[s.cut_cutter], M_NET), 1)
+            np.add.at(counts, (self.cell[s.cut_cutter], M_NET + 1), 1)
+            np.add.at(counts, (self.cell[s.cut_other], M_NET + 1), 1)
+            self.active_edges -= int(s.cut_cutter.size)
+        if s.params.svc_annual[SVC_SCHOOL] == day % 365:
+            school_status_fix(d.svc_req, d.svc_out, pop.parent, st.lflags, st.tier, svct,
+                              SVC_SCHOOL)
+        self.cells[day] = counts
+        self.score_sum[day] = self._ssum.sum(axis=0)
+        self.hist[day] = self._hist.sum(axis=0)
+        self.svc[day] = svct
+        self.edges_active[day] = self.active_edges
+        if s.record_ledger:
+            args = (day, d.obs, d.court, d.lst, d.svc_req, d.svc_out, st.scored, st.score,
+                    st.lflags, st.court_reason, pop.parent, s.params.deltas[day],
+                    d.false_target, d.false_type, d.false_source)
+            nrows = ledger_rows(*args, np.zeros(0, LEDGER_DTYPE))
+            out = np.zeros(nrows, LEDGER_DTYPE)
+            ledger_rows(*args, out)
+            self.ledger.append(out)
+
+    def ledger_for(self, keep: np.ndarray) -> np.ndarray:
+        """Ledger rows of the agents where ``keep`` is true, in day order."""
+        if not self.ledger:
+            return np.zeros(0, LEDGER_DTYPE)
+        parts = [r[keep[r["agent"]]] for r in self.ledger]
+        return np.concatenate(parts)

@@ -1,0 +1,392 @@
+"""The run directory: ``run.json`` and the Parquet tables, written from a finished
+simulation and read back as DataFrames (or queried with DuckDB)."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .constants import (AGE_GROUPS, CATEGORIES, COURT_REASONS, EVENT_TYPES, LF_COURT,
+                        LF_COURT_WRONGFUL, LF_EVER, LF_SCORE, LF_SCORE_ASSOC,
+                        LF_SCORE_WRONGFUL, OUTCOMES, SERVICES, SEXES, STATUSES, TIERS,
+                        TRUTHS)
+from .errors import RunDirError
+from .phases.record import EXIT_REASONS, KINDS, METRICS, N_GROUPS
+
+if TYPE_CHECKING:
+    from .sim import Sim
+
+TABLES = ("daily", "groups", "services", "score_hist", "agents", "ledger")
+PERCENTILES = (1, 10, 50, 90, 99)
+__version__ = "0.1.0"
+
+
+# ------------------------------------------------------------------------------------
+# Score statistics from 1-point histograms
+
+
+def hist_percentiles(h: np.ndarray, lo: float, qs=PERCENTILES) -> np.ndarray:
+    """Percentiles (floor to the point) of histograms ``h[..., bin]``; nan where empty."""
+    c = np.cumsum(h, axis=-1)
+    n = c[..., -1:]
+    out = np.full(h.shape[:-1] + (len(qs),), np.nan)
+    for k, q in enumerate(qs):
+        target = np.ceil(q / 100 * n)
+        idx = (c < np.maximum(target, 1)).sum(axis=-1)
+        out[..., k] = np.where(n[..., 0] > 0, lo + idx, np.nan)
+    return out
+
+
+def hist_gini(h: np.ndarray, lo: float) -> np.ndarray:
+    """Gini coefficient of the scores in histograms ``h[..., bin]`` (bin value lo + k)."""
+    v = lo + np.arange(h.shape[-1], dtype=np.float64)
+    h = h.astype(np.float64)
+    n = h.sum(axis=-1)
+    s = (h * v).sum(axis=-1)
+    before = np.cumsum(h, axis=-1) - h
+    num = (v * h * (2 * before + h - n[..., None])).sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where((n > 0) & (s > 0), num / (n * s), np.nan)
+
+
+# ------------------------------------------------------------------------------------
+
+
+def _stats_frame(counts: np.ndarray, ssum: np.ndarray, hist: np.ndarray | None,
+                 lo: float) -> dict[str, np.ndarray]:
+    """Metric columns plus score mean, percentiles and Gini for aggregated rows."""
+    cols = {m: counts[..., k].astype(np.int64) for k, m in enumerate(METRICS)}
+    scored = counts[..., METRICS.index("scored")]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cols["score_mean"] = np.where(scored > 0, ssum / np.maximum(scored, 1), np.nan)
+    if hist is not None:
+        pct = hist_percentiles(hist, lo)
+        for k, q in enumerate(PERCENTILES):
+            cols[f"score_p{q}"] = pct[..., k]
+        cols["score_gini"] = hist_gini(hist, lo)
+    return cols
+
+
+def build_tables(sim: "Sim") -> dict[str, pa.Table]:
+    rec = sim.recorder
+    pop, st, g = sim.pop, sim.state, sim.graph
+    days = np.arange(sim.days, dtype=np.int32)
+    lo = rec.lo
+    cells = rec.cells.astype(np.int64)
+    cum_lost = np.cumsum(cells[..., METRICS.index("friendships_lost")], axis=0)
+    friend_ends = rec.friend_ends0[None, :] - cum_lost  # [day, cell]
+
+    # daily, national
+    cols = _stats_frame(cells.sum(axis=1), rec.score_sum.sum(axis=1), rec.hist.sum(axis=1), lo)
+    daily = {"day": days, **cols}
+    daily["active_edges"] = rec.edges_active
+    daily["edges_cut_total"] = np.cumsum(daily["edges_cut"])
+    tables = {"daily": pa.table(daily)}
+
+    # groups: urban, age group, sex daily; region every k days
+    n_regions = len(pop.region_names)
+    gidx = np.arange(N_GROUPS)
+    dims = {"urban": (gidx // 6, ("rural", "urban")),
+            "age_group": ((gidx // 2) % 3, AGE_GROUPS),
+            "sex": (gidx % 2, SEXES)}
+    c4 = cells.reshape(sim.days, n_regions, N_GROUPS, -1)
+    s4 = rec.score_sum.reshape(sim.days, n_regions, N_GROUPS)
+    f4 = friend_ends.reshape(sim.days, n_regions, N_GROUPS)
+    frames = []
+    for dim, (of, names) in dims.items():
+        for gv, gname in enumerate(names):
+            sel = of == gv
+            cols = _stats_frame(c4[:, :, sel].sum(axis=(1, 2)), s4[:, :, sel].sum(axis=(1, 2)),
+                                rec.hist[:, sel].sum(axis=1), lo)
+            cols["friendships"] = f4[:, :, sel].sum(axis=(1, 2))
+            frames.append(pd.DataFrame({"day": days, "dimension": dim, "group": gname, **cols}))
+    rdays = days[:: sim.scenario.record.region_every]
+    for r, rname in enumerate(pop.region_names):
+        cols = _stats_frame(c4[rdays, r].sum(axis=1), s4[rdays, r].sum(axis=1), None, lo)
+        cols["friendships"] = f4[rdays, r].sum(axis=1)
+        frames.append(pd.DataFrame({"day": rdays, "dimension": "region", "group": rname,
+                                    **cols}))
+    tables["groups"] = pa.Table.from_pandas(pd.concat(frames, ignore_index=True),
+                                            preserve_index=False)
+
+    # services: day x service x tier x status x outcome (non-zero counts)
+    idx = np.nonzero(rec.svc)
+    tables["services"] = pa.table({
+        "day": idx[0].astype(np.int32),
+        "service": pa.DictionaryArray.from_arrays(idx[1].astype(np.int32), list(SERVICES)),
+        "tier": pa.DictionaryArray.from_arrays(idx[2].astype(np.int32), list(TIERS)),
+        "status": pa.DictionaryArray.from_arrays(idx[3].astype(np.int32), list(STATUSES)),
+        "outcome": pa.DictionaryArray.from_arrays(idx[4].astype(np.int32), list(OUTCOMES)),
+        "count": rec.svc[idx].astype(np.int64)})
+
+    # score histogram, national, 10-point bins
+    width = 10
+    nb10 = (rec.nbins + width - 1) // width
+    h = rec.hist.sum(axis=1)
+    pad = np.zeros((sim.days, nb10 * width), np.int64)
+    pad[:, : rec.nbins] = h
+    h10 = pad.reshape(sim.days, nb10, width).sum(axis=2)
+    dd, bb = np.meshgrid(days, np.arange(nb10), indexing="ij")
+    tables["score_hist"] = pa.table({"day": dd.ravel().astype(np.int32),
+                                     "bin_lo": (lo + bb.ravel() * width).astype(np.float32),
+                                     "count": h10.ravel()})
+
+    # agents: the final state of every agent
+    lf = st.lflags
+    deg = g.degree()
+    tables["agents"] = pa.table({
+        "agent": np.arange(sim.n, dtype=np.int32),
+        "region": pa.DictionaryArray.from_arrays(pop.region.astype(np.int32),
+                                                 list(pop.region_names)),
+        "urban": pop.urban, "age_group": pa.DictionaryArray.from_arrays(
+            pop.age.astype(np.int32), list(AGE_GROUPS)),
+        "sex": pa.DictionaryArray.from_arrays(pop.sex.astype(np.int32), list(SEXES)),
+        "parent": pop.parent, "platform_user": pop.platform, "speaker": pop.speaker,
+        "smoker": pop.smoker, "honesty": pop.honesty, "civility": pop.civility,
+        "civic": pop.civic, "scored": st.scored, "score": st.score,
+        "tier": pa.DictionaryArray.from_arrays(st.tier.astype(np.int32), list(TIERS)),
+        "own": st.own, "own_false": st.own_false, "assoc": st.assoc,
+        **{f"deter_{c}": st.deter[k] for k, c in enumerate(CATEGORIES)},
+        "chill": st.chill,
+        "listed": (lf & (LF_COURT | LF_SCORE)) != 0,
+        "listed_court": (lf & LF_COURT) != 0,
+        "court_reason": pa.DictionaryArray.from_arrays(
+            np.where(lf & LF_COURT, st.court_reason, 0).astype(np.int32), list(COURT_REASONS)),
+        "court_until": np.where(lf & LF_COURT, st.court_until, -1).astype(np.int32),
+        "listed_score": (lf & LF_SCORE) != 0,
+        "wrongful": (lf & (LF_COURT_WRONGFUL | LF_SCORE_WRONGFUL)) != 0,
+        "by_association": (lf & LF_SCORE_ASSOC) != 0,
+        "ever_listed": (lf & LF_EVER) != 0,
+        "pending_case_day": st.pend_day.astype(np.int32),
+        "degree": deg.astype(np.int32),
+        "active_degree": g.active_degree().astype(np.int32),
+        "tracked": sim.tracked})
+
+    # ledger: tracked agents and (if asked) every agent ever listed
+    keep = sim.tracked.copy()
+    if sim.scenario.record.ledger_listed:
+        keep |= (lf & LF_EVER) != 0
+    tables["ledger"] = ledger_table(rec.ledger_for(keep))
+    return tables
+
+
+def ledger_table(rows: np.ndarray) -> pa.Table:
+    kind = rows["kind"].astype(np.int32)
+    code = rows["code"].astype(np.int32)
+    labels = {0: EVENT_TYPES, 1: ("financial", "defamation"), 2: ("financial", "defamation"),
+              3: ("financial", "defamation"), 4: COURT_REASONS + ("score",), 5: EXIT_REASONS,
+              6: ("dismissed", "overturned"), 7: SERVICES}
+    what_names: list[str] = []
+    offset = {}
+    for k, names in labels.items():
+        offset[k] = len(what_names)
+        what_names.extend(names)
+    off = np.array([offset[k] for k in range(len(KINDS))], np.int32)
+    what = off[kind] + code
+    truth = rows["truth"].astype(np.int32)
+    is_event = kind == 0
+    is_list = kind == 4
+    truth_names = list(TRUTHS) + ["rightful", "wrongful"]
+    tcode = np.where(is_event, truth, np.where(truth > 0, 4, 3))
+    tmask = ~(is_event | is_list | (kind == 3))
+    other = rows["other"].astype(np.int32)
+    other = np.where((kind == 7) & (code != SERVICES.index("private_school")), -1, other)
+    return pa.table({
+        "day": rows["day"].astype(np.int32),
+        "agent": rows["agent"].astype(np.int32),
+        "kind": pa.DictionaryArray.from_arrays(kind, list(KINDS)),
+        "what": pa.DictionaryArray.from_arrays(what, what_names),
+        "truth": pa.DictionaryArray.from_arrays(pa.array(tcode, mask=tmask), truth_names),
+        "by_association": is_list & ((rows["flags"] & 2) != 0),
+        "insincere": (kind == 3) & ((rows["flags"] & 1) != 0),
+        "delta": rows["delta"],
+        "score": rows["score"],
+        "other_agent": other,
+    })
+
+
+# ------------------------------------------------------------------------------------
+
+
+class Result:
+    """A finished run: its metadata and tables (pandas DataFrames, loaded on demand)."""
+
+    def __init__(self, meta: dict[str, Any], tables: dict[str, pa.Table] | None = None,
+                 path: Path | None = None):
+        self.meta = meta
+        self._tables = tables or {}
+        self.path = path
+
+    @classmethod
+    def from_sim(cls, sim: "Sim") -> "Result":
+        t = time.perf_counter()
+        tables = build_tables(sim)
+        timings = dict(sim.timings)
+        timings["tables"] = time.perf_counter() - t
+        scn = sim.scenario
+        meta = {
+            "credsim_version": __version__,
+            "scenario": scn.model_dump(mode="json"),
+            "preset": scn.name,
+            "seed": sim.seed,
+            "agents": sim.n,
+            "days": sim.days,
+            "scale": scn.population.represented / sim.n,
+            "represented": scn.population.represented,
+            "regions": list(sim.pop.region_names),
+            "edges": sim.graph.nnz // 2,
+            "timings_s": {k: round(v, 4) for k, v in timings.items()},
+            "phases": sim.phase_names,
+            "memory_bytes": sim.memory_bytes(),
+            "machine": {"python": platform.python_version(), "platform": platform.platform(),
+                        "cpus": os.cpu_count()},
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        return cls(meta, tables)
+
+    # tables --------------------------------------------------------------------------
+    def table(self, name: str) -> pa.Table:
+        if name not in TABLES:
+            raise RunDirError(f"no table '{name}' (tables: {', '.join(TABLES)})")
+        if name not in self._tables:
+            assert self.path is not None
+            self._tables[name] = pq.read_table(self.path / f"{name}.parquet")
+        return self._tables[name]
+
+    def df(self, name: str) -> pd.DataFrame:
+        return self.table(name).to_pandas()
+
+    @property
+    def daily(self) -> pd.DataFrame:
+        return self.df("daily")
+
+    @property
+    def groups(self) -> pd.DataFrame:
+        return self.df("groups")
+
+    @property
+    def services(self) -> pd.DataFrame:
+        return self.df("services")
+
+    @property
+    def score_hist(self) -> pd.DataFrame:
+        return self.df("score_hist")
+
+    @property
+    def agents(self) -> pd.DataFrame:
+        return self.df("agents")
+
+    @property
+    def ledger(self) -> pd.DataFrame:
+        return self.df("ledger")
+
+    def summary(self) -> dict[str, float]:
+        return summarise(self)
+
+    # writing -------------------------------------------------------------------------
+    def save(self, out: str | Path, force: bool = False) -> Path:
+        """Write the run directory; it is marked complete (run.json) only at the end."""
+        out = Path(out)
+        if out.exists() and any(out.iterdir()):
+            if not force:
+                raise RunDirError(f"{out}: run directory exists and is not empty "
+                                  f"(use --force to overwrite)")
+            shutil.rmtree(out)
+        tmp = out.with_name(out.name + ".partial")
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir(parents=True)
+        t = time.perf_counter()
+        for name in TABLES:
+            pq.write_table(self.table(name), tmp / f"{name}.parquet", compression="zstd")
+        self.meta["timings_s"]["write"] = round(time.perf_counter() - t, 4)
+        self.meta["summary"] = summarise(self)
+        self.meta["complete"] = True
+        with open(tmp / "run.json", "w") as fh:
+            json.dump(self.meta, fh, indent=1)
+        for f in tmp.iterdir():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+        if out.exists():
+            out.rmdir()
+        os.replace(tmp, out)
+        self.path = out
+        return out
+
+
+def load_run(path: str | Path) -> Result:
+    """A run directory written by ``credsim run`` (or ``Result.save``)."""
+    path = Path(path)
+    meta_path = path / "run.json"
+    if not path.is_dir():
+        raise RunDirError(f"{path}: not a run directory (no such directory)")
+    if not meta_path.exists():
+        raise RunDirError(f"{path}: not a complete run directory (no run.json)")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except json.JSONDecodeError as e:
+        raise RunDirError(f"{meta_path}: corrupted run.json ({e})") from None
+    if not meta.get("complete"):
+        raise RunDirError(f"{path}: run directory is incomplete")
+    missing = [t for t in TABLES if not (path / f"{t}.parquet").exists()]
+    if missing:
+        raise RunDirError(f"{path}: run directory is missing {', '.join(missing)}.parquet")
+    return Result(meta, path=path)
+
+
+# ------------------------------------------------------------------------------------
+
+
+def summarise(res: Result) -> dict[str, float]:
+    """Headline aggregates of a run (raw counts, and national-scaled where labelled)."""
+    d = res.table("daily")
+    col = lambda c: np.asarray(d.column(c).to_numpy())  # noqa: E731
+    scale = float(res.meta["scale"])
+    last = len(col("day")) - 1
+    entries = sum(col(f"entries_{r}").sum() for r in
+                  ("debt_default", "fraud", "tax_evasion", "speech", "score"))
+    ever = int(col("ever_listed")[last])
+    agents = int(res.meta["agents"])
+    days = int(res.meta["days"])
+    out = {
+        "agents": agents,
+        "days": days,
+        "listed_end": int(col("listed")[last]),
+        "ever_listed": ever,
+        "listing_entries": int(entries),
+        "wrongful_entries": int(col("entries_wrongful").sum()),
+        "wrongful_share_of_entries": float(col("entries_wrongful").sum() / entries)
+        if entries else 0.0,
+        "association_entries": int(col("entries_association").sum()),
+        "false_flags": int(col("false_flag_rumour").sum()),
+        "misidentified_events": int(col("misidentified_smoking_in_public").sum()
+                                    + col("misidentified_traffic_violation").sum()),
+        "flights_denied": int(col("flight_denied").sum()),
+        "trains_denied": int(col("train_denied").sum()),
+        "denials_total": int(sum(col(f"{s}_denied").sum() for s in SERVICES)),
+        "edges_cut": int(col("edges_cut").sum()),
+        "active_edges_end": int(col("active_edges")[last]),
+        "posts_day0": int(col("posts")[0]),
+        "posts_last_day": int(col("posts")[last]),
+        "score_mean_end": float(col("score_mean")[last]),
+        "score_gini_end": float(col("score_gini")[last]),
+    }
+    out["rumours_observed"] = int(col("observed_rumour").sum())
+    speakers = int(col("speakers")[0])
+    out["speakers"] = speakers
+    out["flags_per_speaker_year"] = (float(col("rumours_of_speakers").sum()) / speakers
+                                     * 365 / days) if speakers else 0.0
+    for k in ("listed_end", "ever_listed", "listing_entries", "wrongful_entries",
+              "flights_denied", "trains_denied", "edges_cut"):
+        out[f"national_est_{k}"] = out[k] * scale
+    return out

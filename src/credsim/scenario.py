@@ -1,0 +1,605 @@
+"""The validated scenario: every parameter of MODEL.md with its default, unit and valid
+range; presets shipped as TOML; scenario files that name a preset and override keys;
+``key=value`` overrides; schedules (a numeric value that changes on given days)."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import math
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .constants import AGE_GROUPS, EVENT_TYPES, N_SERVICES, SERVICES, TIER_BOUNDS
+from .errors import ScenarioError
+
+PRESETS = ("as-reported", "court-list", "rongcheng", "sesame", "accountable")
+
+
+class Schedule(BaseModel):
+    """A step function of the day: ``values[k]`` holds from ``days[k]`` until the next day."""
+
+    model_config = ConfigDict(extra="forbid")
+    days: list[int]
+    values: list[float]
+
+    @model_validator(mode="after")
+    def _check(self) -> "Schedule":
+        if len(self.days) == 0 or len(self.days) != len(self.values):
+            raise ValueError("a schedule needs as many 'days' as 'values', at least one")
+        if self.days[0] != 0:
+            raise ValueError(f"a schedule must start on day 0 (got days={self.days})")
+        if any(b <= a for a, b in zip(self.days, self.days[1:])):
+            raise ValueError(f"schedule days must be strictly increasing (got days={self.days})")
+        return self
+
+    def at(self, day: int) -> float:
+        k = int(np.searchsorted(self.days, day, side="right")) - 1
+        return self.values[k]
+
+
+Num = float | Schedule
+
+
+def P(default: Any, lo: float | None = None, hi: float | None = None, unit: str = "",
+      doc: str = "") -> Any:
+    """A parameter: default, valid range [lo, hi], unit and a one-line description."""
+    return Field(default, description=doc, json_schema_extra={"lo": lo, "hi": hi, "unit": unit})
+
+
+def _allowed(lo: float | None, hi: float | None) -> str:
+    if lo is not None and hi is not None:
+        return f"a number in [{lo:g}, {hi:g}]"
+    if lo is not None:
+        return f"a number >= {lo:g}"
+    if hi is not None:
+        return f"a number <= {hi:g}"
+    return "a number"
+
+
+class Section(BaseModel):
+    """A group of parameters; checks every numeric value (or schedule value) against its range."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _in_range(cls, v: Any, info: Any) -> Any:
+        f = cls.model_fields[info.field_name]
+        extra = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
+        lo, hi = extra.get("lo"), extra.get("hi")
+        if lo is None and hi is None:
+            return v
+        if isinstance(v, bool):
+            return v
+        vals = v.values if isinstance(v, Schedule) else [v] if isinstance(v, (int, float)) else []
+        for x in vals:
+            if not math.isfinite(x) or (lo is not None and x < lo) or (hi is not None and x > hi):
+                raise ValueError(f"must be {_allowed(lo, hi)}")
+        return v
+
+
+class Run(Section):
+    days: int = P(365, 1, 20000, "days", "horizon")
+    seed: int = P(1, 0, 2**63 - 1, "", "random seed")
+
+
+class Population(Section):
+    agents: int = P(1_000_000, 1, 2_000_000_000, "agents", "synthetic citizens N")
+    represented: float = P(1.4e9, 1, 1e10, "people", "real people the N agents stand for")
+    child_share: float = P(0.21, 0, 1, "share", "age 0-17")
+    elder_share: float = P(0.135, 0, 1, "share", "age 65+")
+    female_share: float = P(0.488, 0, 1, "share", "")
+    platform_urban: float = P(0.45, 0, 1, "share", "platform users among urban adults and elders")
+    platform_rural: float = P(0.25, 0, 1, "share", "platform users among rural adults and elders")
+    speaker_share: float = P(0.001, 0, 1, "share", "journalists, bloggers, activists among adults")
+    smoker_share: float = P(0.266, 0, 1, "share", "smokers among adults")
+    smoker_male: float = P(0.5, 0, 1, "share", "smokers among adult men")
+    honesty: tuple[float, float] = P((8.0, 2.0), None, None, "Beta(a, b)", "")
+    civility: tuple[float, float] = P((6.0, 2.0), None, None, "Beta(a, b)", "")
+    civic: tuple[float, float] = P((2.0, 6.0), None, None, "Beta(a, b)", "")
+    single_region: str = P("", None, None, "", "a one-region population named so ('' = 31 provinces)")
+    single_region_urban: float = P(0.6, 0, 1, "share", "urban share of the single region")
+
+    @field_validator("honesty", "civility", "civic")
+    @classmethod
+    def _beta(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not all(math.isfinite(x) and 0.05 <= x <= 1000 for x in v):
+            raise ValueError("must be two Beta shape parameters, each in [0.05, 1000]")
+        return v
+
+    @model_validator(mode="after")
+    def _shares(self) -> "Population":
+        if self.child_share + self.elder_share > 1:
+            raise ValueError("child_share + elder_share must be <= 1")
+        male = 1 - self.female_share
+        if male > 0 and self.smoker_male * male > self.smoker_share + 1e-12:
+            raise ValueError("smoker_male * male share must be <= smoker_share")
+        return self
+
+
+class Network(Section):
+    mean_degree: float = P(20.0, 2, 200, "friends", "mean number of friends")
+    p_same_region: float = P(0.9, 0, 1, "probability", "a friend is from the same region")
+
+
+class Behave(Section):
+    p_community_service: Num = P(0.02, 0, 1, "1/day", "x civic")
+    p_domestic_purchase: Num = P(0.05, 0, 1, "1/day", "platform users")
+    p_smoking_in_public: Num = P(0.05, 0, 1, "1/day", "x (1 - civility) x smoker")
+    p_traffic_violation: Num = P(0.02, 0, 1, "1/day", "x (1 - civility)")
+    p_smoking_on_train: Num = P(0.1, 0, 1, "1/day", "smokers, on a day after a train ride")
+    p_debt_default: Num = P(1.5e-4, 0, 1, "1/day", "x (1 - honesty)")
+    p_fraud: Num = P(5e-6, 0, 1, "1/day", "x (1 - honesty)")
+    p_tax_evasion: Num = P(5e-6, 0, 1, "1/day", "x (1 - honesty)")
+    post_rate: Num = P(0.2, 0, 1000, "posts/day", "posts on public affairs")
+    post_rate_speaker: Num = P(5.0, 0, 1000, "posts/day", "speakers' posting rate")
+    critical: Num = P(0.05, 0, 1, "share", "posts criticising officials")
+    critical_speaker: Num = P(0.5, 0, 1, "share", "speakers' critical share")
+    misinfo: Num = P(0.002, 0, 1, "share", "posts actually false")
+    flag_false: Num = P(0.5, 0, 1, "probability", "monitor flags a false post")
+    flag_critical: Num = P(0.005, 0, 1, "probability", "monitor flags a critical true post")
+    flag_other: Num = P(1e-4, 0, 1, "probability", "monitor flags any other post")
+
+    @model_validator(mode="after")
+    def _shares(self) -> "Behave":
+        for crit in ("critical", "critical_speaker"):
+            c, m = getattr(self, crit), self.misinfo
+            cs = c.values if isinstance(c, Schedule) else [c]
+            ms = m.values if isinstance(m, Schedule) else [m]
+            if max(cs) + max(ms) > 1:
+                raise ValueError(f"{crit} + misinfo must be <= 1")
+        return self
+
+
+class Observe(Section):
+    cameras: bool = P(True, doc="camera surveillance of public offences")
+    payment_platform: bool = P(True, doc="the payment platform reports purchases")
+    registry: bool = P(True, doc="the registry reports community service")
+    train_staff: bool = P(True, doc="train staff report smoking on trains")
+    speech_monitor: bool = P(True, doc="online speech monitoring")
+    courts: bool = P(True, doc="courts judge financial events")
+    p_registry: Num = P(0.8, 0, 1, "probability", "community service reported")
+    coverage_urban: Num = P(0.6, 0, 1, "probability", "camera sees a public offence, urban")
+    coverage_rural: Num = P(0.2, 0, 1, "probability", "camera sees a public offence, rural")
+    misid: Num = P(0.01, 0, 1, "probability", "face match wrong: event lands on another agent")
+    p_train_staff: Num = P(0.5, 0, 1, "probability", "train staff report smoking on a train")
+    p_case: Num = P(0.5, 0, 1, "probability", "a financial event becomes a court case")
+    court_delay: int = P(60, 1, 3650, "days", "from case to judgment")
+    p_defamation_speaker: Num = P(0.05, 0, 1, "probability", "speaker's observed rumour -> case")
+    p_defamation_other: Num = P(0.001, 0, 1, "probability", "others' observed rumour -> case")
+    p_insincere: Num = P(0.3, 0, 1, "probability", "court-ordered apology judged insincere")
+
+
+class Deltas(Section):
+    community_service: Num = P(5.0, -1500, 1500, "points")
+    domestic_purchase: Num = P(1.0, -1500, 1500, "points")
+    smoking_in_public: Num = P(-5.0, -1500, 1500, "points")
+    traffic_violation: Num = P(-5.0, -1500, 1500, "points")
+    smoking_on_train: Num = P(-10.0, -1500, 1500, "points")
+    debt_default: Num = P(-50.0, -1500, 1500, "points")
+    fraud: Num = P(-100.0, -1500, 1500, "points")
+    tax_evasion: Num = P(-100.0, -1500, 1500, "points")
+    rumour: Num = P(-50.0, -1500, 1500, "points")
+
+
+class Score(Section):
+    scored: Literal["everyone", "adults_elders", "platform_users"] = P(
+        "everyone", doc="who carries a score")
+    base: float = P(1000.0, 0, 100000, "points", "starting score")
+    min: float = P(0.0, 0, 100000, "points", "lowest score")
+    max: float = P(1500.0, 0, 100000, "points", "highest score")
+    half_life: Num = P(365.0, 1, 1e6, "days", "ledger decay toward 0")
+    association_weight: Num = P(0.2, 0, 10, "", "w in assoc = w * min(0, mean own of friends)")
+    association_symmetric: bool = P(False, doc="friends' positive ledgers raise the score too")
+    tier_aaa: Num = P(1050.0, 0, 100000, "points", "AAA from")
+    tier_aa: Num = P(1030.0, 0, 100000, "points", "AA from")
+    tier_a: Num = P(960.0, 0, 100000, "points", "A from")
+    tier_b: Num = P(850.0, 0, 100000, "points", "B from")
+    tier_c: Num = P(600.0, 0, 100000, "points", "C from (D below)")
+    deltas: Deltas = Field(default_factory=Deltas)
+
+    @model_validator(mode="after")
+    def _order(self) -> "Score":
+        if not self.min <= self.base <= self.max or self.min >= self.max:
+            raise ValueError(f"need min <= base <= max and min < max (got min={self.min:g}, "
+                             f"base={self.base:g}, max={self.max:g})")
+        names = ["tier_c", "tier_b", "tier_a", "tier_aa", "tier_aaa"]
+        sched_days = sorted({d for n in names for d in _days_of(getattr(self, n))})
+        for d in sched_days:
+            vals = [_at(getattr(self, n), d) for n in names]
+            if any(b <= a for a, b in zip(vals, vals[1:])):
+                raise ValueError("tier thresholds must increase: tier_c < tier_b < tier_a < "
+                                 f"tier_aa < tier_aaa (got {', '.join(f'{v:g}' for v in vals)}"
+                                 f" on day {d})")
+        return self
+
+
+class Listing(Section):
+    court_listing: bool = P(True, doc="court judgments list the agent")
+    court_term: int = P(730, 1, 10000, "days", "term of a court listing")
+    p_pay: Num = P(1 / 180, 0, 1, "1/day", "a listed debtor pays and is removed")
+    score_listing: bool = P(True, doc="a score below the threshold lists the agent")
+    score_threshold: Num = P(600.0, 0, 100000, "points", "listed below this score")
+    due_process: bool = P(False, doc="notification and appeals")
+    p_appeal: Num = P(0.01, 0, 1, "1/day", "a listed agent appeals")
+    p_overturn_wrongful: Num = P(0.8, 0, 1, "probability", "an appeal overturns a wrongful listing")
+    p_overturn_rightful: Num = P(0.05, 0, 1, "probability",
+                                 "an appeal overturns a rightful listing")
+
+
+Threshold = float | Schedule | str | None
+
+
+def _check_threshold(v: Any) -> Any:
+    """A score, a schedule, a tier name, or false (no such rule; TOML has no null)."""
+    if v is False or v is None:
+        return None
+    if isinstance(v, bool):
+        raise ValueError("must be a score, a tier name (C, B, A, AA, AAA) or false")
+    if isinstance(v, str) and v not in TIER_BOUNDS:
+        raise ValueError(f"must be a score, a tier name ({', '.join(TIER_BOUNDS)}) or false")
+    return v
+
+
+class Service(Section):
+    """Who asks, how often, and the policy that decides the outcome. A threshold is a
+    score or a tier name ('AA' means the lower bound of tier AA)."""
+
+    who: list[Literal["child", "adult", "elder"]] = P(["adult", "elder"])
+    p_urban: Num = P(0.0, 0, 1, "1/day", "request probability, urban")
+    p_rural: Num = P(0.0, 0, 1, "1/day", "request probability, rural")
+    p_elder: Num | None = P(None, 0, 1, "1/day", "request probability of elders, if it differs")
+    annual_day: int = P(-1, -1, 364, "day of year", "asked only on this day of each year (-1 daily)")
+    deny_listed: bool = P(False, doc="denied if the agent is listed")
+    deny_parent_listed: bool = P(False, doc="denied if the agent's parent is listed")
+    deny_below: Threshold = P(None, doc="denied if the score is below this")
+    deposit_below: Threshold = P(None, doc="deposit asked if the score is below this")
+    perk_from: Threshold = P(None, doc="perk if the score is at least this")
+
+    @field_validator("deny_below", "deposit_below", "perk_from", mode="before")
+    @classmethod
+    def _threshold(cls, v: Any) -> Any:
+        return _check_threshold(v)
+
+
+def _svc(who: list[str], pu: float, pr: float, **kw: Any) -> Any:
+    return Field(default_factory=lambda: Service(who=who, p_urban=pu, p_rural=pr, **kw))
+
+
+class Services(Section):
+    flight: Service = _svc(["adult", "elder"], 0.004, 0.001, deny_listed=True, perk_from="AA")
+    train: Service = _svc(["adult", "elder"], 0.01, 0.004, deny_listed=True)
+    luxury_hotel: Service = _svc(["adult"], 0.001, 0.0002, deny_listed=True)
+    hotel: Service = _svc(["adult"], 0.01, 0.003, deposit_below="B")
+    bike_rental: Service = _svc(["adult"], 0.05, 0.01, deposit_below="B")
+    umbrella_rental: Service = _svc(["adult", "elder"], 0.01, 0.002, deny_below="B")
+    social_services: Service = _svc(["adult", "elder"], 0.002, 0.002, p_elder=0.01,
+                                    deny_below="B")
+    property_purchase: Service = _svc(["adult"], 1e-4, 5e-5, deny_listed=True)
+    visa: Service = _svc(["adult"], 5e-4, 1e-4, perk_from="AA")
+    dating_app: Service = _svc(["adult"], 0.02, 0.01, perk_from="AA")
+    private_school: Service = _svc(["child"], 0.10, 0.02, annual_day=243,
+                                   deny_parent_listed=True)
+
+
+class Respond(Section):
+    deterrence: Num = P(0.1, 0, 1, "", "d: a penalised category's multiplier x (1 - d)")
+    chill: Num = P(0.9, 0, 1, "", "friends of an agent listed for speech: speech rate x this")
+    unfriending: bool = P(True, doc="agents cut friends who are listed or low-tier")
+    p_unfriend: Num = P(0.02, 0, 1, "1/day", "the good end cuts an eligible edge")
+    good_from: Threshold = P("A", doc="a good end has at least this score")
+    bad_below: Threshold = P("B", doc="a bad end is listed or has a score below this")
+
+    @field_validator("good_from", "bad_below", mode="before")
+    @classmethod
+    def _threshold(cls, v: Any) -> Any:
+        return _check_threshold(v)
+
+
+class Record(Section):
+    tracked: int = P(10_000, 0, 2_000_000_000, "agents", "agents whose full ledger is kept")
+    ledger_listed: bool = P(True, doc="also keep the full ledger of every agent ever listed")
+    region_every: int = P(1, 1, 365, "days", "regional aggregates every k days")
+
+
+class Scenario(BaseModel):
+    """A whole scenario. Build one with :func:`load_scenario`."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = "as-reported"
+    description: str = ""
+    run: Run = Field(default_factory=Run)
+    population: Population = Field(default_factory=Population)
+    network: Network = Field(default_factory=Network)
+    behave: Behave = Field(default_factory=Behave)
+    observe: Observe = Field(default_factory=Observe)
+    score: Score = Field(default_factory=Score)
+    listing: Listing = Field(default_factory=Listing)
+    services: Services = Field(default_factory=Services)
+    respond: Respond = Field(default_factory=Respond)
+    record: Record = Field(default_factory=Record)
+
+    def check_horizon(self, days: int) -> None:
+        """Every schedule's days must lie inside the horizon [0, days)."""
+        for key, v in iter_leaves(self):
+            if isinstance(v, Schedule) and v.days[-1] >= days:
+                raise ScenarioError(f"scenario key '{key}' = {schedule_str(v)}: schedule days "
+                                    f"must be within the horizon [0, {days - 1}]")
+
+
+# ------------------------------------------------------------------------------------
+# Helpers over values and the model tree
+
+
+def _days_of(v: Any) -> list[int]:
+    return v.days if isinstance(v, Schedule) else [0]
+
+
+def _at(v: Any, day: int) -> float:
+    return v.at(day) if isinstance(v, Schedule) else float(v)
+
+
+def schedule_str(v: Schedule) -> str:
+    return f"{{days={v.days}, values={v.values}}}"
+
+
+def iter_leaves(m: BaseModel, prefix: str = ""):
+    """Yield (dotted key, value) for every parameter of a model tree."""
+    for name in type(m).model_fields:
+        v = getattr(m, name)
+        key = f"{prefix}{name}"
+        if isinstance(v, BaseModel) and not isinstance(v, Schedule):
+            yield from iter_leaves(v, key + ".")
+        else:
+            yield key, v
+
+
+def describe_parameters() -> list[dict[str, Any]]:
+    """Every parameter with its default, unit, range and description (for the docs)."""
+    rows = []
+
+    def walk(cls: type[BaseModel], inst: BaseModel, prefix: str) -> None:
+        for name, f in cls.model_fields.items():
+            v = getattr(inst, name)
+            if isinstance(v, BaseModel) and not isinstance(v, Schedule):
+                walk(type(v), v, f"{prefix}{name}.")
+                continue
+            extra = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
+            rows.append({"key": prefix + name, "default": v, "unit": extra.get("unit", ""),
+                         "lo": extra.get("lo"), "hi": extra.get("hi"),
+                         "doc": f.description or ""})
+
+    walk(Scenario, Scenario(), "")
+    return rows
+
+
+# ------------------------------------------------------------------------------------
+# Loading: presets, files, overrides
+
+
+def preset_path(name: str) -> Path:
+    return Path(str(resources.files("credsim") / "presets" / f"{name}.toml"))
+
+
+def preset_text(name: str) -> str:
+    return preset_path(name).read_text()
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: no such scenario file or preset "
+                            f"(presets: {', '.join(PRESETS)})") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ScenarioError(f"{path}: malformed TOML: {e}") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:
+        raise ScenarioError(f"{path}: cannot read scenario file: {e}") from None
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict) and "days" not in v:
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def _preset_dict(name: str, origin: str) -> dict[str, Any]:
+    if name not in PRESETS:
+        close = difflib.get_close_matches(name, PRESETS, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise ScenarioError(f"{origin}: key 'preset' = '{name}': no such preset "
+                            f"(presets: {', '.join(PRESETS)}){hint}")
+    d = _read_toml(preset_path(name))
+    d.pop("preset", None)
+    return d
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """'a.b=1e-3' -> (['a', 'b'], 0.001). The value is read as TOML, else as a string."""
+    if "=" not in text:
+        raise ScenarioError(f"--set '{text}': expected key=value (for example "
+                            f"observe.misid=0.001)")
+    key, raw = text.split("=", 1)
+    key, raw = key.strip(), raw.strip()
+    if not key:
+        raise ScenarioError(f"--set '{text}': empty key")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key.split("."), value
+
+
+def _set_path(d: dict[str, Any], path: list[str], value: Any) -> None:
+    for p in path[:-1]:
+        nxt = d.get(p)
+        if not isinstance(nxt, dict):
+            nxt = {}
+            d[p] = nxt
+        d = nxt
+    d[path[-1]] = value
+
+
+def _field_names_at(loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the model at a location (for 'did you mean')."""
+    cls: Any = Scenario
+    for part in loc[:-1]:
+        f = getattr(cls, "model_fields", {}).get(part)
+        if f is None:
+            return []
+        ann = f.annotation
+        cls = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+        if cls is None:
+            return []
+    return list(getattr(cls, "model_fields", {}).keys())
+
+
+def _fmt_value(v: Any) -> str:
+    if isinstance(v, dict) and set(v) == {"days", "values"}:
+        return f"{{days={v['days']}, values={v['values']}}}"
+    if isinstance(v, str):
+        return repr(v)
+    return str(v)
+
+
+def _friendly(err: ValidationError, origin: str) -> ScenarioError:
+    """One line: origin, key, value, what is allowed."""
+    e = err.errors()[0]
+    loc = tuple(p for p in e["loc"] if isinstance(p, str) and p not in
+                ("float", "Schedule", "str", "none", "function-after[_check(), Schedule]"))
+    loc = tuple(p for p in loc if not p.startswith(("function-", "tagged-union")))
+    key = ".".join(loc)
+    inp = e.get("input")
+    typ = e["type"]
+    msg = e["msg"].removeprefix("Value error, ")
+    if typ == "extra_forbidden":
+        close = difflib.get_close_matches(loc[-1], _field_names_at(loc), n=1)
+        hint = f"; did you mean '{'.'.join(loc[:-1] + (close[0],))}'?" if close else ""
+        return ScenarioError(f"{origin}: unknown key '{key}'{hint}")
+    # errors from unions report every branch; describe the allowed forms once
+    if len(err.errors()) > 1 and all(x["loc"][: len(e["loc"]) - 1] == e["loc"][:-1]
+                                     for x in err.errors()):
+        msgs = [x["msg"].removeprefix("Value error, ") for x in err.errors()
+                if x["type"] == "value_error"]
+        if msgs:
+            msg = msgs[0]
+        elif any("Schedule" in str(x["loc"]) for x in err.errors()):
+            msg = "must be a number or a schedule {days=[...], values=[...]}"
+    where = f"key '{key}'" if key else "scenario"
+    return ScenarioError(f"{origin}: {where} = {_fmt_value(inp)}: {msg}")
+
+
+def build_scenario(data: dict[str, Any], origin: str) -> Scenario:
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as err:
+        raise _friendly(err, origin) from None
+
+
+def load_scenario(source: "str | Path | dict[str, Any] | Scenario" = "as-reported",
+                  overrides: list[str] | None = None) -> Scenario:
+    """A preset name, a TOML file (which may name a preset), a dict or a Scenario, plus
+    ``key=value`` overrides, validated into a Scenario. Raises ScenarioError (one line)."""
+    if isinstance(source, Scenario):
+        data = source.model_dump(exclude_defaults=False)
+        origin = f"scenario '{source.name}'"
+    elif isinstance(source, dict):
+        data = copy.deepcopy(source)
+        origin = "scenario"
+        if "preset" in data:
+            data = _merge(_preset_dict(str(data.pop("preset")), origin), data)
+    else:
+        s = str(source)
+        if s in PRESETS:
+            data = _preset_dict(s, f"preset '{s}'")
+            origin = f"preset '{s}'"
+        elif s.endswith(".toml") or Path(s).exists():
+            path = Path(s)
+            data = _read_toml(path)
+            origin = str(path)
+            if "preset" in data:
+                name = data.pop("preset")
+                if not isinstance(name, str):
+                    raise ScenarioError(f"{origin}: key 'preset' = {name!r}: must be one of "
+                                        f"{', '.join(PRESETS)}")
+                data = _merge(_preset_dict(name, origin), data)
+            data.setdefault("name", path.stem)
+        else:
+            close = difflib.get_close_matches(s, PRESETS, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise ScenarioError(f"'{s}': not a preset or a scenario file "
+                                f"(presets: {', '.join(PRESETS)}){hint}")
+    for text in overrides or []:
+        path_, value = parse_override(text)
+        _set_path(data, path_, value)
+    return build_scenario(data, origin + " with --set" if overrides else origin)
+
+
+# ------------------------------------------------------------------------------------
+# Per-day parameter tables for the kernels
+
+
+class DayParams:
+    """Every numeric parameter resolved for every day: ``p['observe.misid'][day]``."""
+
+    def __init__(self, scn: Scenario, days: int):
+        self.days = days
+        self._t: dict[str, np.ndarray] = {}
+        for key, v in iter_leaves(scn):
+            if isinstance(v, Schedule) or (isinstance(v, (int, float)) and not isinstance(v, bool)):
+                self._t[key] = self._series(v)
+        # tier bounds ascending: C, B, A, AA, AAA
+        self.tier_bounds = np.stack([self._t[f"score.tier_{n.lower()}"]
+                                     for n in TIER_BOUNDS], axis=1)
+        self.deltas = np.stack([self._t[f"score.deltas.{t}"] for t in EVENT_TYPES], axis=1)
+        svc = scn.services
+        self.svc_who = np.zeros((N_SERVICES, 3), np.bool_)
+        self.svc_deny_listed = np.zeros(N_SERVICES, np.bool_)
+        self.svc_deny_parent = np.zeros(N_SERVICES, np.bool_)
+        self.svc_annual = np.full(N_SERVICES, -1, np.int64)
+        # [day, service, k]: p_urban, p_rural, p_elder_urban, p_elder_rural,
+        # deny_below, deposit_below, perk_from  (nan = no such rule)
+        self.svc = np.full((days, N_SERVICES, 7), np.nan)
+        for i, name in enumerate(SERVICES):
+            s: Service = getattr(svc, name)
+            for g in s.who:
+                self.svc_who[i, AGE_GROUPS.index(g)] = True
+            self.svc_deny_listed[i] = s.deny_listed
+            self.svc_deny_parent[i] = s.deny_parent_listed
+            self.svc_annual[i] = s.annual_day
+            pu, pr = self._series(s.p_urban), self._series(s.p_rural)
+            self.svc[:, i, 0], self.svc[:, i, 1] = pu, pr
+            pe = self._series(s.p_elder) if s.p_elder is not None else None
+            self.svc[:, i, 2] = pu if pe is None else pe
+            self.svc[:, i, 3] = pr if pe is None else pe
+            for k, th in ((4, s.deny_below), (5, s.deposit_below), (6, s.perk_from)):
+                self.svc[:, i, k] = self.threshold(th)
+        self.good_from = self.threshold(scn.respond.good_from)
+        self.bad_below = self.threshold(scn.respond.bad_below)
+
+    def _series(self, v: Any) -> np.ndarray:
+        return np.array([_at(v, d) for d in range(self.days)], np.float64)
+
+    def threshold(self, th: Threshold) -> np.ndarray:
+        if th is None:
+            return np.full(self.days, np.nan)
+        if isinstance(th, str):
+            return self.tier_bounds[:, TIER_BOUNDS.index(th)].copy()
+        return self._series(th)
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self._t[key]
+
+    def at(self, key: str, day: int) -> float:
+        return float(self._t[key][day])

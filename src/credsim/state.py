@@ -1,0 +1,76 @@
+"""The dynamic state of every agent (persistent columns) and the day columns that the
+phases of one day hand to each other and to the recorder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+
+@dataclass
+class State:
+    """Persistent per-agent state, carried from day to day."""
+
+    own: np.ndarray  # float32: personal ledger (decays)
+    own_false: np.ndarray  # float32: the part of own due to false events
+    assoc: np.ndarray  # float32: association term of today's score
+    score: np.ndarray  # float32
+    tier: np.ndarray  # uint8 (TIER_* codes; TIER_NONE for the unscored)
+    scored: np.ndarray  # bool
+    deter: np.ndarray  # float32 [3, N]: public, financial, speech multipliers
+    chill: np.ndarray  # float32: speech-rate multiplier from friends' speech listings
+    rode_train: np.ndarray  # bool: rode a train yesterday
+    pend_day: np.ndarray  # int16: day a pending judgment lands (-1: none)
+    pend_kind: np.ndarray  # uint8: CASE_* | CASE_FALSE_BIT
+    court_until: np.ndarray  # int16: last day of the court listing (-1: none)
+    court_reason: np.ndarray  # uint8: index into COURT_REASONS
+    lflags: np.ndarray  # uint8: LF_* bits
+
+    @classmethod
+    def new(cls, n: int, base: float, scored: np.ndarray) -> "State":
+        return cls(
+            own=np.zeros(n, np.float32), own_false=np.zeros(n, np.float32),
+            assoc=np.zeros(n, np.float32), score=np.full(n, base, np.float32),
+            tier=np.zeros(n, np.uint8), scored=scored,
+            deter=np.ones((3, n), np.float32), chill=np.ones(n, np.float32),
+            rode_train=np.zeros(n, np.bool_), pend_day=np.full(n, -1, np.int16),
+            pend_kind=np.zeros(n, np.uint8), court_until=np.full(n, -1, np.int16),
+            court_reason=np.zeros(n, np.uint8), lflags=np.zeros(n, np.uint8))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in self.arrays().values())
+
+
+@dataclass
+class Day:
+    """What happened to each agent today; reset at the start of every day."""
+
+    true_ev: np.ndarray  # uint16: bit t = a true event of type t (bit 9: false-flagged post)
+    obs: np.ndarray  # uint16: observed events attributed to the agent rightly (bit 9: false flag)
+    misid: np.ndarray  # uint8: bit 0/1 = the agent's smoking/traffic offence was pinned on another
+    court: np.ndarray  # uint8: DC_* bits
+    pen: np.ndarray  # uint8: bit c = penalised today in category c
+    lst: np.ndarray  # uint16: DL_* bits
+    svc_req: np.ndarray  # uint16: bit s = requested service s
+    svc_out: np.ndarray  # uint32: 2 bits per service, the outcome code
+    posts: np.ndarray  # uint16
+    # False events received (the few misidentified camera events), filled by observe
+    false_target: np.ndarray  # int32
+    false_type: np.ndarray  # uint8
+    false_source: np.ndarray  # int32: the true offender
+
+    @classmethod
+    def new(cls, n: int) -> "Day":
+        return cls(true_ev=np.zeros(n, np.uint16), obs=np.zeros(n, np.uint16),
+                   misid=np.zeros(n, np.uint8), court=np.zeros(n, np.uint8),
+                   pen=np.zeros(n, np.uint8), lst=np.zeros(n, np.uint16),
+                   svc_req=np.zeros(n, np.uint16), svc_out=np.zeros(n, np.uint32),
+                   posts=np.zeros(n, np.uint16), false_target=np.zeros(0, np.int32),
+                   false_type=np.zeros(0, np.uint8), false_source=np.zeros(0, np.int32))
+
+    def nbytes(self) -> int:
+        return sum(getattr(self, f.name).nbytes for f in fields(self))
