@@ -540,6 +540,8 @@ def load_scenario(source: "str | Path | dict[str, Any] | Scenario" = "as-reporte
             hint = f"; did you mean '{close[0]}'?" if close else ""
             raise ScenarioError(f"'{s}': not a preset or a scenario file "
                                 f"(presets: {', '.join(PRESETS)}){hint}")
+    # every key present, so that an override of one field keeps its siblings' values
+    data = _merge(Scenario().model_dump(), data)
     for text in overrides or []:
         path_, value = parse_override(text)
         _set_path(data, path_, value)

@@ -1,0 +1,65 @@
+"""Shared helpers: small simulations built once per session, and a hand-made tiny sim."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from credsim import Sim
+from credsim.network import FriendGraph
+
+
+def tol(p: float, n: int, z: float = 4.5) -> float:
+    """Tolerance on an observed rate: z standard errors of a binomial proportion."""
+    return z * math.sqrt(max(p * (1 - p), 1e-12) / max(n, 1))
+
+
+def graph_from_edges(n: int, edges: list[tuple[int, int]]) -> FriendGraph:
+    """A CSR friend graph from an undirected edge list (rows sorted)."""
+    rows: list[list[int]] = [[] for _ in range(n)]
+    for a, b in edges:
+        rows[a].append(b)
+        rows[b].append(a)
+    indptr = np.zeros(n + 1, np.int64)
+    indptr[1:] = np.cumsum([len(r) for r in rows])
+    nbr = np.array([j for r in rows for j in sorted(r)], np.int32)
+    nnz = nbr.size
+    active = np.full((nnz + 7) // 8, 0xFF, np.uint8)
+    if nnz % 8:
+        active[-1] = (1 << (nnz % 8)) - 1
+    return FriendGraph(indptr, nbr, active)
+
+
+def tiny(n: int = 8, days: int = 5, edges: list[tuple[int, int]] | None = None,
+         preset: str = "as-reported", sets: list[str] | None = None, **cols) -> Sim:
+    """A hand-made population of ``n`` agents in one region: every column may be set
+    (``age=[...]`` etc.); the friend graph is ``edges``; all agents adults by default."""
+    sim = Sim(preset, agents=n, days=days, seed=7,
+              overrides=["population.single_region=Tiny", "population.single_region_urban=1.0",
+                         "record.tracked=0"] + (sets or []))
+    sim.build()
+    pop = sim.pop
+    pop.age[:] = cols.pop("age", np.ones(n, np.uint8))
+    pop.parent[:] = cols.pop("parent", np.full(n, -1, np.int32))
+    for name, val in cols.items():
+        getattr(pop, name)[:] = val
+    sim.graph = graph_from_edges(n, edges or [])
+    from credsim.recorder import Recorder
+    sim.recorder = Recorder(sim)
+    if sim.scenario.score.scored == "adults_elders":
+        sim.state.scored[:] = pop.age != 0
+    return sim
+
+
+@pytest.fixture(scope="session")
+def mid_run():
+    """as-reported, 30,000 agents, 200 days, rates raised so that lists fill quickly."""
+    sim = Sim("as-reported", agents=30_000, days=200, seed=3,
+              overrides=["behave.p_debt_default=0.003", "behave.p_fraud=0.0005",
+                         "observe.court_delay=20", "behave.p_traffic_violation=0.2",
+                         "behave.p_smoking_in_public=0.3", "observe.misid=0.05",
+                         "record.tracked=2000"])
+    res = sim.run()
+    return sim, res
