@@ -53,13 +53,34 @@ def tiny(n: int = 8, days: int = 5, edges: list[tuple[int, int]] | None = None,
     return sim
 
 
+MID_SETS = ["behave.p_debt_default=0.003", "behave.p_fraud=0.0005", "observe.court_delay=20",
+            "behave.p_traffic_violation=0.2", "score.deltas.traffic_violation=-40",
+            "observe.misid=0.05", "record.tracked=2000"]
+
+
 @pytest.fixture(scope="session")
 def mid_run():
-    """as-reported, 30,000 agents, 200 days, rates raised so that lists fill quickly."""
-    sim = Sim("as-reported", agents=30_000, days=200, seed=3,
-              overrides=["behave.p_debt_default=0.003", "behave.p_fraud=0.0005",
-                         "observe.court_delay=20", "behave.p_traffic_violation=0.2",
-                         "behave.p_smoking_in_public=0.3", "observe.misid=0.05",
-                         "record.tracked=2000"])
-    res = sim.run()
-    return sim, res
+    """as-reported, 30,000 agents, 250 days, rates raised so that lists fill quickly.
+    Stepped by hand: each day's new score listings are checked against the definitions
+    of wrongful and by-association listings, with the state they were made from."""
+    from credsim.constants import DL_SCORE_ENTRY, LF_SCORE_ASSOC, LF_SCORE_WRONGFUL
+    from credsim.results import Result
+
+    sim = Sim("as-reported", agents=30_000, days=250, seed=3, overrides=MID_SETS)
+    sim.build()
+    checks = {"entries": 0, "wrongful": 0, "association": 0, "mismatch": 0}
+    thr = 600.0
+    while sim.day_done < sim.days:
+        sim.step()
+        st = sim.state
+        new = np.flatnonzero(sim.day.lst & DL_SCORE_ENTRY)
+        wr = st.score[new] - st.own_false[new] >= thr
+        asc = 1000.0 + st.own[new] >= thr
+        flag_wr = (st.lflags[new] & LF_SCORE_WRONGFUL) != 0
+        flag_as = (st.lflags[new] & LF_SCORE_ASSOC) != 0
+        checks["entries"] += new.size
+        checks["wrongful"] += int(flag_wr.sum())
+        checks["association"] += int(flag_as.sum())
+        checks["mismatch"] += int((wr != flag_wr).sum() + (asc != flag_as).sum())
+    res = Result.from_sim(sim)
+    return sim, res, checks

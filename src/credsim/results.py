@@ -187,12 +187,13 @@ def ledger_table(rows: np.ndarray) -> pa.Table:
               3: ("financial", "defamation"), 4: COURT_REASONS + ("score",), 5: EXIT_REASONS,
               6: ("dismissed", "overturned"), 7: SERVICES}
     what_names: list[str] = []
-    offset = {}
+    lut = np.zeros((len(KINDS), 256), np.int32)  # (kind, code) -> index into what_names
     for k, names in labels.items():
-        offset[k] = len(what_names)
-        what_names.extend(names)
-    off = np.array([offset[k] for k in range(len(KINDS))], np.int32)
-    what = off[kind] + code
+        for c, name in enumerate(names):
+            if name not in what_names:
+                what_names.append(name)
+            lut[k, c] = what_names.index(name)
+    what = lut[kind, code]
     truth = rows["truth"].astype(np.int32)
     is_event = kind == 0
     is_list = kind == 4
