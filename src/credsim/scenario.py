@@ -195,7 +195,7 @@ class Score(Section):
     min: float = P(0.0, 0, 100000, "points", "lowest score")
     max: float = P(1500.0, 0, 100000, "points", "highest score")
     half_life: Num = P(365.0, 1, 1e6, "days", "ledger decay toward 0")
-    association_weight: Num = P(0.2, 0, 10, "", "w in assoc = w * min(0, mean own of friends)")
+    association_weight: Num = P(0.2, 0, 10, "factor", "w in assoc = w * min(0, mean own of friends)")
     association_symmetric: bool = P(False, doc="friends' positive ledgers raise the score too")
     tier_aaa: Num = P(1050.0, 0, 100000, "points", "AAA from")
     tier_aa: Num = P(1030.0, 0, 100000, "points", "AA from")
@@ -289,8 +289,8 @@ class Services(Section):
 
 
 class Respond(Section):
-    deterrence: Num = P(0.1, 0, 1, "", "d: a penalised category's multiplier x (1 - d)")
-    chill: Num = P(0.9, 0, 1, "", "friends of an agent listed for speech: speech rate x this")
+    deterrence: Num = P(0.1, 0, 1, "factor", "d: a penalised category's multiplier x (1 - d)")
+    chill: Num = P(0.9, 0, 1, "factor", "friends of an agent listed for speech: speech rate x this")
     unfriending: bool = P(True, doc="agents cut friends who are listed or low-tier")
     p_unfriend: Num = P(0.02, 0, 1, "1/day", "the good end cuts an eligible edge")
     good_from: Threshold = P("A", doc="a good end has at least this score")
@@ -528,13 +528,14 @@ def load_scenario(source: "str | Path | dict[str, Any] | Scenario" = "as-reporte
             path = Path(s)
             data = _read_toml(path)
             origin = str(path)
+            name = data.get("name", path.stem)
             if "preset" in data:
-                name = data.pop("preset")
-                if not isinstance(name, str):
-                    raise ScenarioError(f"{origin}: key 'preset' = {name!r}: must be one of "
+                preset = data.pop("preset")
+                if not isinstance(preset, str):
+                    raise ScenarioError(f"{origin}: key 'preset' = {preset!r}: must be one of "
                                         f"{', '.join(PRESETS)}")
-                data = _merge(_preset_dict(name, origin), data)
-            data.setdefault("name", path.stem)
+                data = _merge(_preset_dict(preset, origin), data)
+            data["name"] = name
         else:
             close = difflib.get_close_matches(s, PRESETS, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
