@@ -4,15 +4,38 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import tiny
-from credsim.constants import (DC_FIN_DROPPED, DC_FIN_JUDGED, DC_FIN_OPENED, DC_INSINCERE,
-                               DC_JUDGED_FALSE, DEPOSIT, DENIED, DL_COURT_ENTRY,
-                               DL_ENTRY_ASSOC, DL_ENTRY_WRONGFUL, DL_EXIT_EXPIRY,
-                               DL_SCORE_ENTRY, DL_SPEECH_ENTRY, GRANTED, LF_COURT,
-                               LF_COURT_WRONGFUL, LF_EVER, LF_SCORE, LF_SCORE_ASSOC,
-                               LF_SCORE_WRONGFUL, PERK, SERVICES, TIER_A, TIER_AA, TIER_B,
-                               TIER_C, TIER_D)
+
+from credsim.constants import (
+    DC_FIN_DROPPED,
+    DC_FIN_JUDGED,
+    DC_FIN_OPENED,
+    DC_INSINCERE,
+    DC_JUDGED_FALSE,
+    DENIED,
+    DEPOSIT,
+    DL_COURT_ENTRY,
+    DL_COURT_WRONGFUL,
+    DL_ENTRY_ASSOC,
+    DL_ENTRY_WRONGFUL,
+    DL_EXIT_EXPIRY,
+    DL_SCORE_ENTRY,
+    DL_SPEECH_ENTRY,
+    GRANTED,
+    LF_COURT,
+    LF_COURT_WRONGFUL,
+    LF_EVER,
+    LF_SCORE,
+    LF_SCORE_ASSOC,
+    LF_SCORE_WRONGFUL,
+    PERK,
+    SERVICES,
+    TIER_A,
+    TIER_AA,
+    TIER_B,
+    TIER_C,
+    TIER_D,
+)
 
 QUIET = [f"behave.{k}=0" for k in (
     "p_community_service", "p_domestic_purchase", "p_smoking_in_public",
@@ -116,7 +139,7 @@ def test_defamation_case_from_false_flag_lists_wrongfully_when_insincere():
     phase(sim, "list").run(1)
     lf = sim.state.lflags[0]
     assert lf & LF_COURT and lf & LF_COURT_WRONGFUL and sim.state.court_reason[0] == 4
-    assert sim.day.lst[0] & DL_SPEECH_ENTRY and sim.day.lst[0] & DL_ENTRY_WRONGFUL
+    assert sim.day.lst[0] & DL_SPEECH_ENTRY and sim.day.lst[0] & DL_COURT_WRONGFUL
 
 
 def test_score_ledger_decay_association_clip_tiers():

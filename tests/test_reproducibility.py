@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-
 from conftest import MID_SETS
+
 from credsim import Sim
 from credsim.results import TABLES
 

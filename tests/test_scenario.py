@@ -92,3 +92,11 @@ def test_every_parameter_is_described():
     num = [r for r in rows if isinstance(r["default"], float)]
     assert all(r["unit"] for r in num)
     assert np.isfinite(len(rows))
+
+
+def test_docs_parameter_table_is_current():
+    from pathlib import Path
+
+    from credsim.scenario import parameters_markdown
+    doc = (Path(__file__).parents[1] / "docs" / "model.md").read_text()
+    assert parameters_markdown() in doc, "regenerate the table in docs/model.md"

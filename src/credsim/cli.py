@@ -5,12 +5,19 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn,
-                           TextColumn, TimeElapsedColumn, TimeRemainingColumn)
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -38,12 +45,12 @@ def _fail(e: Exception) -> None:
 def run(
     scenario: Annotated[str, typer.Argument(help="a preset name or a scenario TOML file")]
     = "as-reported",
-    agents: Annotated[Optional[int], typer.Option(help="number of synthetic agents")] = None,
-    days: Annotated[Optional[int], typer.Option(help="days to simulate")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="random seed")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="run directory to write "
+    agents: Annotated[int | None, typer.Option(help="number of synthetic agents")] = None,
+    days: Annotated[int | None, typer.Option(help="days to simulate")] = None,
+    seed: Annotated[int | None, typer.Option(help="random seed")] = None,
+    out: Annotated[Path | None, typer.Option(help="run directory to write "
                                                 "(default runs/<scenario>)")] = None,
-    set_: Annotated[Optional[list[str]], typer.Option(
+    set_: Annotated[list[str] | None, typer.Option(
         "--set", help="override a parameter: key=value (repeatable), "
                       "e.g. --set observe.misid=0.001")] = None,
     profile: Annotated[bool, typer.Option(help="print the time spent in each phase")] = False,

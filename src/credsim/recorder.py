@@ -8,8 +8,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .constants import N_SERVICES, SMOKING_IN_PUBLIC, STATUSES, SVC_SCHOOL, TIERS
-from .phases.record import (LEDGER_DTYPE, M_MISID, M_NET, M_OBS, N_CHUNKS, N_GROUPS,
-                            N_METRICS, ledger_rows, record_kernel, school_status_fix)
+from .phases.record import (
+    LEDGER_DTYPE,
+    M_MISID,
+    M_NET,
+    M_OBS,
+    N_CHUNKS,
+    N_GROUPS,
+    N_METRICS,
+    ledger_rows,
+    record_kernel,
+    school_status_fix,
+)
 
 if TYPE_CHECKING:
     from .sim import Sim
@@ -20,7 +30,7 @@ class Recorder:
     sex), ``score_sum[day, cell]``, ``hist[day, group, bin]`` (1-point bins),
     ``svc[day, service, tier, status, outcome]`` and the ledger rows."""
 
-    def __init__(self, sim: "Sim"):
+    def __init__(self, sim: Sim):
         self.sim = sim
         pop = sim.pop
         n_regions = len(pop.region_names)

@@ -16,16 +16,36 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .constants import (AGE_GROUPS, CATEGORIES, COURT_REASONS, EVENT_TYPES, LF_COURT,
-                        LF_COURT_WRONGFUL, LF_EVER, LF_SCORE, LF_SCORE_ASSOC,
-                        LF_SCORE_WRONGFUL, OUTCOMES, SERVICES, SEXES, STATUSES, TIERS,
-                        TRUTHS)
+from .constants import (
+    AGE_GROUPS,
+    CASE_FALSE_BIT,
+    CATEGORIES,
+    COURT_REASONS,
+    EVENT_TYPES,
+    LF_COURT,
+    LF_COURT_WRONGFUL,
+    LF_EVER,
+    LF_SCORE,
+    LF_SCORE_ASSOC,
+    LF_SCORE_EXEMPT,
+    LF_SCORE_WRONGFUL,
+    OUTCOMES,
+    SERVICES,
+    SEXES,
+    STATUSES,
+    TIERS,
+    TRUTHS,
+)
 from .errors import RunDirError
 from .phases.record import EXIT_REASONS, KINDS, METRICS, N_GROUPS
 
 if TYPE_CHECKING:
     from .sim import Sim
 
+# metrics that are a stock (a state on the day), not a flow (a count of what happened)
+STOCKS = frozenset(["listed", "listed_court", "listed_score", "listed_wrongful",
+                    "listed_association", "ever_listed", "scored", "speakers", "agents"]
+                   + [f"tier_{t}" for t in TIERS])
 TABLES = ("daily", "groups", "services", "score_hist", "agents", "ledger")
 PERCENTILES = (1, 10, 50, 90, 99)
 __version__ = "0.1.0"
@@ -77,7 +97,7 @@ def _stats_frame(counts: np.ndarray, ssum: np.ndarray, hist: np.ndarray | None,
     return cols
 
 
-def build_tables(sim: "Sim") -> dict[str, pa.Table]:
+def build_tables(sim: Sim) -> dict[str, pa.Table]:
     rec = sim.recorder
     pop, st, g = sim.pop, sim.state, sim.graph
     days = np.arange(sim.days, dtype=np.int32)
@@ -110,9 +130,18 @@ def build_tables(sim: "Sim") -> dict[str, pa.Table]:
                                 rec.hist[:, sel].sum(axis=1), lo)
             cols["friendships"] = f4[:, :, sel].sum(axis=(1, 2))
             frames.append(pd.DataFrame({"day": days, "dimension": dim, "group": gname, **cols}))
-    rdays = days[:: sim.scenario.record.region_every]
+    # region rows every k days: stocks on that day, flows summed over the k days ending then
+    k = sim.scenario.record.region_every
+    rdays = days[k - 1:: k] if k > 1 else days
+    flows = np.array([m not in STOCKS for m in METRICS])
     for r, rname in enumerate(pop.region_names):
-        cols = _stats_frame(c4[rdays, r].sum(axis=1), s4[rdays, r].sum(axis=1), None, lo)
+        creg = c4[:, r].sum(axis=1)  # [day, metric]
+        cum = np.cumsum(creg[:, flows], axis=0)
+        per = np.diff(np.concatenate([np.zeros((1, cum.shape[1]), cum.dtype), cum[rdays]]),
+                      axis=0)
+        rc = creg[rdays].copy()
+        rc[:, flows] = per
+        cols = _stats_frame(rc, s4[rdays, r].sum(axis=1), None, lo)
         cols["friendships"] = f4[rdays, r].sum(axis=1)
         frames.append(pd.DataFrame({"day": rdays, "dimension": "region", "group": rname,
                                     **cols}))
@@ -168,6 +197,12 @@ def build_tables(sim: "Sim") -> dict[str, pa.Table]:
         "by_association": (lf & LF_SCORE_ASSOC) != 0,
         "ever_listed": (lf & LF_EVER) != 0,
         "pending_case_day": st.pend_day.astype(np.int32),
+        "pending_case_kind": pa.DictionaryArray.from_arrays(
+            (st.pend_kind & 7).astype(np.int32), ["none", "debt_default", "fraud",
+                                                  "tax_evasion", "defamation"]),
+        "pending_case_false_flag": (st.pend_kind & CASE_FALSE_BIT) != 0,
+        "score_listing_exempt": (lf & LF_SCORE_EXEMPT) != 0,
+        "rode_train_today": st.rode_train,
         "degree": deg.astype(np.int32),
         "active_degree": g.active_degree().astype(np.int32),
         "tracked": sim.tracked})
@@ -229,7 +264,7 @@ class Result:
         self.path = path
 
     @classmethod
-    def from_sim(cls, sim: "Sim") -> "Result":
+    def from_sim(cls, sim: Sim) -> Result:
         t = time.perf_counter()
         tables = build_tables(sim)
         timings = dict(sim.timings)

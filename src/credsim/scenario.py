@@ -29,7 +29,7 @@ class Schedule(BaseModel):
     values: list[float]
 
     @model_validator(mode="after")
-    def _check(self) -> "Schedule":
+    def _check(self) -> Schedule:
         if len(self.days) == 0 or len(self.days) != len(self.values):
             raise ValueError("a schedule needs as many 'days' as 'values', at least one")
         if self.days[0] != 0:
@@ -71,7 +71,8 @@ class Section(BaseModel):
     @classmethod
     def _in_range(cls, v: Any, info: Any) -> Any:
         f = cls.model_fields[info.field_name]
-        extra = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
+        extra: dict[str, Any] = (f.json_schema_extra if isinstance(f.json_schema_extra, dict)
+                                 else {})
         lo, hi = extra.get("lo"), extra.get("hi")
         if lo is None and hi is None:
             return v
@@ -103,7 +104,8 @@ class Population(Section):
     honesty: tuple[float, float] = P((8.0, 2.0), None, None, "Beta(a, b)", "")
     civility: tuple[float, float] = P((6.0, 2.0), None, None, "Beta(a, b)", "")
     civic: tuple[float, float] = P((2.0, 6.0), None, None, "Beta(a, b)", "")
-    single_region: str = P("", None, None, "", "a one-region population named so ('' = 31 provinces)")
+    single_region: str = P("", None, None, "",
+                           "a one-region population named so ('' = 31 provinces)")
     single_region_urban: float = P(0.6, 0, 1, "share", "urban share of the single region")
 
     @field_validator("honesty", "civility", "civic")
@@ -114,7 +116,7 @@ class Population(Section):
         return v
 
     @model_validator(mode="after")
-    def _shares(self) -> "Population":
+    def _shares(self) -> Population:
         if self.child_share + self.elder_share > 1:
             raise ValueError("child_share + elder_share must be <= 1")
         male = 1 - self.female_share
@@ -147,7 +149,7 @@ class Behave(Section):
     flag_other: Num = P(1e-4, 0, 1, "probability", "monitor flags any other post")
 
     @model_validator(mode="after")
-    def _shares(self) -> "Behave":
+    def _shares(self) -> Behave:
         for crit in ("critical", "critical_speaker"):
             c, m = getattr(self, crit), self.misinfo
             cs = c.values if isinstance(c, Schedule) else [c]
@@ -170,7 +172,7 @@ class Observe(Section):
     misid: Num = P(0.01, 0, 1, "probability", "face match wrong: event lands on another agent")
     p_train_staff: Num = P(0.5, 0, 1, "probability", "train staff report smoking on a train")
     p_case: Num = P(0.5, 0, 1, "probability", "a financial event becomes a court case")
-    court_delay: int = P(60, 1, 3650, "days", "from case to judgment")
+    court_delay: Num = P(60.0, 1, 3650, "days", "from case to judgment (rounded to a day)")
     p_defamation_speaker: Num = P(0.05, 0, 1, "probability", "speaker's observed rumour -> case")
     p_defamation_other: Num = P(0.001, 0, 1, "probability", "others' observed rumour -> case")
     p_insincere: Num = P(0.3, 0, 1, "probability", "court-ordered apology judged insincere")
@@ -195,7 +197,8 @@ class Score(Section):
     min: float = P(0.0, 0, 100000, "points", "lowest score")
     max: float = P(1500.0, 0, 100000, "points", "highest score")
     half_life: Num = P(365.0, 1, 1e6, "days", "ledger decay toward 0")
-    association_weight: Num = P(0.2, 0, 10, "factor", "w in assoc = w * min(0, mean own of friends)")
+    association_weight: Num = P(0.2, 0, 10, "factor",
+                                "w in assoc = w * min(0, mean own of friends)")
     association_symmetric: bool = P(False, doc="friends' positive ledgers raise the score too")
     tier_aaa: Num = P(1050.0, 0, 100000, "points", "AAA from")
     tier_aa: Num = P(1030.0, 0, 100000, "points", "AA from")
@@ -205,7 +208,7 @@ class Score(Section):
     deltas: Deltas = Field(default_factory=Deltas)
 
     @model_validator(mode="after")
-    def _order(self) -> "Score":
+    def _order(self) -> Score:
         if not self.min <= self.base <= self.max or self.min >= self.max:
             raise ValueError(f"need min <= base <= max and min < max (got min={self.min:g}, "
                              f"base={self.base:g}, max={self.max:g})")
@@ -222,7 +225,7 @@ class Score(Section):
 
 class Listing(Section):
     court_listing: bool = P(True, doc="court judgments list the agent")
-    court_term: int = P(730, 1, 10000, "days", "term of a court listing")
+    court_term: Num = P(730.0, 1, 10000, "days", "term of a court listing (rounded to a day)")
     p_pay: Num = P(1 / 180, 0, 1, "1/day", "a listed debtor pays and is removed")
     score_listing: bool = P(True, doc="a score below the threshold lists the agent")
     score_threshold: Num = P(600.0, 0, 100000, "points", "listed below this score")
@@ -255,9 +258,11 @@ class Service(Section):
     p_urban: Num = P(0.0, 0, 1, "1/day", "request probability, urban")
     p_rural: Num = P(0.0, 0, 1, "1/day", "request probability, rural")
     p_elder: Num | None = P(None, 0, 1, "1/day", "request probability of elders, if it differs")
-    annual_day: int = P(-1, -1, 364, "day of year", "asked only on this day of each year (-1 daily)")
+    annual_day: int = P(-1, -1, 364, "day of year",
+                        "asked only on this day of each year (-1 daily)")
     deny_listed: bool = P(False, doc="denied if the agent is listed")
     deny_parent_listed: bool = P(False, doc="denied if the agent's parent is listed")
+    unscored_deposit: bool = P(False, doc="agents without a score pay the deposit")
     deny_below: Threshold = P(None, doc="denied if the score is below this")
     deposit_below: Threshold = P(None, doc="deposit asked if the score is below this")
     perk_from: Threshold = P(None, doc="perk if the score is at least this")
@@ -268,7 +273,7 @@ class Service(Section):
         return _check_threshold(v)
 
 
-def _svc(who: list[str], pu: float, pr: float, **kw: Any) -> Any:
+def _svc(who: list[Any], pu: float, pr: float, **kw: Any) -> Any:
     return Field(default_factory=lambda: Service(who=who, p_urban=pu, p_rural=pr, **kw))
 
 
@@ -377,6 +382,36 @@ def describe_parameters() -> list[dict[str, Any]]:
 
     walk(Scenario, Scenario(), "")
     return rows
+
+
+def _md_value(v: Any) -> str:
+    if v is None:
+        return "none"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return f'"{v}"'
+    if isinstance(v, (list, tuple)):
+        return ", ".join(_md_value(x) for x in v) if isinstance(v, list) else \
+            "(" + ", ".join(_md_value(x) for x in v) + ")"
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float):
+        if v == int(v) and abs(v) < 1e6:
+            return f"{int(v):,}" if abs(v) >= 1000 else f"{v:g}"
+        return f"{v:.4g}"
+    return str(v)
+
+
+def parameters_markdown() -> str:
+    """The parameter table of docs/model.md (generated; a test keeps the doc in step)."""
+    lines = ["| key | default | unit | valid range | meaning |", "|---|---|---|---|---|"]
+    for r in describe_parameters():
+        lo, hi = r["lo"], r["hi"]
+        rng = "—" if lo is None and hi is None else f"[{_md_value(lo)}, {_md_value(hi)}]"
+        lines.append(f"| `{r['key']}` | {_md_value(r['default'])} | {r['unit']} | {rng} | "
+                     f"{r['doc']} |")
+    return "\n".join(lines) + "\n"
 
 
 # ------------------------------------------------------------------------------------
@@ -507,7 +542,7 @@ def build_scenario(data: dict[str, Any], origin: str) -> Scenario:
         raise _friendly(err, origin) from None
 
 
-def load_scenario(source: "str | Path | dict[str, Any] | Scenario" = "as-reported",
+def load_scenario(source: str | Path | dict[str, Any] | Scenario = "as-reported",
                   overrides: list[str] | None = None) -> Scenario:
     """A preset name, a TOML file (which may name a preset), a dict or a Scenario, plus
     ``key=value`` overrides, validated into a Scenario. Raises ScenarioError (one line)."""
@@ -571,6 +606,7 @@ class DayParams:
         self.svc_deny_listed = np.zeros(N_SERVICES, np.bool_)
         self.svc_deny_parent = np.zeros(N_SERVICES, np.bool_)
         self.svc_annual = np.full(N_SERVICES, -1, np.int64)
+        self.svc_unscored_deposit = np.zeros(N_SERVICES, np.bool_)
         # [day, service, k]: p_urban, p_rural, p_elder_urban, p_elder_rural,
         # deny_below, deposit_below, perk_from  (nan = no such rule)
         self.svc = np.full((days, N_SERVICES, 7), np.nan)
@@ -581,6 +617,7 @@ class DayParams:
             self.svc_deny_listed[i] = s.deny_listed
             self.svc_deny_parent[i] = s.deny_parent_listed
             self.svc_annual[i] = s.annual_day
+            self.svc_unscored_deposit[i] = s.unscored_deposit
             pu, pr = self._series(s.p_urban), self._series(s.p_rural)
             self.svc[:, i, 0], self.svc[:, i, 1] = pu, pr
             pe = self._series(s.p_elder) if s.p_elder is not None else None

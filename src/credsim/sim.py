@@ -26,7 +26,7 @@ class Sim:
     ``scenario`` is a preset name, a TOML file, a dict or a Scenario; ``overrides`` are
     ``key=value`` strings. ``agents``, ``days`` and ``seed`` default to the scenario's."""
 
-    def __init__(self, scenario: "str | Path | dict[str, Any] | Scenario" = "as-reported",
+    def __init__(self, scenario: str | Path | dict[str, Any] | Scenario = "as-reported",
                  agents: int | None = None, days: int | None = None, seed: int | None = None,
                  overrides: list[str] | None = None, record_ledger: bool = True):
         scn = load_scenario(scenario, overrides)

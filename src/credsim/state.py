@@ -28,7 +28,7 @@ class State:
     lflags: np.ndarray  # uint8: LF_* bits
 
     @classmethod
-    def new(cls, n: int, base: float, scored: np.ndarray) -> "State":
+    def new(cls, n: int, base: float, scored: np.ndarray) -> State:
         return cls(
             own=np.zeros(n, np.float32), own_false=np.zeros(n, np.float32),
             assoc=np.zeros(n, np.float32), score=np.full(n, base, np.float32),
@@ -64,7 +64,7 @@ class Day:
     false_source: np.ndarray  # int32: the true offender
 
     @classmethod
-    def new(cls, n: int) -> "Day":
+    def new(cls, n: int) -> Day:
         return cls(true_ev=np.zeros(n, np.uint16), obs=np.zeros(n, np.uint16),
                    misid=np.zeros(n, np.uint8), court=np.zeros(n, np.uint8),
                    pen=np.zeros(n, np.uint8), lst=np.zeros(n, np.uint16),

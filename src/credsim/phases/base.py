@@ -13,7 +13,7 @@ class Phase:
 
     name = "phase"
 
-    def __init__(self, sim: "Sim"):
+    def __init__(self, sim: Sim):
         self.sim = sim
 
     def run(self, day: int) -> None:  # pragma: no cover - interface

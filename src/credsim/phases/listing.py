@@ -6,12 +6,32 @@ from __future__ import annotations
 
 import numba as nb
 
-from ..constants import (CASE_DEFAMATION, DC_FIN_JUDGED, DC_INSINCERE, DC_JUDGED_FALSE,
-                         DL_APPEALED, DL_COURT_ENTRY, DL_ENTRY_ASSOC, DL_ENTRY_WRONGFUL,
-                         DL_EXIT_APPEAL_COURT, DL_EXIT_APPEAL_SCORE, DL_EXIT_EXPIRY,
-                         DL_EXIT_PAID, DL_EXIT_RECOVERED, DL_SCORE_ENTRY, DL_SPEECH_ENTRY,
-                         LF_COURT, LF_COURT_WRONGFUL, LF_EVER, LF_SCORE, LF_SCORE_ASSOC,
-                         LF_SCORE_EXEMPT, LF_SCORE_WRONGFUL, S_LIST)
+from ..constants import (
+    CASE_DEFAMATION,
+    DC_FIN_JUDGED,
+    DC_INSINCERE,
+    DC_JUDGED_FALSE,
+    DL_APPEALED,
+    DL_COURT_ENTRY,
+    DL_COURT_WRONGFUL,
+    DL_ENTRY_ASSOC,
+    DL_ENTRY_WRONGFUL,
+    DL_EXIT_APPEAL_COURT,
+    DL_EXIT_APPEAL_SCORE,
+    DL_EXIT_EXPIRY,
+    DL_EXIT_PAID,
+    DL_EXIT_RECOVERED,
+    DL_SCORE_ENTRY,
+    DL_SPEECH_ENTRY,
+    LF_COURT,
+    LF_COURT_WRONGFUL,
+    LF_EVER,
+    LF_SCORE,
+    LF_SCORE_ASSOC,
+    LF_SCORE_EXEMPT,
+    LF_SCORE_WRONGFUL,
+    S_LIST,
+)
 from ..rng import day_key, uniform
 from .base import Phase
 from .score import tier_of
@@ -77,7 +97,7 @@ def list_kernel(key, day, court, obs, scored, own, own_false, assoc, score, tier
             dl |= DL_COURT_ENTRY
             if reason == CASE_DEFAMATION and (c & DC_JUDGED_FALSE):
                 lf |= LF_COURT_WRONGFUL
-                dl |= DL_ENTRY_WRONGFUL
+                dl |= DL_COURT_WRONGFUL
         # new score listings
         if score_on and scored[i] and not (lf & (LF_SCORE | LF_SCORE_EXEMPT)) and score[i] < thr:
             lf |= LF_SCORE
@@ -104,7 +124,8 @@ class List(Phase):
         list_kernel(day_key(s.seed, S_LIST, day), day, d.court, d.obs, st.scored, st.own,
                     st.own_false, st.assoc, st.score, st.tier, st.court_until,
                     st.court_reason, st.lflags, d.lst, lc.court_listing, lc.score_listing,
-                    lc.due_process, lc.court_term, pa.at("listing.p_pay", day),
+                    lc.due_process, round(pa.at("listing.court_term", day)),
+                    pa.at("listing.p_pay", day),
                     pa.at("listing.score_threshold", day), pa.at("listing.p_appeal", day),
                     pa.at("listing.p_overturn_wrongful", day),
                     pa.at("listing.p_overturn_rightful", day), sc.base, sc.min, sc.max,

@@ -7,10 +7,22 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ..constants import (CASE_DEFAMATION, CASE_FALSE_BIT, DC_DEF_DROPPED, DC_DEF_JUDGED,
-                         DC_DEF_OPENED, DC_FIN_DROPPED, DC_FIN_JUDGED, DC_FIN_OPENED,
-                         DC_INSINCERE, DC_JUDGED_FALSE, S_COURT, S_MISID_TARGET, S_OBSERVE,
-                         SMOKING_IN_PUBLIC)
+from ..constants import (
+    CASE_DEFAMATION,
+    CASE_FALSE_BIT,
+    DC_DEF_DROPPED,
+    DC_DEF_JUDGED,
+    DC_DEF_OPENED,
+    DC_FIN_DROPPED,
+    DC_FIN_JUDGED,
+    DC_FIN_OPENED,
+    DC_INSINCERE,
+    DC_JUDGED_FALSE,
+    S_COURT,
+    S_MISID_TARGET,
+    S_OBSERVE,
+    SMOKING_IN_PUBLIC,
+)
 from ..rng import day_key, uniform
 from .base import Phase
 
@@ -115,7 +127,7 @@ class Observe(Phase):
         st, d, pop = s.state, s.day, s.pop
         observe_kernel(day_key(s.seed, S_OBSERVE, day), day_key(s.seed, S_COURT, day), day,
                        pop.urban, pop.speaker, d.true_ev, st.pend_day, st.pend_kind, on, p,
-                       sc.court_delay, d.obs, d.misid, d.court)
+                       round(pa.at("observe.court_delay", day)), d.obs, d.misid, d.court)
         # the few misidentified events land on another agent of the region
         off = np.flatnonzero(d.misid)
         both = d.misid[off] == 3

@@ -7,15 +7,45 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ..constants import (DC_DEF_DROPPED, DC_DEF_JUDGED, DC_DEF_OPENED, DC_FIN_DROPPED,
-                         DC_FIN_JUDGED, DC_FIN_OPENED, DC_INSINCERE, DENIED, DL_APPEALED,
-                         DL_COURT_ENTRY, DL_ENTRY_ASSOC, DL_ENTRY_WRONGFUL,
-                         DL_EXIT_APPEAL_COURT, DL_EXIT_APPEAL_SCORE, DL_EXIT_EXPIRY,
-                         DL_EXIT_PAID, DL_EXIT_RECOVERED, DL_SCORE_ENTRY, EVENT_TYPES,
-                         LF_COURT, LF_COURT_WRONGFUL, LF_EVER, LF_SCORE, LF_SCORE_ASSOC,
-                         LF_SCORE_WRONGFUL, N_SERVICES, N_TYPES, OUTCOMES, RUMOUR, SERVICES,
-                         STATUSES, TIERS, TRUE_EVENT_NAMES, TRUTH_FALSE_FLAG, TRUTH_MISID,
-                         TRUTH_TRUE)
+from ..constants import (
+    DC_DEF_DROPPED,
+    DC_DEF_JUDGED,
+    DC_DEF_OPENED,
+    DC_FIN_DROPPED,
+    DC_FIN_JUDGED,
+    DC_FIN_OPENED,
+    DC_INSINCERE,
+    DENIED,
+    DL_APPEALED,
+    DL_COURT_ENTRY,
+    DL_COURT_WRONGFUL,
+    DL_ENTRY_ASSOC,
+    DL_ENTRY_WRONGFUL,
+    DL_EXIT_APPEAL_COURT,
+    DL_EXIT_APPEAL_SCORE,
+    DL_EXIT_EXPIRY,
+    DL_EXIT_PAID,
+    DL_EXIT_RECOVERED,
+    DL_SCORE_ENTRY,
+    EVENT_TYPES,
+    LF_COURT,
+    LF_COURT_WRONGFUL,
+    LF_EVER,
+    LF_SCORE,
+    LF_SCORE_ASSOC,
+    LF_SCORE_WRONGFUL,
+    N_SERVICES,
+    N_TYPES,
+    OUTCOMES,
+    RUMOUR,
+    SERVICES,
+    STATUSES,
+    TIERS,
+    TRUE_EVENT_NAMES,
+    TRUTH_FALSE_FLAG,
+    TRUTH_MISID,
+    TRUTH_TRUE,
+)
 from .base import Phase
 from .services import status_of
 
@@ -137,6 +167,8 @@ def record_kernel(cell, group, speaker, true_ev, obs, misid, court, lst, posts, 
                 if dl & DL_SCORE_ENTRY:
                     row[M_ENTRY + 4] += 1
                 if dl & DL_ENTRY_WRONGFUL:
+                    row[M_ENTRY + 5] += 1
+                if dl & DL_COURT_WRONGFUL:
                     row[M_ENTRY + 5] += 1
                 if dl & DL_ENTRY_ASSOC:
                     row[M_ENTRY + 6] += 1

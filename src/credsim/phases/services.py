@@ -6,9 +6,24 @@ from __future__ import annotations
 
 import numba as nb
 
-from ..constants import (ADULT, DENIED, DEPOSIT, ELDER, GRANTED, LF_COURT, LF_COURT_WRONGFUL,
-                         LF_SCORE, LF_SCORE_WRONGFUL, N_SERVICES, PERK, S_SERVICES, SVC_TRAIN,
-                         ST_NOT_LISTED, ST_RIGHTFUL, ST_WRONGFUL)
+from ..constants import (
+    ADULT,
+    DENIED,
+    DEPOSIT,
+    ELDER,
+    GRANTED,
+    LF_COURT,
+    LF_COURT_WRONGFUL,
+    LF_SCORE,
+    LF_SCORE_WRONGFUL,
+    N_SERVICES,
+    PERK,
+    S_SERVICES,
+    ST_NOT_LISTED,
+    ST_RIGHTFUL,
+    ST_WRONGFUL,
+    SVC_TRAIN,
+)
 from ..rng import day_key, uniform
 from .base import Phase
 
@@ -24,7 +39,7 @@ def status_of(lf):
 
 @nb.njit(parallel=True, cache=True)
 def services_kernel(key, doy, age, urban, parent, scored, score, lflags, who, deny_listed,
-                    deny_parent, annual, sp, svc_req, svc_out, rode_train):
+                    deny_parent, annual, unscored_deposit, sp, svc_req, svc_out, rode_train):
     """sp[s]: p urban, p rural, p elder urban, p elder rural, deny below, deposit below,
     perk from (nan: no such rule)."""
     n = age.shape[0]
@@ -54,7 +69,7 @@ def services_kernel(key, doy, age, urban, parent, scored, score, lflags, who, de
                 o = DENIED
             elif sc and x < sp[s, 4]:
                 o = DENIED
-            elif sc and x < sp[s, 5]:
+            elif (sc and x < sp[s, 5]) or (not sc and unscored_deposit[s]):
                 o = DEPOSIT
             elif sc and x >= sp[s, 6]:
                 o = PERK
@@ -76,7 +91,8 @@ class Services(Phase):
         pa, st, d, pop = s.params, s.state, s.day, s.pop
         services_kernel(day_key(s.seed, S_SERVICES, day), day % 365, pop.age, pop.urban,
                         pop.parent, st.scored, st.score, st.lflags, pa.svc_who,
-                        pa.svc_deny_listed, pa.svc_deny_parent, pa.svc_annual, pa.svc[day],
+                        pa.svc_deny_listed, pa.svc_deny_parent, pa.svc_annual,
+                        pa.svc_unscored_deposit, pa.svc[day],
                         d.svc_req, d.svc_out, st.rode_train)
 
 
