@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from pathlib import Path
@@ -55,30 +56,60 @@ def run(
                       "e.g. --set observe.misid=0.001")] = None,
     profile: Annotated[bool, typer.Option(help="print the time spent in each phase")] = False,
     force: Annotated[bool, typer.Option(help="overwrite an existing run directory")] = False,
+    resume: Annotated[Path | None, typer.Option(
+        help="continue the interrupted run in this run directory")] = None,
+    checkpoint_every: Annotated[int, typer.Option(
+        help="write a checkpoint every K days (0: never)")] = 30,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
 ) -> None:
-    """Run a scenario and write its run directory (run.json and Parquet tables)."""
-    from .sim import Sim
+    """Run a scenario and write its run directory (run.json and Parquet tables).
+
+    A checkpoint is written every --checkpoint-every days; Ctrl-C stops at the end of
+    the current day and writes one; --resume RUN continues from it."""
+    from .sim import Sim, prepare_out
 
     try:
-        sim = Sim(scenario, agents=agents, days=days, seed=seed, overrides=set_ or [])
-        out = out or Path("runs") / sim.scenario.name
-        if out.exists() and any(out.iterdir()) and not force:
-            raise CredsimError(f"{out}: run directory exists and is not empty "
-                               f"(use --force to overwrite, or --out another directory)")
+        if checkpoint_every < 0:
+            raise CredsimError(f"--checkpoint-every {checkpoint_every}: must be >= 0")
         t0 = time.perf_counter()
-        with console.status(f"building {sim.n:,} agents and their friend network..."):
-            sim.build()
-        console.print(f"built {sim.n:,} agents and {sim.graph.nnz // 2:,} friendships in "
-                      f"{time.perf_counter() - t0:.1f} s")
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                      MofNCompleteColumn(), TextColumn("days"), DaysPerSecond(),
-                      TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
-                      console=console, disable=quiet) as bar:
-            task = bar.add_task(sim.scenario.name, total=sim.days)
-            res = sim.run(progress=lambda d, n: bar.update(task, completed=d))
-        with console.status("writing tables..."):
-            res.save(out, force=force)
+        if resume is not None:
+            if set_ or agents or days or seed is not None or out or scenario != "as-reported":
+                raise CredsimError("--resume continues a run as it was started: give no "
+                                   "scenario, --agents, --days, --seed, --set or --out")
+            with console.status(f"rebuilding the run in {resume}..."):
+                sim = Sim.resume(resume)
+            out = resume
+            console.print(f"resuming {sim.scenario.name} at day {sim.day_done} of {sim.days}")
+        else:
+            sim = Sim(scenario, agents=agents, days=days, seed=seed, overrides=set_ or [])
+            out = out or Path("runs") / sim.scenario.name
+            prepare_out(out, force)
+            sim.out = out
+            with console.status(f"building {sim.n:,} agents and their friend network..."):
+                sim.build()
+            console.print(f"built {sim.n:,} agents and {sim.graph.nnz // 2:,} friendships "
+                          f"in {time.perf_counter() - t0:.1f} s")
+        previous = signal.getsignal(signal.SIGINT)
+
+        def stop(signum, frame):  # type: ignore[no-untyped-def]
+            if sim.stop_requested:  # a second Ctrl-C: stop now
+                signal.signal(signal.SIGINT, previous)
+                raise KeyboardInterrupt
+            sim.stop_requested = True
+            err_console.print("stopping at the end of the day (Ctrl-C again to abort)...")
+
+        signal.signal(signal.SIGINT, stop)
+        try:
+            with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                          MofNCompleteColumn(), TextColumn("days"), DaysPerSecond(),
+                          TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
+                          console=console, disable=quiet) as bar:
+                task = bar.add_task(sim.scenario.name, total=sim.days,
+                                    completed=sim.day_done)
+                res = sim.run(out=out, checkpoint_every=checkpoint_every,
+                              progress=lambda d, n: bar.update(task, completed=d))
+        finally:
+            signal.signal(signal.SIGINT, previous)
     except CredsimError as e:
         _fail(e)
         return

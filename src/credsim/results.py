@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import shutil
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -296,7 +295,11 @@ class Result:
             raise RunDirError(f"no table '{name}' (tables: {', '.join(TABLES)})")
         if name not in self._tables:
             assert self.path is not None
-            self._tables[name] = pq.read_table(self.path / f"{name}.parquet")
+            try:
+                self._tables[name] = pq.read_table(self.path / f"{name}.parquet")
+            except (OSError, pa.ArrowException) as e:
+                raise RunDirError(f"{self.path / (name + '.parquet')}: cannot be read "
+                                  f"({e})") from None
         return self._tables[name]
 
     def df(self, name: str) -> pd.DataFrame:
@@ -331,49 +334,58 @@ class Result:
 
     # writing -------------------------------------------------------------------------
     def save(self, out: str | Path, force: bool = False) -> Path:
-        """Write the run directory; it is marked complete (run.json) only at the end."""
+        """Write the run directory. Every table is written to a temporary file, synced
+        and renamed into place; run.json, which marks the directory complete and records
+        each table's size, comes last."""
+        from .sim import _atomic_write
+
         out = Path(out)
-        if out.exists() and any(out.iterdir()):
-            if not force:
-                raise RunDirError(f"{out}: run directory exists and is not empty "
-                                  f"(use --force to overwrite)")
-            shutil.rmtree(out)
-        tmp = out.with_name(out.name + ".partial")
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        tmp.mkdir(parents=True)
+        if (out / "run.json").exists() and not force:
+            raise RunDirError(f"{out}: run directory exists (use --force to overwrite)")
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "run.json").unlink(missing_ok=True)  # incomplete until the end
         t = time.perf_counter()
+        files = {}
         for name in TABLES:
-            pq.write_table(self.table(name), tmp / f"{name}.parquet", compression="zstd")
+            table = self.table(name)
+            path = out / f"{name}.parquet"
+            _atomic_write(path, lambda fh, tb=table: pq.write_table(tb, fh, compression="zstd"))
+            files[f"{name}.parquet"] = path.stat().st_size
         self.meta["timings_s"]["write"] = round(time.perf_counter() - t, 4)
         self.meta["summary"] = summarise(self)
+        self.meta["files"] = files
         self.meta["complete"] = True
-        with open(tmp / "run.json", "w") as fh:
-            json.dump(self.meta, fh, indent=1)
-        for f in tmp.iterdir():
-            with open(f, "rb") as fh:
-                os.fsync(fh.fileno())
-        if out.exists():
-            out.rmdir()
-        os.replace(tmp, out)
+        _atomic_write(out / "run.json",
+                      lambda fh: fh.write(json.dumps(self.meta, indent=1).encode()))
         self.path = out
         return out
 
 
 def load_run(path: str | Path) -> Result:
-    """A run directory written by ``credsim run`` (or ``Result.save``)."""
+    """A complete run directory written by ``credsim run`` (or ``Result.save``); an
+    incomplete or damaged one is refused in one line."""
     path = Path(path)
     meta_path = path / "run.json"
     if not path.is_dir():
         raise RunDirError(f"{path}: not a run directory (no such directory)")
     if not meta_path.exists():
-        raise RunDirError(f"{path}: not a complete run directory (no run.json)")
+        if (path / "checkpoint.npz").exists():
+            raise RunDirError(f"{path}: the run is incomplete (interrupted): resume it with "
+                              f"'credsim run --resume {path}'")
+        raise RunDirError(f"{path}: not a run directory (no run.json)")
     try:
         meta = json.loads(meta_path.read_text())
-    except json.JSONDecodeError as e:
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise RunDirError(f"{meta_path}: corrupted run.json ({e})") from None
-    if not meta.get("complete"):
-        raise RunDirError(f"{path}: run directory is incomplete")
+    if not isinstance(meta, dict) or not meta.get("complete"):
+        raise RunDirError(f"{path}: the run directory is incomplete")
+    for name, size in meta.get("files", {}).items():
+        f = path / name
+        if not f.exists():
+            raise RunDirError(f"{path}: run directory is missing {name}")
+        if f.stat().st_size != size:
+            raise RunDirError(f"{f}: corrupted ({f.stat().st_size:,} bytes, "
+                              f"run.json records {size:,})")
     missing = [t for t in TABLES if not (path / f"{t}.parquet").exists()]
     if missing:
         raise RunDirError(f"{path}: run directory is missing {', '.join(missing)}.parquet")

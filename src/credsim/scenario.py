@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .constants import AGE_GROUPS, EVENT_TYPES, N_SERVICES, SERVICES, TIER_BOUNDS
 from .errors import ScenarioError
@@ -66,6 +74,24 @@ class Section(BaseModel):
     """A group of parameters; checks every numeric value (or schedule value) against its range."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _strict_kinds(cls, data: Any) -> Any:
+        """A switch takes only true/false, a number never takes true/false."""
+        if not isinstance(data, dict):
+            return data
+        for name, v in data.items():
+            f = cls.model_fields.get(name)
+            if f is None:
+                continue
+            if f.annotation is bool and not isinstance(v, bool):
+                raise _KindError(name, v, "must be true or false")
+            if f.annotation is not bool and isinstance(v, bool) and not (
+                    v is False and name in _FALSE_OK):
+                raise _KindError(name, v, "must be a string" if f.annotation is str
+                                 else "must be a number")
+        return data
 
     @field_validator("*", mode="after")
     @classmethod
@@ -329,13 +355,20 @@ class Scenario(BaseModel):
     services: Services = Field(default_factory=Services)
     respond: Respond = Field(default_factory=Respond)
     record: Record = Field(default_factory=Record)
+    _origin: str = PrivateAttr(default="scenario")
+
+    @property
+    def origin(self) -> str:
+        """Where the scenario came from (a file, a preset, overrides), for error messages."""
+        return self._origin
 
     def check_horizon(self, days: int) -> None:
         """Every schedule's days must lie inside the horizon [0, days)."""
         for key, v in iter_leaves(self):
             if isinstance(v, Schedule) and v.days[-1] >= days:
-                raise ScenarioError(f"scenario key '{key}' = {schedule_str(v)}: schedule days "
-                                    f"must be within the horizon [0, {days - 1}]")
+                raise ScenarioError(f"{self._origin}: key '{key}' = {schedule_str(v)}: "
+                                    f"schedule days must be within the horizon "
+                                    f"[0, {days - 1}]")
 
 
 # ------------------------------------------------------------------------------------
@@ -378,7 +411,8 @@ def describe_parameters() -> list[dict[str, Any]]:
             extra = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
             rows.append({"key": prefix + name, "default": v, "unit": extra.get("unit", ""),
                          "lo": extra.get("lo"), "hi": extra.get("hi"),
-                         "doc": f.description or ""})
+                         "doc": f.description or "",
+                         "schedulable": "Schedule" in str(f.annotation)})
 
     walk(Scenario, Scenario(), "")
     return rows
@@ -500,6 +534,38 @@ def _field_names_at(loc: tuple[Any, ...]) -> list[str]:
     return list(getattr(cls, "model_fields", {}).keys())
 
 
+class _KindError(ValueError):
+    def __init__(self, name: str, value: Any, msg: str):
+        super().__init__(msg)
+        self.name, self.value, self.msg = name, value, msg
+
+
+_FALSE_OK = frozenset(["deny_below", "deposit_below", "perk_from", "good_from", "bad_below"])
+_PYDANTIC_MSG = {
+    "bool_type": "must be true or false", "bool_parsing": "must be true or false",
+    "int_type": "must be a whole number", "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number", "string_type": "must be a string",
+    "float_type": "must be a number", "float_parsing": "must be a number",
+    "model_type": "must be a table of parameters", "dict_type": "must be a table",
+    "tuple_type": "must be a list [a, b]", "list_type": "must be a list",
+    "missing": "must be two Beta shape parameters [a, b]",
+    "too_long": "must be two Beta shape parameters [a, b]",
+}
+
+
+def _field_at(loc: tuple[Any, ...]) -> Any:
+    """The pydantic field at a location, or None."""
+    cls: Any = Scenario
+    f = None
+    for part in loc:
+        f = getattr(cls, "model_fields", {}).get(part)
+        if f is None:
+            return None
+        ann = f.annotation
+        cls = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+    return f
+
+
 def _fmt_value(v: Any) -> str:
     if isinstance(v, dict) and set(v) == {"days", "values"}:
         return f"{{days={v['days']}, values={v['values']}}}"
@@ -514,10 +580,29 @@ def _friendly(err: ValidationError, origin: str) -> ScenarioError:
     loc = tuple(p for p in e["loc"] if isinstance(p, str) and p not in
                 ("float", "Schedule", "str", "none", "function-after[_check(), Schedule]"))
     loc = tuple(p for p in loc if not p.startswith(("function-", "tagged-union")))
-    key = ".".join(loc)
     inp = e.get("input")
     typ = e["type"]
     msg = e["msg"].removeprefix("Value error, ")
+    ctx_err = (e.get("ctx") or {}).get("error")
+    if isinstance(ctx_err, _KindError):  # from Section._strict_kinds: name the field itself
+        loc = loc + (ctx_err.name,)
+        inp, msg = ctx_err.value, ctx_err.msg
+    key = ".".join(loc)
+    if typ in _PYDANTIC_MSG:
+        msg = _PYDANTIC_MSG[typ]
+        if typ == "missing":
+            loc = loc[:-1] if loc and loc[-1] not in ("honesty", "civility", "civic") else loc
+            key = ".".join(loc)
+    elif typ == "literal_error":
+        msg = msg.replace("Input should be", "must be")
+    f = _field_at(loc)
+    extra = f.json_schema_extra if f is not None and isinstance(f.json_schema_extra, dict) \
+        else {}
+    if typ.startswith(("int", "float")) and extra.get("lo") is not None:
+        whole = "a whole number" if typ.startswith("int") else "a number"
+        msg = f"must be {whole} in [{extra['lo']:g}, {extra['hi']:g}]"
+        if isinstance(inp, dict) and "days" in inp:
+            msg += " (fixed for the whole run: it cannot follow a schedule)"
     if typ == "extra_forbidden":
         close = difflib.get_close_matches(loc[-1], _field_names_at(loc), n=1)
         hint = f"; did you mean '{'.'.join(loc[:-1] + (close[0],))}'?" if close else ""
@@ -537,9 +622,11 @@ def _friendly(err: ValidationError, origin: str) -> ScenarioError:
 
 def build_scenario(data: dict[str, Any], origin: str) -> Scenario:
     try:
-        return Scenario.model_validate(data)
+        scn = Scenario.model_validate(data)
     except ValidationError as err:
         raise _friendly(err, origin) from None
+    scn._origin = origin
+    return scn
 
 
 def load_scenario(source: str | Path | dict[str, Any] | Scenario = "as-reported",
