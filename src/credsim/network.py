@@ -33,20 +33,30 @@ class FriendGraph:
         return self.indptr.nbytes + self.nbr.nbytes + self.active.nbytes
 
     def active_mask(self) -> np.ndarray:
-        """A bool per directed edge (a copy)."""
+        """A bool per directed edge (a copy: one byte per edge)."""
         return np.unpackbits(self.active, bitorder="little")[: self.nnz].astype(np.bool_)
 
     def active_edges(self) -> int:
         """Active undirected friendships."""
-        return int(self.active_mask().sum()) // 2
+        return int(self.active_degree().sum()) // 2
 
     def degree(self) -> np.ndarray:
         return np.diff(self.indptr)
 
     def active_degree(self) -> np.ndarray:
-        m = self.active_mask()
-        c = np.concatenate([[0], np.cumsum(m, dtype=np.int64)])
-        return c[self.indptr[1:]] - c[self.indptr[:-1]]
+        """Active friends of each agent (no per-edge temporaries)."""
+        out = np.empty(self.n, np.int32)
+        _active_degree(self.indptr, self.active, out)
+        return out
+
+
+@nb.njit(parallel=True, cache=True)
+def _active_degree(indptr, active, out):
+    for i in nb.prange(indptr.shape[0] - 1):
+        c = 0
+        for e in range(indptr[i], indptr[i + 1]):
+            c += (active[e >> 3] >> (e & 7)) & 1
+        out[i] = c
 
 
 @nb.njit(inline="always")

@@ -3,7 +3,10 @@ record phase fills it, results.py turns it into tables."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
 
@@ -23,6 +26,9 @@ from .phases.record import (
 
 if TYPE_CHECKING:
     from .sim import Sim
+
+
+SPOOL = "ledger.spool"
 
 
 class Recorder:
@@ -50,7 +56,17 @@ class Recorder:
         self._ssum = np.zeros((N_CHUNKS, self.n_cells), np.float64)
         self._hist = np.zeros((N_CHUNKS, N_GROUPS, self.nbins), np.int64)
         self._svct = np.zeros((N_CHUNKS, N_SERVICES, len(TIERS), len(STATUSES), 4), np.int64)
-        self.ledger: list[np.ndarray] = []
+        # ledger rows go to an append-only spool file (in the run directory when there is
+        # one, so that a checkpoint records only its length), not to memory
+        self.spool_path: Path | None = None
+        self.spool: IO[bytes]
+        if sim.out is not None:
+            sim.out.mkdir(parents=True, exist_ok=True)
+            self.spool_path = sim.out / SPOOL
+            self.spool = open(self.spool_path, "a+b")
+        else:
+            self.spool = tempfile.TemporaryFile()
+        self.ledger_rows = 0
         self.active_edges = sim.graph.active_edges()
         # edge ends of each cell at the start (active friendships of its agents)
         deg = sim.graph.degree()
@@ -92,11 +108,36 @@ class Recorder:
             nrows = ledger_rows(*args, np.zeros(0, LEDGER_DTYPE))
             out = np.zeros(nrows, LEDGER_DTYPE)
             ledger_rows(*args, out)
-            self.ledger.append(out)
+            self.spool.write(out.tobytes())
+            self.ledger_rows += nrows
 
-    def ledger_for(self, keep: np.ndarray) -> np.ndarray:
+    def sync(self) -> int:
+        """Flush the spool to disk; the number of rows it holds."""
+        self.spool.flush()
+        os.fsync(self.spool.fileno())
+        return self.ledger_rows
+
+    def truncate(self, rows: int) -> None:
+        """Keep the first ``rows`` rows (those a checkpoint knows of) and append after them."""
+        self.spool.truncate(rows * LEDGER_DTYPE.itemsize)
+        self.spool.seek(0, os.SEEK_END)
+        self.ledger_rows = rows
+
+    def ledger_for(self, keep: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
         """Ledger rows of the agents where ``keep`` is true, in day order."""
-        if not self.ledger:
-            return np.zeros(0, LEDGER_DTYPE)
-        parts = [r[keep[r["agent"]]] for r in self.ledger]
+        self.spool.flush()
+        parts = [np.zeros(0, LEDGER_DTYPE)]
+        size = LEDGER_DTYPE.itemsize
+        for start in range(0, self.ledger_rows, chunk):
+            n = min(chunk, self.ledger_rows - start)
+            self.spool.seek(start * size)
+            r = np.frombuffer(self.spool.read(n * size), LEDGER_DTYPE)
+            parts.append(r[keep[r["agent"]]])
+        self.spool.seek(0, os.SEEK_END)
         return np.concatenate(parts)
+
+    def close(self) -> None:
+        """Close the spool and remove it."""
+        self.spool.close()
+        if self.spool_path is not None:
+            self.spool_path.unlink(missing_ok=True)

@@ -193,6 +193,7 @@ class Sim:
                     and self.day_done < self.days):
                 self.checkpoint(self.out)
         res = Result.from_sim(self)
+        self.recorder.close()
         if self.out is not None:
             res.save(self.out, force=True)
             (self.out / CHECKPOINT).unlink(missing_ok=True)
@@ -213,9 +214,9 @@ class Sim:
         arrays["graph.active"] = self.graph.active
         for k in ("cells", "score_sum", "hist", "svc", "edges_active"):
             arrays[f"rec.{k}"] = getattr(rec, k)[:d]
-        arrays["rec.ledger"] = rec.ledger_for(np.ones(self.n, np.bool_))
         self.timings["checkpoint"] = self.timings.get("checkpoint", 0.0)
         meta = {"scenario": self.scenario.model_dump(mode="json"), "day_done": d,
+                "ledger_rows": rec.sync(),
                 "record_ledger": self.record_ledger, "timings": self.timings,
                 "agents": self.n, "days": self.days, "seed": self.seed}
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
@@ -249,7 +250,7 @@ class Sim:
         rec = sim.recorder
         for k in ("cells", "score_sum", "hist", "svc", "edges_active"):
             getattr(rec, k)[:d] = arrays[f"rec.{k}"]
-        rec.ledger = [arrays["rec.ledger"]]
+        rec.truncate(int(meta["ledger_rows"]))
         rec.active_edges = int(rec.edges_active[d - 1]) if d else rec.active_edges
         sim.day_done = d
         for k, v in meta["timings"].items():
