@@ -10,7 +10,7 @@ from importlib import resources
 import numba as nb
 import numpy as np
 
-from .constants import ADULT, CHILD, ELDER, MALE, S_POPULATION
+from .constants import ADULT, CHILD, ELDER, S_POPULATION
 from .rng import beta, day_key, uniform
 from .scenario import Population as PopParams
 
@@ -140,5 +140,3 @@ def build_population(p: PopParams, n: int, seed: int) -> Population:
                  pop.honesty, pop.civility, pop.civic)
     return pop
 
-
-__all__ = ["Population", "build_population", "provinces", "largest_remainder", "MALE", "ELDER"]

@@ -10,7 +10,7 @@ from typing import IO, TYPE_CHECKING
 
 import numpy as np
 
-from .constants import N_SERVICES, SMOKING_IN_PUBLIC, STATUSES, SVC_SCHOOL, TIERS
+from .constants import N_SERVICES, SMOKING_IN_PUBLIC, STATUSES, TIERS
 from .phases.record import (
     LEDGER_DTYPE,
     M_MISID,
@@ -21,7 +21,6 @@ from .phases.record import (
     N_METRICS,
     ledger_rows,
     record_kernel,
-    school_status_fix,
 )
 
 if TYPE_CHECKING:
@@ -77,9 +76,10 @@ class Recorder:
         st, d, pop = s.state, s.day, s.pop
         for a in (self._counts, self._ssum, self._hist, self._svct):
             a.fill(0)
-        record_kernel(self.cell, self.group, pop.speaker, d.true_ev, d.obs, d.misid, d.court, d.lst,
-                      d.posts, d.svc_req, d.svc_out, st.lflags, st.scored, st.score, st.tier,
-                      self.lo, self.nbins, self._counts, self._ssum, self._hist, self._svct)
+        record_kernel(self.cell, self.group, pop.speaker, pop.parent, d.true_ev, d.obs, d.misid,
+                      d.court, d.lst, d.posts, d.svc_req, d.svc_out, st.lflags, st.scored,
+                      st.score, st.tier, self.lo, self.nbins, self._counts, self._ssum,
+                      self._hist, self._svct)
         counts = self._counts.sum(axis=0)
         svct = self._svct.sum(axis=0)
         # misidentified events count where they land
@@ -93,9 +93,6 @@ class Recorder:
             np.add.at(counts, (self.cell[s.cut_cutter], M_NET + 1), 1)
             np.add.at(counts, (self.cell[s.cut_other], M_NET + 1), 1)
             self.active_edges -= int(s.cut_cutter.size)
-        if s.params.svc_annual[SVC_SCHOOL] == day % 365:
-            school_status_fix(d.svc_req, d.svc_out, pop.parent, st.lflags, st.tier, svct,
-                              SVC_SCHOOL)
         self.cells[day] = counts
         self.score_sum[day] = self._ssum.sum(axis=0)
         self.hist[day] = self._hist.sum(axis=0)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import resources
-from .constants import ADULT, CHILD
+from .constants import CHILD
 from .errors import CredsimError, RunDirError
 from .network import FriendGraph, build_network
 from .phases import ORDER
@@ -266,5 +266,3 @@ class Sim:
         return {"population": self.pop.nbytes(), "network": self.graph.nbytes(),
                 "state": self.state.nbytes(), "day": self.day.nbytes()}
 
-
-__all__ = ["Sim", "ADULT"]

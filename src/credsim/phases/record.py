@@ -40,6 +40,7 @@ from ..constants import (
     RUMOUR,
     SERVICES,
     STATUSES,
+    SVC_SCHOOL,
     TIERS,
     TRUE_EVENT_NAMES,
     TRUTH_FALSE_FLAG,
@@ -88,8 +89,10 @@ N_GROUPS = 12  # urban x age group x sex: the score histogram's groups
 
 
 @nb.njit(parallel=True, cache=True)
-def record_kernel(cell, group, speaker, true_ev, obs, misid, court, lst, posts, svc_req, svc_out,
-                  lflags, scored, score, tier, lo, nbins, counts, ssum, hist, svct):
+def record_kernel(cell, group, speaker, parent, true_ev, obs, misid, court, lst, posts, svc_req,
+                  svc_out, lflags, scored, score, tier, lo, nbins, counts, ssum, hist, svct):
+    """Counts by cell; services also by tier and listing status (for private school the
+    parent's status, since the parent's listing decides the request)."""
     n = cell.shape[0]
     nch = counts.shape[0]
     step = (n + nch - 1) // nch
@@ -193,20 +196,11 @@ def record_kernel(cell, group, speaker, true_ev, obs, misid, court, lst, posts, 
                         oc = (so >> (2 * s)) & 3
                         row[M_SVC + 5 * s] += 1
                         row[M_SVC + 5 * s + 1 + oc] += 1
-                        svct[ch, s, t, st, oc] += 1
-
-
-@nb.njit(cache=True)
-def school_status_fix(svc_req, svc_out, parent, lflags, tier, svct, school):
-    """Private school requests are counted by the parent's listing status (it decides)."""
-    for i in range(svc_req.shape[0]):
-        if (svc_req[i] >> school) & 1:
-            oc = (svc_out[i] >> (2 * school)) & 3
-            st_own = status_of(lflags[i])
-            st_par = status_of(lflags[parent[i]]) if parent[i] >= 0 else 0
-            if st_own != st_par:
-                svct[school, tier[i], st_own, oc] -= 1
-                svct[school, tier[i], st_par, oc] += 1
+                        if s == SVC_SCHOOL:
+                            sts = status_of(lflags[parent[i]]) if parent[i] >= 0 else 0
+                        else:
+                            sts = st
+                        svct[ch, s, t, sts, oc] += 1
 
 
 # ------------------------------------------------------------------------------------
@@ -300,4 +294,4 @@ class Record(Phase):
 
 
 __all__ = ["Record", "METRICS", "N_METRICS", "KINDS", "EXIT_REASONS", "LEDGER_DTYPE",
-           "TRUTH_TRUE", "ledger_rows", "record_kernel", "school_status_fix", "STATUSES"]
+           "TRUTH_TRUE", "ledger_rows", "record_kernel", "STATUSES"]

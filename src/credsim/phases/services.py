@@ -7,7 +7,6 @@ from __future__ import annotations
 import numba as nb
 
 from ..constants import (
-    ADULT,
     DENIED,
     DEPOSIT,
     ELDER,
@@ -95,5 +94,3 @@ class Services(Phase):
                         pa.svc_unscored_deposit, pa.svc[day],
                         d.svc_req, d.svc_out, st.rode_train)
 
-
-__all__ = ["Services", "status_of", "ADULT"]
