@@ -50,6 +50,7 @@ def tiny(n: int = 8, days: int = 5, edges: list[tuple[int, int]] | None = None,
     sim.recorder = Recorder(sim)
     if sim.scenario.score.scored == "adults_elders":
         sim.state.scored[:] = pop.age != 0
+    sim.sync_friend_sums()
     return sim
 
 

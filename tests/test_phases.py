@@ -148,6 +148,7 @@ def test_score_ledger_decay_association_clip_tiers():
     decay = 0.5 ** (1 / 365)
     sim.state.own[:] = [0.0, 0.0, -100.0, -2000.0]
     sim.state.own_false[:] = [0.0, 0.0, -20.0, 0.0]
+    sim.sync_friend_sums()
     sim.day.obs[:] = [0, 8, 512, 0]  # traffic (true) for 1, a false rumour flag for 2
     phase(sim, "score").run(0)
     own = sim.state.own
@@ -175,15 +176,30 @@ def test_score_misidentified_event_is_false_for_its_target():
 def test_association_symmetric_variant_and_inactive_edges():
     sim = tiny(n=3, edges=[(0, 1), (0, 2)], sets=QUIET + ["score.association_symmetric=true"])
     sim.state.own[:] = [0.0, 100.0, -50.0]
+    sim.sync_friend_sums()
     phase(sim, "score").run(0)
     assert sim.state.assoc[0] == pytest.approx(0.2 * 25.0)
     # cut the 0-2 edge (both directions): only friend 1 remains
     from credsim.phases.respond import clear_edges
     g = sim.graph
-    clear_edges(np.array([0]), np.array([2]), g.indptr, g.nbr, g.active)
-    sim.state.own[:] = [0.0, 100.0, -50.0]
+    st = sim.state
+    clear_edges(np.array([0]), np.array([2]), g.indptr, g.nbr, g.active, st.scored, st.own,
+                st.fsum, st.fcnt)
     phase(sim, "score").run(1)
-    assert sim.state.assoc[0] == pytest.approx(0.2 * 100.0)  # yesterday's ledger
+    decay = 0.5 ** (1 / 365)
+    assert sim.state.assoc[0] == pytest.approx(0.2 * 100.0 * decay)  # yesterday's ledger
+    assert st.fcnt.tolist() == [1, 1, 0]
+
+
+def test_friend_sums_kept_up_to_date_equal_a_fresh_count(mid_run):
+    """The maintained sums (pushes, decay, cuts, strikes) equal a recount at the end."""
+    sim, _, _ = mid_run
+    st = sim.state
+    kept, cnt = st.fsum.copy(), st.fcnt.copy()
+    sim.sync_friend_sums()
+    assert np.array_equal(cnt, st.fcnt)
+    np.testing.assert_allclose(kept, st.fsum, rtol=1e-6, atol=1e-3)
+    assert np.abs(kept).max() > 100
 
 
 def test_list_score_listing_flags_and_court_events():
@@ -285,3 +301,17 @@ def test_record_counts_match_day_arrays():
     assert m["observed_traffic_violation"] == 1 and m["observed_community_service"] == 1
     assert m["observed_rumour"] == 1 and m["false_flag_rumour"] == 1
     assert m["posts"] == 11 and m["agents"] == 6 and m["tier_A"] == 6
+
+
+def test_friend_sums_after_struck_appeals():
+    from conftest import MID_SETS
+    from credsim import Sim
+    sim = Sim("as-reported", agents=20_000, days=150, seed=6, overrides=MID_SETS + [
+        "listing.due_process=true", "listing.p_appeal=0.2", "observe.misid=0.3"])
+    sim.run()
+    st = sim.state
+    from credsim.phases.record import METRICS
+    assert sim.recorder.cells[:, :, METRICS.index("exits_appeal")].sum() > 0
+    kept = st.fsum.copy()
+    sim.sync_friend_sums()
+    np.testing.assert_allclose(kept, st.fsum, rtol=1e-6, atol=1e-3)

@@ -89,6 +89,7 @@ DL_APPEALED = 128
 DL_ENTRY_WRONGFUL = 256
 DL_ENTRY_ASSOC = 512
 DL_SPEECH_ENTRY = 1024
+DL_STRUCK = 4096  # an overturned wrongful listing struck the false events from the ledger
 DL_COURT_WRONGFUL = 2048  # DL_ENTRY_WRONGFUL and DL_ENTRY_ASSOC are the score entry's
 
 # --- Services -----------------------------------------------------------------------

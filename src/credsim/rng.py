@@ -59,6 +59,18 @@ def uniform(key, agent, slot):
     return float(bits(key, agent, slot) >> _S11) * _INV53
 
 
+_S32 = np.uint64(32)
+_LO32 = np.uint64(0xFFFFFFFF)
+_INV32 = 1.0 / 4294967296.0  # 2**-32
+
+
+@nb.njit(inline="always", cache=True)
+def uniform2(key, agent, slot):
+    """Two uniforms in [0, 1) with 32-bit resolution from one hash of (key, agent, slot)."""
+    h = bits(key, agent, slot)
+    return float(h >> _S32) * _INV32, float(h & _LO32) * _INV32
+
+
 @nb.njit(inline="always", cache=True)
 def randint(key, agent, slot, n):
     """A uniform integer in [0, n)."""

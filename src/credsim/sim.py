@@ -144,12 +144,22 @@ class Sim:
         if k:
             self.tracked[np.unique(np.linspace(0, self.n - 1, k).astype(np.int64))] = True
         self.recorder = Recorder(self)
+        # association is kept up to date only where a weight is ever positive
+        self.association_on = bool((self.params["score.association_weight"] > 0).any())
+        self.sync_friend_sums()
         # the first day's tiers from the starting scores (used before any score phase)
         from .phases.score import score_kernel
         score_kernel(self.state.scored, self.state.own, self.state.assoc, scn.score.base,
                      scn.score.min, scn.score.max, self.params.tier_bounds[0],
                      self.state.score, self.state.tier)
         self.built = True
+
+    def sync_friend_sums(self) -> None:
+        """Recompute each agent's sum and count of active scored friends' ledgers from
+        scratch (done at build; call it after editing ledgers or edges by hand)."""
+        from .phases.score import friend_sums_kernel
+        g, st = self.graph, self.state
+        friend_sums_kernel(g.indptr, g.nbr, g.active, st.scored, st.own, st.fsum, st.fcnt)
 
     def step(self) -> None:
         """Run one day, every phase in order."""

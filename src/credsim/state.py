@@ -15,6 +15,8 @@ class State:
     own: np.ndarray  # float32: personal ledger (decays)
     own_false: np.ndarray  # float32: the part of own due to false events
     assoc: np.ndarray  # float32: association term of today's score
+    fsum: np.ndarray  # float64: sum of own over active scored friends (kept up to date)
+    fcnt: np.ndarray  # int32: number of active scored friends
     score: np.ndarray  # float32
     tier: np.ndarray  # uint8 (TIER_* codes; TIER_NONE for the unscored)
     scored: np.ndarray  # bool
@@ -31,7 +33,8 @@ class State:
     def new(cls, n: int, base: float, scored: np.ndarray) -> State:
         return cls(
             own=np.zeros(n, np.float32), own_false=np.zeros(n, np.float32),
-            assoc=np.zeros(n, np.float32), score=np.full(n, base, np.float32),
+            assoc=np.zeros(n, np.float32), fsum=np.zeros(n, np.float64),
+            fcnt=np.zeros(n, np.int32), score=np.full(n, base, np.float32),
             tier=np.zeros(n, np.uint8), scored=scored,
             deter=np.ones((3, n), np.float32), chill=np.ones(n, np.float32),
             rode_train=np.zeros(n, np.bool_), pend_day=np.full(n, -1, np.int16),
@@ -54,6 +57,7 @@ class Day:
     misid: np.ndarray  # uint8: bit 0/1 = the agent's smoking/traffic offence was pinned on another
     court: np.ndarray  # uint8: DC_* bits
     pen: np.ndarray  # uint8: bit c = penalised today in category c
+    delta: np.ndarray  # float32: today's change of own beyond decay (pushed to friends)
     lst: np.ndarray  # uint16: DL_* bits
     svc_req: np.ndarray  # uint16: bit s = requested service s
     svc_out: np.ndarray  # uint32: 2 bits per service, the outcome code
@@ -67,7 +71,8 @@ class Day:
     def new(cls, n: int) -> Day:
         return cls(true_ev=np.zeros(n, np.uint16), obs=np.zeros(n, np.uint16),
                    misid=np.zeros(n, np.uint8), court=np.zeros(n, np.uint8),
-                   pen=np.zeros(n, np.uint8), lst=np.zeros(n, np.uint16),
+                   pen=np.zeros(n, np.uint8), delta=np.zeros(n, np.float32),
+                   lst=np.zeros(n, np.uint16),
                    svc_req=np.zeros(n, np.uint16), svc_out=np.zeros(n, np.uint32),
                    posts=np.zeros(n, np.uint16), false_target=np.zeros(0, np.int32),
                    false_type=np.zeros(0, np.uint8), false_source=np.zeros(0, np.int32))

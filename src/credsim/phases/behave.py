@@ -8,7 +8,7 @@ import numba as nb
 import numpy as np
 
 from ..constants import CHILD, S_BEHAVE
-from ..rng import day_key, poisson, uniform
+from ..rng import day_key, poisson, uniform2
 from .base import Phase
 
 
@@ -16,7 +16,8 @@ from .base import Phase
 def behave_kernel(key, age, platform, smoker, speaker, honesty, civility, civic,
                   rode_train, deter, chill, p, true_ev, posts):
     """p: community, purchase, smoke, traffic, train smoke, debt, fraud, tax, post rate,
-    speaker rate, critical, critical speaker, misinfo, flag false, flag critical, flag other."""
+    speaker rate, critical, critical speaker, misinfo, flag false, flag critical, flag other.
+    Eleven draws from six hashes (two 32-bit uniforms each)."""
     n = age.shape[0]
     for i in nb.prange(n):
         ev = 0
@@ -24,35 +25,41 @@ def behave_kernel(key, age, platform, smoker, speaker, honesty, civility, civic,
         if age[i] != CHILD:
             dpub = deter[0, i]
             dfin = deter[1, i]
-            if uniform(key, i, 0) < p[0] * civic[i]:
+            u0, u1 = uniform2(key, i, 0)
+            if u0 < p[0] * civic[i]:
                 ev |= 1
-            if platform[i] and uniform(key, i, 1) < p[1]:
+            if platform[i] and u1 < p[1]:
                 ev |= 2
             incivil = 1.0 - civility[i]
-            if smoker[i] and uniform(key, i, 2) < p[2] * incivil * dpub:
+            u2, u3 = uniform2(key, i, 1)
+            if smoker[i] and u2 < p[2] * incivil * dpub:
                 ev |= 4
-            if uniform(key, i, 3) < p[3] * incivil * dpub:
+            if u3 < p[3] * incivil * dpub:
                 ev |= 8
-            if smoker[i] and rode_train[i] and uniform(key, i, 4) < p[4] * dpub:
+            u4, u5 = uniform2(key, i, 2)
+            if smoker[i] and rode_train[i] and u4 < p[4] * dpub:
                 ev |= 16
             dishonest = (1.0 - honesty[i]) * dfin
-            if uniform(key, i, 5) < p[5] * dishonest:
+            if u5 < p[5] * dishonest:
                 ev |= 32
-            if uniform(key, i, 6) < p[6] * dishonest:
+            u6, u7 = uniform2(key, i, 3)
+            if u6 < p[6] * dishonest:
                 ev |= 64
-            if uniform(key, i, 7) < p[7] * dishonest:
+            if u7 < p[7] * dishonest:
                 ev |= 128
             if speaker[i]:
                 rate, crit = p[9], p[11]
             else:
                 rate, crit = p[8], p[10]
             rate *= deter[2, i] * chill[i]
-            npost = poisson(uniform(key, i, 8), rate)
+            u8, u9 = uniform2(key, i, 4)
+            npost = poisson(u8, rate)
             misinfo = p[12]
             rest = 1.0 - crit - misinfo
-            if uniform(key, i, 9) < 1.0 - math.exp(-rate * misinfo * p[13]):
+            if u9 < 1.0 - math.exp(-rate * misinfo * p[13]):
                 ev |= 256
-            if uniform(key, i, 10) < 1.0 - math.exp(-rate * (crit * p[14] + rest * p[15])):
+            u10, _ = uniform2(key, i, 5)
+            if u10 < 1.0 - math.exp(-rate * (crit * p[14] + rest * p[15])):
                 ev |= 512
         true_ev[i] = ev
         posts[i] = min(npost, 65535)

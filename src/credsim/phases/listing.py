@@ -5,6 +5,7 @@ appeals where due process is on."""
 from __future__ import annotations
 
 import numba as nb
+import numpy as np
 
 from ..constants import (
     CASE_DEFAMATION,
@@ -23,6 +24,7 @@ from ..constants import (
     DL_EXIT_RECOVERED,
     DL_SCORE_ENTRY,
     DL_SPEECH_ENTRY,
+    DL_STRUCK,
     LF_COURT,
     LF_COURT_WRONGFUL,
     LF_EVER,
@@ -34,12 +36,12 @@ from ..constants import (
 )
 from ..rng import day_key, uniform
 from .base import Phase
-from .score import tier_of
+from .score import push_changes, tier_of
 
 
 @nb.njit(parallel=True, cache=True)
 def list_kernel(key, day, court, obs, scored, own, own_false, assoc, score, tier,
-                court_until, court_reason, lflags, lst,
+                court_until, court_reason, lflags, lst, delta,
                 court_on, score_on, due, term, p_pay, thr, p_appeal, p_ow, p_or,
                 base, lo, hi, bounds):
     n = court.shape[0]
@@ -76,6 +78,8 @@ def list_kernel(key, day, court, obs, scored, own, own_false, assoc, score, tier
                     dl |= DL_EXIT_APPEAL_SCORE
                     strike = strike or wrongful
             if strike:  # the false events are struck from the ledger, the score restored
+                delta[i] = -own_false[i]
+                dl |= DL_STRUCK
                 own[i] -= own_false[i]
                 own_false[i] = 0.0
                 if scored[i]:
@@ -123,10 +127,13 @@ class List(Phase):
         st, d, pa = s.state, s.day, s.params
         list_kernel(day_key(s.seed, S_LIST, day), day, d.court, d.obs, st.scored, st.own,
                     st.own_false, st.assoc, st.score, st.tier, st.court_until,
-                    st.court_reason, st.lflags, d.lst, lc.court_listing, lc.score_listing,
+                    st.court_reason, st.lflags, d.lst, d.delta, lc.court_listing, lc.score_listing,
                     lc.due_process, round(pa.at("listing.court_term", day)),
                     pa.at("listing.p_pay", day),
                     pa.at("listing.score_threshold", day), pa.at("listing.p_appeal", day),
                     pa.at("listing.p_overturn_wrongful", day),
                     pa.at("listing.p_overturn_rightful", day), sc.base, sc.min, sc.max,
                     pa.tier_bounds[day])
+        struck = np.flatnonzero(d.lst & DL_STRUCK)
+        if struck.size:
+            push_changes(s, struck)

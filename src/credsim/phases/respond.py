@@ -82,11 +82,16 @@ def unfriend_fill(key, bads, bad, good, indptr, nbr, active, p, offsets, cutter,
 
 
 @nb.njit(cache=True)
-def clear_edges(a, b, indptr, nbr, active):
+def clear_edges(a, b, indptr, nbr, active, scored, own, fsum, fcnt):
+    """Clear both directions of each cut friendship; each end's friend sum loses the
+    other end's ledger."""
     for k in range(a.shape[0]):
         for (x, y) in ((a[k], b[k]), (b[k], a[k])):
             e = find_slot(indptr, nbr, x, y)
             active[e >> 3] &= np.uint8(~(1 << (e & 7)) & 0xFF)
+            if scored[y]:
+                fsum[x] -= own[y]
+                fcnt[x] -= 1
 
 
 class Respond(Phase):
@@ -118,5 +123,6 @@ class Respond(Phase):
                 other = np.empty(offsets[-1], np.int64)
                 unfriend_fill(key, bads, bad, good, g.indptr, g.nbr, g.active, p, offsets,
                               cutter, other)
-                clear_edges(cutter, other, g.indptr, g.nbr, g.active)
+                clear_edges(cutter, other, g.indptr, g.nbr, g.active, st.scored, st.own,
+                            st.fsum, st.fcnt)
                 s.cut_cutter, s.cut_other = cutter, other

@@ -23,7 +23,7 @@ from ..constants import (
     ST_WRONGFUL,
     SVC_TRAIN,
 )
-from ..rng import day_key, uniform
+from ..rng import day_key, uniform2
 from .base import Phase
 
 
@@ -50,6 +50,9 @@ def services_kernel(key, doy, age, urban, parent, scored, score, lflags, who, de
         listed = (lflags[i] & (LF_COURT | LF_SCORE)) != 0
         sc = scored[i]
         x = score[i]
+        ua = 1.0
+        ub = 1.0
+        drawn = -1
         for s in range(N_SERVICES):
             if not who[s, a]:
                 continue
@@ -59,7 +62,11 @@ def services_kernel(key, doy, age, urban, parent, scored, score, lflags, who, de
                 p = sp[s, 2] if urban[i] else sp[s, 3]
             else:
                 p = sp[s, 0] if urban[i] else sp[s, 1]
-            if uniform(key, i, s) >= p:
+            # service s draws the (s % 2)-th uniform of hash s // 2
+            if s // 2 != drawn:
+                ua, ub = uniform2(key, i, s // 2)
+                drawn = s // 2
+            if (ub if s % 2 else ua) >= p:
                 continue
             req |= 1 << s
             if deny_listed[s] and listed:
