@@ -1,0 +1,1 @@
+"""Independent implementations of MODEL.md that credsim is benchmarked against."""
