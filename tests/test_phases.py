@@ -305,6 +305,7 @@ def test_record_counts_match_day_arrays():
 
 def test_friend_sums_after_struck_appeals():
     from conftest import MID_SETS
+
     from credsim import Sim
     sim = Sim("as-reported", agents=20_000, days=150, seed=6, overrides=MID_SETS + [
         "listing.due_process=true", "listing.p_appeal=0.2", "observe.misid=0.3"])

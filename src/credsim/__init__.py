@@ -3,6 +3,7 @@
 credsim never scores real people: it has no interface for real identities, biometrics
 or enforcement. Everything it simulates is a synthetic population."""
 
+from .compare import compare as compare
 from .results import Result, __version__, load_run
 from .scenario import PRESETS, Scenario, load_scenario
 from .sim import Sim

@@ -180,6 +180,165 @@ def presets() -> None:
                   "(preset = \"...\") and overrides keys.")
 
 
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(metavar="RUN", help="a run directory")],
+    out: Annotated[Path | None, typer.Option(help="directory to write report.html and "
+                                                "figures/ into (default: the run directory)")]
+    = None,
+) -> None:
+    """Write a self-contained report.html (interactive charts, opens offline) and PNGs."""
+    from .report import write_report
+    from .results import load_run
+
+    t0 = time.perf_counter()
+    try:
+        with console.status("building the report..."):
+            path = write_report(load_run(run_dir), out)
+    except CredsimError as e:
+        _fail(e)
+        return
+    pngs = len(list((path.parent / "figures").glob("*.png")))
+    console.print(f"report: [bold]{path}[/] ({path.stat().st_size / 1e6:.1f} MB, {pngs} "
+                  f"figures as PNG in {path.parent / 'figures'}; "
+                  f"{time.perf_counter() - t0:.1f} s)")
+
+
+@app.command()
+def compare(
+    a: Annotated[str, typer.Argument(help="A: a preset, a scenario TOML file or a run "
+                                          "directory")],
+    b: Annotated[str, typer.Argument(help="B: the same kind as A")],
+    replicates: Annotated[int | None, typer.Option(
+        help="replicates of each (seeds seed, seed+1, ...; default 5)")] = None,
+    agents: Annotated[int | None, typer.Option(help="number of synthetic agents")] = None,
+    days: Annotated[int | None, typer.Option(help="days to simulate")] = None,
+    seed: Annotated[int | None, typer.Option(help="first seed")] = None,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="override a parameter of both A and B: key=value (repeatable)")] = None,
+    set_a: Annotated[list[str] | None, typer.Option(
+        "--set-a", help="override a parameter of A only (repeatable)")] = None,
+    set_b: Annotated[list[str] | None, typer.Option(
+        "--set-b", help="override a parameter of B only (repeatable)")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="directory for compare.html, compare.csv and replicates.csv "
+             "(default runs/compare-A-vs-B)")] = None,
+    quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+) -> None:
+    """Compare two designs: paired differences B - A with 95 % intervals."""
+    from .compare import compare as run_compare
+    from .compare import rich_table
+
+    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("days"), TimeElapsedColumn(), TextColumn("left"),
+                   TimeRemainingColumn(), console=console, disable=quiet)
+    tasks: list = []
+
+    def tick(done: int, total: int, label: str) -> None:
+        if not tasks:  # the bar appears once the first run has started
+            bar.start()
+            tasks.append(bar.add_task(label, total=total))
+        bar.update(tasks[0], completed=done, total=total, description=label)
+
+    try:
+        try:
+            cmp = run_compare(a, b, replicates=replicates, agents=agents, days=days, seed=seed,
+                              overrides=set_ or [], overrides_a=set_a or [],
+                              overrides_b=set_b or [], progress=tick)
+        finally:
+            if tasks:
+                bar.stop()
+        name = "-vs-".join(Path(x.rstrip("/")).stem or x for x in (a, b))
+        path = cmp.save(out or Path("runs") / f"compare-{name}")
+    except CredsimError as e:
+        _fail(e)
+        return
+    console.print(rich_table(cmp))
+    for n in cmp.meta.get("notes", []):
+        console.print(f"[yellow]note:[/] {n}")
+    if cmp.k > 1:
+        console.print("[dim]B − A: mean of the paired differences (common random numbers); "
+                      "green: the 95 % interval excludes 0. Counts are of simulated agents, "
+                      "not national estimates.[/]")
+    console.print(f"comparison: [bold]{path}[/] (table: compare.csv, runs: replicates.csv)")
+
+
+@app.command()
+def explain(
+    run_dir: Annotated[Path, typer.Argument(metavar="RUN", help="a run directory")],
+    agent: Annotated[int | None, typer.Option(help="the agent's index")] = None,
+    pick: Annotated[str | None, typer.Option(
+        help="pick an agent: wrongful, association, speaker or listed")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="directory for explain-<id>.html (default: the run directory)")] = None,
+) -> None:
+    """One agent's story: events with their ground truth, listings, denials, its score."""
+    from .explain import ExplainError
+    from .explain import explain as story_of
+    from .explain import pick as pick_agent
+    from .results import load_run
+
+    try:
+        if (agent is None) == (pick is None):
+            raise ExplainError("explain: give either --agent ID or --pick "
+                               "wrongful|association|speaker|listed")
+        res = load_run(run_dir)
+        aid = agent if agent is not None else pick_agent(res, str(pick))
+        story = story_of(res, aid)
+        path = story.save(out or run_dir)
+    except CredsimError as e:
+        _fail(e)
+        return
+    story.print(console)
+    console.print(f"story: [bold]{path}[/]")
+
+
+@app.command()
+def query(
+    run_dir: Annotated[Path, typer.Argument(metavar="RUN", help="a run directory")],
+    sql: Annotated[str, typer.Argument(
+        help="DuckDB SQL over the views daily, groups, services, score_hist, agents, "
+             "ledger")],
+    out: Annotated[Path | None, typer.Option(help="write the answer to a .csv or .parquet "
+                                                "file instead of printing it")] = None,
+    limit: Annotated[int, typer.Option(help="rows to print at most")] = 50,
+) -> None:
+    """SQL over a run's tables (DuckDB): print the answer, or write it to CSV/Parquet."""
+    from .query import sql as run_sql
+    from .query import write
+    from .results import load_run
+
+    try:
+        res = load_run(run_dir)
+        if out is not None:
+            n = write(res, sql, out)
+            console.print(f"{n:,} rows written to [bold]{out}[/]")
+            return
+        df = run_sql(res, sql)
+    except CredsimError as e:
+        _fail(e)
+        return
+    t = Table(show_lines=False)
+    for c in df.columns:
+        t.add_column(str(c), justify="right" if str(df[c].dtype) not in ("object", "str",
+                                                                         "category") else "left")
+    for row in df.head(limit).itertuples(index=False):
+        t.add_row(*[_cell(v) for v in row])
+    console.print(t)
+    more = f", showing the first {limit}" if len(df) > limit else ""
+    console.print(f"[dim]{len(df):,} row{'s' if len(df) != 1 else ''}{more}[/]")
+
+
+def _cell(v: object) -> str:
+    import pandas as pd
+
+    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+        return "NULL"
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return str(v)
+
+
 def main() -> None:
     try:
         app()

@@ -332,6 +332,26 @@ class Result:
     def summary(self) -> dict[str, float]:
         return summarise(self)
 
+    # answers: report.py, explain.py, query.py ----------------------------------------
+    def report(self, out: str | Path | None = None) -> Path:
+        """Write report.html and figures/*.png (into the run directory, or ``out``)."""
+        from .report import write_report
+
+        return write_report(self, out)
+
+    def explain(self, agent: int) -> Any:
+        """The story of one agent (a ``credsim.explain.Story``)."""
+        from .explain import explain
+
+        return explain(self, agent)
+
+    def sql(self, query: str) -> pd.DataFrame:
+        """DuckDB SQL over the run's tables (daily, groups, services, score_hist, agents,
+        ledger), answered as a DataFrame."""
+        from .query import sql
+
+        return sql(self, query)
+
     # writing -------------------------------------------------------------------------
     def save(self, out: str | Path, force: bool = False) -> Path:
         """Write the run directory. Every table is written to a temporary file, synced

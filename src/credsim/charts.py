@@ -1,0 +1,421 @@
+"""Charts and pages shared by the report, the comparison and the agent story.
+
+A chart is described once (:class:`Chart`, a list of :class:`Series`) and drawn twice
+from that description: interactive with plotly (embedded in a self-contained HTML page,
+plotly.js inline, nothing fetched from the network) and static with matplotlib (PNG or
+inline SVG). Both drawings therefore show the same data, titles, units and captions."""
+
+from __future__ import annotations
+
+import html
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+Values = Any  # a sequence or an array of numbers (or category names)
+PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
+           "#7f7f7f", "#bcbd22", "#17becf"]
+
+
+@dataclass
+class Series:
+    """One trace. ``kind``: ``line``, ``step``, ``markers``, ``band`` (between ``y`` and
+    ``upper``), ``bar`` or ``interval`` (a point ``x`` on category ``y`` with the
+    interval ``lo``..``hi``)."""
+
+    name: str
+    x: Values
+    y: Values
+    kind: str = "line"
+    upper: Values | None = None
+    lo: Values | None = None
+    hi: Values | None = None
+    color: str | None = None
+    dash: bool = False
+    width: float = 2.0
+
+
+@dataclass
+class Chart:
+    """A titled chart with axis labels (units included) and a one-line caption."""
+
+    key: str
+    title: str
+    caption: str
+    xlabel: str
+    ylabel: str
+    series: list[Series] = field(default_factory=list)
+    logy: bool = False
+    logx: bool = False
+    stacked: bool = False
+    horizontal: bool = False
+    spans: list[tuple[float, float, str]] = field(default_factory=list)
+    ref: float | None = None  # a reference line (x for horizontal charts, else y)
+    height: int = 420
+
+
+def _colors(chart: Chart) -> list[str]:
+    return [s.color or PALETTE[k % len(PALETTE)] for k, s in enumerate(chart.series)]
+
+
+def _log_ok(chart: Chart) -> bool:
+    """A log axis needs a positive value to show; without one the axis stays linear."""
+    vals = [s.y for s in chart.series if s.kind != "interval"]
+    vals += [s.upper for s in chart.series if s.upper is not None]
+    return any(np.nanmax(np.asarray(v, np.float64), initial=0.0) > 0 for v in vals if len(v))
+
+
+def _sideways(chart: Chart) -> bool:
+    """Categories on the y axis (horizontal bars, intervals)."""
+    return chart.horizontal or any(s.kind == "interval" for s in chart.series)
+
+
+def _numeric(x: Sequence[Any]) -> bool:
+    return len(x) > 0 and all(isinstance(v, (int, float, np.integer, np.floating))
+                              and not isinstance(v, (bool, np.bool_)) for v in x)
+
+
+def _clean(v: Values, log: bool) -> np.ndarray:
+    a = np.asarray(v, dtype=np.float64)
+    if log:
+        a = np.where(a > 0, a, np.nan)
+    return a
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    h = hex_color.lstrip("#")
+    r, g, b = (int(h[k:k + 2], 16) for k in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+# ------------------------------------------------------------------------------------
+# plotly
+
+
+def to_plotly(chart: Chart) -> Any:
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for s, color in zip(chart.series, _colors(chart)):
+        dash = "dash" if s.dash else "solid"
+        if s.kind in ("line", "step", "markers"):
+            mode = "markers" if s.kind == "markers" else "lines"
+            fig.add_trace(go.Scatter(
+                x=list(s.x), y=_clean(s.y, chart.logy), name=s.name, mode=mode,
+                line={"color": color, "width": s.width, "dash": dash,
+                      "shape": "hv" if s.kind == "step" else "linear"},
+                marker={"color": color, "size": 7}))
+        elif s.kind == "band":
+            assert s.upper is not None
+            fig.add_trace(go.Scatter(x=list(s.x), y=_clean(s.y, chart.logy), mode="lines",
+                                     line={"width": 0, "color": color}, showlegend=False,
+                                     hoverinfo="skip", name=s.name))
+            fig.add_trace(go.Scatter(x=list(s.x), y=_clean(s.upper, chart.logy), mode="lines",
+                                     line={"width": 0, "color": color}, fill="tonexty",
+                                     fillcolor=_rgba(color, 0.25), name=s.name))
+        elif s.kind == "bar":
+            xs, ys = list(s.x), _clean(s.y, chart.logy or chart.logx)
+            if chart.horizontal:
+                fig.add_trace(go.Bar(x=ys, y=xs, name=s.name, orientation="h",
+                                     marker_color=color))
+            else:
+                fig.add_trace(go.Bar(x=xs, y=ys, name=s.name, marker_color=color))
+        elif s.kind == "interval":
+            x = np.asarray(s.x, dtype=np.float64)
+            lo = np.asarray(s.lo, dtype=np.float64)
+            hi = np.asarray(s.hi, dtype=np.float64)
+            fig.add_trace(go.Scatter(
+                x=x, y=list(s.y), mode="markers", name=s.name, marker={"color": color,
+                                                                       "size": 9},
+                error_x={"type": "data", "symmetric": False, "array": hi - x,
+                         "arrayminus": x - lo, "color": color, "thickness": 2}))
+        else:  # pragma: no cover - a programming error
+            raise ValueError(f"unknown series kind {s.kind!r}")
+    for a, b, label in chart.spans:
+        fig.add_vrect(x0=a, x1=b, fillcolor="#d62728", opacity=0.12, line_width=0,
+                      annotation_text=label, annotation_position="top left")
+    if chart.ref is not None:
+        if _sideways(chart):
+            fig.add_vline(x=chart.ref, line_color="#444", line_width=1)
+        else:
+            fig.add_hline(y=chart.ref, line_color="#444", line_width=1)
+    height = chart.height
+    if _sideways(chart):
+        n_cat = max((len(s.y if s.kind == "interval" else s.x) for s in chart.series),
+                    default=0)
+        n_bars = max(1, sum(1 for s in chart.series if s.kind == "bar"))
+        height = max(height, 170 + n_cat * (12 + 9 * n_bars))
+    fig.update_layout(
+        title={"text": chart.title, "x": 0.0, "xanchor": "left"},
+        xaxis_title=chart.xlabel, yaxis_title=chart.ylabel, height=height,
+        barmode="stack" if chart.stacked else "group", template="plotly_white",
+        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0},
+        margin={"l": 70, "r": 20, "t": 50, "b": 90})
+    if chart.logy and _log_ok(chart):
+        fig.update_yaxes(type="log")
+    if chart.logx and _log_ok(chart):
+        fig.update_xaxes(type="log")
+    if _sideways(chart):
+        fig.update_yaxes(autorange="reversed")
+    return fig
+
+
+def plotly_div(chart: Chart) -> str:
+    fig = to_plotly(chart)
+    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"chart-{chart.key}",
+                       config={"displaylogo": False, "responsive": True})
+
+
+def plotly_js() -> str:
+    """The full plotly.js bundle, to be inlined once per page."""
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs()
+
+
+# ------------------------------------------------------------------------------------
+# matplotlib
+
+
+def _mpl_figure(chart: Chart) -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    n_cat = max((len(s.x) for s in chart.series if s.kind in ("bar", "interval")), default=0)
+    h = chart.height / 100
+    if _sideways(chart):
+        h = max(h, 1.6 + 0.32 * n_cat)
+    fig, ax = plt.subplots(figsize=(10, h), dpi=100)
+    colors = _colors(chart)
+    bars = [s for s in chart.series if s.kind == "bar"]
+    nb = len(bars)
+    bottoms: np.ndarray | None = None
+    bar_k = 0
+    for s, color in zip(chart.series, colors):
+        ls = "--" if s.dash else "-"
+        if s.kind == "line":
+            ax.plot(list(s.x), _clean(s.y, chart.logy), color=color, lw=s.width * 0.75,
+                    ls=ls, label=s.name)
+        elif s.kind == "step":
+            ax.step(list(s.x), _clean(s.y, chart.logy), where="post", color=color,
+                    lw=s.width * 0.75, ls=ls, label=s.name)
+        elif s.kind == "markers":
+            ax.plot(list(s.x), _clean(s.y, chart.logy), "o", color=color, ms=5, label=s.name)
+        elif s.kind == "band":
+            ax.fill_between(list(s.x), _clean(s.y, chart.logy), _clean(s.upper, chart.logy),
+                            color=color, alpha=0.25, lw=0, label=s.name)
+        elif s.kind == "bar" and _numeric(s.x) and not chart.horizontal:
+            pos = np.asarray(s.x, dtype=np.float64)
+            vals = np.nan_to_num(np.asarray(s.y, dtype=np.float64))
+            wd = float(np.min(np.diff(pos))) if pos.size > 1 else 1.0
+            base = np.zeros(pos.size) if (bottoms is None or not chart.stacked) else bottoms
+            if pos.size > 100 and nb == 1:  # many thin bars: one filled step, far faster
+                ax.fill_between(pos, base, base + vals, step="mid", color=color, lw=0,
+                                label=s.name)
+                continue
+            ax.bar(pos, vals, width=wd * (0.9 if chart.stacked else 0.8 / nb), bottom=base,
+                   color=color, label=s.name)
+            if chart.stacked:
+                bottoms = base + vals
+        elif s.kind == "bar":
+            cats = [str(c) for c in s.x]
+            pos = np.arange(len(cats), dtype=np.float64)
+            vals = np.nan_to_num(np.asarray(s.y, dtype=np.float64))
+            if chart.stacked:
+                base = np.zeros(len(cats)) if bottoms is None else bottoms
+                if chart.horizontal:
+                    ax.barh(pos, vals, left=base, color=color, label=s.name)
+                else:
+                    ax.bar(pos, vals, bottom=base, color=color, label=s.name)
+                bottoms = base + vals
+            else:
+                wd = 0.8 / nb
+                off = (bar_k - (nb - 1) / 2) * wd
+                if chart.horizontal:
+                    ax.barh(pos + off, vals, height=wd, color=color, label=s.name)
+                else:
+                    ax.bar(pos + off, vals, width=wd, color=color, label=s.name)
+            bar_k += 1
+            if chart.horizontal:
+                ax.set_yticks(pos, cats)
+            else:
+                ax.set_xticks(pos, cats, rotation=30 if len(cats) > 6 else 0,
+                              ha="right" if len(cats) > 6 else "center")
+        elif s.kind == "interval":
+            cats = [str(c) for c in s.y]
+            pos = np.arange(len(cats), dtype=np.float64)
+            x = np.asarray(s.x, dtype=np.float64)
+            err = np.vstack([x - np.asarray(s.lo, np.float64), np.asarray(s.hi, np.float64) - x])
+            ax.errorbar(x, pos, xerr=err, fmt="o", color=color, capsize=3, label=s.name)
+            ax.set_yticks(pos, cats)
+    for a, b, label in chart.spans:
+        ax.axvspan(a, b, color="#d62728", alpha=0.12, lw=0)
+        ax.text(a, 1.0, " " + label, transform=ax.get_xaxis_transform(), va="top",
+                fontsize=8, color="#a00")
+    if chart.ref is not None:
+        if _sideways(chart):
+            ax.axvline(chart.ref, color="#444", lw=0.8)
+        else:
+            ax.axhline(chart.ref, color="#444", lw=0.8)
+    nonpos = "clip" if bars else "mask"  # bars start at 0: clip them to the axis
+    if chart.logy and _log_ok(chart):
+        ax.set_yscale("log", nonpositive=nonpos)
+    if chart.logx and _log_ok(chart):
+        ax.set_xscale("log", nonpositive=nonpos)
+    if _sideways(chart):
+        ax.invert_yaxis()
+    ax.set_title(chart.title, loc="left", fontsize=12)
+    ax.set_xlabel(chart.xlabel)
+    ax.set_ylabel(chart.ylabel)
+    ax.grid(True, alpha=0.3)
+    if sum(1 for s in chart.series if s.name) > 1:
+        ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def save_png(chart: Chart, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig = _mpl_figure(chart)
+    fig.savefig(path, format="png")
+    plt.close(fig)
+    return path
+
+
+def svg(chart: Chart) -> str:
+    """The chart as an inline SVG element (for small pages without plotly.js)."""
+    import matplotlib.pyplot as plt
+
+    fig = _mpl_figure(chart)
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg")
+    plt.close(fig)
+    text = buf.getvalue()
+    return text[text.find("<svg"):]
+
+
+# ------------------------------------------------------------------------------------
+# HTML
+
+
+def esc(v: Any) -> str:
+    return html.escape(str(v))
+
+
+def fmt(v: Any, digits: int = 4) -> str:
+    """A number for a table: integers with thousands separators, others to ``digits``
+    significant figures; missing values as an en dash."""
+    if v is None:
+        return "–"
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, (int, np.integer)):
+        return f"{int(v):,}"
+    if isinstance(v, (float, np.floating)):
+        x = float(v)
+        if math.isnan(x):
+            return "–"
+        if math.isinf(x):
+            return "∞" if x > 0 else "−∞"
+        if x == int(x) and abs(x) < 1e15:
+            return f"{int(x):,}"
+        if abs(x) >= 1e5:
+            return f"{x:,.0f}"
+        if abs(x) >= 1e3:
+            return f"{x:,.1f}"
+        return f"{x:.{digits}g}"
+    return str(v)
+
+
+def table_html(headers: Sequence[str], rows: Sequence[Sequence[Any]], caption: str = "",
+               numeric: Sequence[bool] | None = None, cls: str = "") -> str:
+    """A plain HTML table; cells that are numbers are formatted and right-aligned."""
+    out = [f'<div class="scroll"><table class="{esc(cls)}">']
+    if caption:
+        out.append(f"<caption>{esc(caption)}</caption>")
+    out.append("<thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in headers)
+               + "</tr></thead><tbody>")
+    for row in rows:
+        cells = []
+        for k, v in enumerate(row):
+            num = (numeric[k] if numeric is not None else
+                   isinstance(v, (int, float, np.integer, np.floating))
+                   and not isinstance(v, (bool, np.bool_)))
+            text = fmt(v) if not isinstance(v, str) else v
+            cells.append(f'<td class="num">{esc(text)}</td>' if num else f"<td>{esc(text)}</td>")
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</tbody></table></div>")
+    return "\n".join(out)
+
+
+def figure_html(chart: Chart, png: str | None = None, interactive: bool = True) -> str:
+    body = plotly_div(chart) if interactive else svg(chart)
+    link = f' <a href="{esc(png)}">PNG</a>' if png else ""
+    return (f'<figure class="chart" id="fig-{esc(chart.key)}">{body}'
+            f"<figcaption>{esc(chart.caption)}{link}</figcaption></figure>")
+
+
+CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0;
+       color: #222; background: #fafafa; }
+main { max-width: 1200px; margin: 0 auto; padding: 1rem 2rem 4rem; }
+header { background: #263238; color: #fff; padding: 1.2rem 2rem; }
+header h1 { margin: 0 0 .3rem; font-size: 1.6rem; }
+header p { margin: .2rem 0; color: #cfd8dc; }
+nav { margin: .6rem 0 0; font-size: .9rem; }
+nav a { color: #80cbc4; margin-right: 1rem; }
+h2 { border-bottom: 2px solid #cfd8dc; padding-bottom: .2rem; margin-top: 2.4rem; }
+figure.chart { background: #fff; border: 1px solid #e0e0e0; margin: 1rem 0; padding: .5rem; }
+figcaption { font-size: .9rem; color: #555; padding: .3rem .5rem; }
+figure.chart svg { max-width: 100%; height: auto; }
+table { border-collapse: collapse; margin: .8rem 0; background: #fff; font-size: .88rem; }
+caption { text-align: left; font-size: .9rem; color: #555; padding: .3rem 0; }
+th, td { border: 1px solid #e0e0e0; padding: .25rem .6rem; vertical-align: top; }
+th { background: #eceff1; text-align: left; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.note { background: #fff8e1; border-left: 4px solid #ffb300; padding: .5rem 1rem; }
+.estimate { background: #fbe9e7; }
+.small { font-size: .85rem; color: #555; }
+.scroll { overflow-x: auto; max-width: 100%; }
+"""
+
+
+def page(title: str, subtitle: list[str], body: list[str], nav: list[tuple[str, str]]
+         | None = None, plotly: bool = True) -> str:
+    """A complete, self-contained HTML page (plotly.js inline when ``plotly``)."""
+    head_js = f'<script type="text/javascript">{plotly_js()}</script>' if plotly else ""
+    links = ""
+    if nav:
+        links = "<nav>" + "".join(f'<a href="#{esc(a)}">{esc(t)}</a>' for a, t in nav) + "</nav>"
+    sub = "".join(f"<p>{esc(s)}</p>" for s in subtitle)
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{esc(title)}</title><style>{CSS}</style>{head_js}</head><body>"
+            f"<header><h1>{esc(title)}</h1>{sub}{links}</header><main>"
+            + "\n".join(body) + "</main></body></html>\n")
+
+
+def flatten(d: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    """``key = value`` pairs of a nested scenario dict (schedules shown as schedules)."""
+    out: list[tuple[str, str]] = []
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and set(v) == {"days", "values"}:
+            out.append((key, f"schedule: days {v['days']}, values {v['values']}"))
+        elif isinstance(v, dict):
+            out.extend(flatten(v, key + "."))
+        elif isinstance(v, list):
+            out.append((key, ", ".join(str(x) for x in v)))
+        elif isinstance(v, float) and v != int(v):
+            out.append((key, f"{v:.6g}"))
+        else:
+            out.append((key, "none" if v is None else str(v)))
+    return out

@@ -1,0 +1,399 @@
+"""Two designs side by side: each headline measure for A and B, the paired difference
+B - A over replicates run with common random numbers (seeds seed, seed+1, ...), and its
+95 % t interval; also the unpaired (Welch) interval from the same replicates."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from . import charts as C
+from .errors import CredsimError
+from .report import HEADLINE
+
+if TYPE_CHECKING:
+    from .results import Result
+
+# two-sided 95 % quantiles of Student's t (0.975 quantile) by degrees of freedom
+T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
+        9: 2.262, 10: 2.228, 12: 2.179, 15: 2.131, 20: 2.086, 25: 2.060, 30: 2.042,
+        40: 2.021, 60: 2.000, 120: 1.980}
+Z975 = 1.960
+DAILY_COLUMNS = ["day", "listed", "ever_listed", "entries_wrongful", "posts", "active_edges",
+                 "edges_cut", "score_mean"]
+
+
+def t975(df: float) -> float:
+    """The 0.975 quantile of t with ``df`` degrees of freedom (interpolated in 1/df
+    between tabulated values; exact at the tabulated ones)."""
+    if not df > 0 or math.isnan(df):
+        return math.nan
+    if df <= 1:
+        return T975[1]
+    keys = sorted(T975)
+    if df >= keys[-1]:
+        lo_k, lo_v, hi_inv, hi_v = keys[-1], T975[keys[-1]], 0.0, Z975
+        f = (1 / df - hi_inv) / (1 / lo_k - hi_inv)
+        return hi_v + f * (lo_v - hi_v)
+    for k0, k1 in zip(keys, keys[1:]):
+        if k0 <= df <= k1:
+            f = (1 / k0 - 1 / df) / (1 / k0 - 1 / k1)
+            return T975[k0] + f * (T975[k1] - T975[k0])
+    raise AssertionError(df)  # pragma: no cover
+
+
+def paired_interval(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Mean of the paired differences b - a and the half-width of its 95 % interval."""
+    d = np.asarray(b, np.float64) - np.asarray(a, np.float64)
+    k = d.size
+    if k < 2:
+        return float(d.mean()) if k else math.nan, math.nan
+    return float(d.mean()), t975(k - 1) * float(d.std(ddof=1)) / math.sqrt(k)
+
+
+def welch_interval(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Difference of means b - a and the half-width of its Welch 95 % interval."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    na, nb = a.size, b.size
+    diff = float(b.mean() - a.mean())
+    if na < 2 or nb < 2:
+        return diff, math.nan
+    va, vb = a.var(ddof=1) / na, b.var(ddof=1) / nb
+    if va + vb == 0:
+        return diff, 0.0
+    df = (va + vb) ** 2 / (va ** 2 / (na - 1) + vb ** 2 / (nb - 1))
+    return diff, t975(df) * math.sqrt(va + vb)
+
+
+@dataclass
+class Comparison:
+    """The outcome of :func:`compare`: ``table`` (one row per measure), ``replicates``
+    (one row per run) and the daily trajectories behind the charts."""
+
+    a_label: str
+    b_label: str
+    table: pd.DataFrame
+    replicates: pd.DataFrame
+    daily: dict[str, list[pd.DataFrame]]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def k(self) -> int:
+        return int(self.meta.get("replicates", 1))
+
+    def __repr__(self) -> str:
+        cols = ["label", "a_mean", "b_mean", "diff", "ci_low", "ci_high"]
+        return (f"Comparison({self.a_label!r} vs {self.b_label!r}, {self.k} replicate(s))\n"
+                + self.table[cols].to_string(index=False))
+
+    def _repr_html_(self) -> str:
+        return self.table.to_html(index=False)
+
+    def to_html(self, out: str | Path) -> Path:
+        """Write ``compare.html`` into the directory ``out``; return its path."""
+        return write_html(self, out)
+
+    def save(self, out: str | Path) -> Path:
+        """Write ``compare.html``, ``compare.csv`` (the table) and ``replicates.csv`` (every
+        run) into the directory ``out``; return the path of the HTML page."""
+        path = write_html(self, out)
+        self.table.to_csv(path.parent / "compare.csv", index=False)
+        self.replicates.to_csv(path.parent / "replicates.csv", index=False)
+        return path
+
+
+# ------------------------------------------------------------------------------------
+
+
+def _is_run_dir(x: Any) -> bool:
+    return isinstance(x, (str, Path)) and Path(x).is_dir()
+
+
+def _label(src: Any, sets: Sequence[str], name: str | None = None) -> str:
+    base = name or (Path(src).name if isinstance(src, (str, Path)) else str(src))
+    return base + (f" ({', '.join(sets)})" if sets else "")
+
+
+def _stats(rep: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    a = rep[rep["side"] == "A"].sort_values("replicate")
+    b = rep[rep["side"] == "B"].sort_values("replicate")
+    rows = []
+    for m in metrics:
+        va, vb = a[m].to_numpy(np.float64), b[m].to_numpy(np.float64)
+        diff, half = paired_interval(va, vb)
+        _, uhalf = welch_interval(va, vb)
+        ma, mb = float(va.mean()), float(vb.mean())
+        label, unit = HEADLINE.get(m, (m, ""))
+        rows.append({
+            "metric": m, "label": label, "unit": unit, "a_mean": ma, "b_mean": mb,
+            "diff": diff, "ci_low": diff - half, "ci_high": diff + half, "half_width": half,
+            "welch_low": diff - uhalf, "welch_high": diff + uhalf, "welch_half_width": uhalf,
+            "sd_a": float(va.std(ddof=1)) if va.size > 1 else math.nan,
+            "sd_b": float(vb.std(ddof=1)) if vb.size > 1 else math.nan,
+            "sd_diff": float((vb - va).std(ddof=1)) if va.size > 1 else math.nan,
+            "rel_diff": diff / abs(ma) if ma else math.nan,
+            "excludes_zero": bool(half == half and (diff - half > 0 or diff + half < 0)),
+            "n": int(va.size)})
+    return pd.DataFrame(rows)
+
+
+def _row(side: str, k: int, seed: int, res: Result, metrics: list[str]) -> dict[str, Any]:
+    s = res.summary()
+    return {"side": side, "replicate": k, "seed": seed, **{m: s[m] for m in metrics}}
+
+
+def _daily(res: Result) -> pd.DataFrame:
+    t = res.table("daily")
+    return t.select([c for c in DAILY_COLUMNS if c in t.column_names]).to_pandas()
+
+
+def compare(a: Any, b: Any, replicates: int | None = None, agents: int | None = None,
+            days: int | None = None, seed: int | None = None,
+            overrides: Sequence[str] | None = None, overrides_a: Sequence[str] | None = None,
+            overrides_b: Sequence[str] | None = None,
+            progress: Callable[[int, int, str], None] | None = None) -> Comparison:
+    """Compare A and B: presets, scenario files (run ``replicates`` times each with seeds
+    ``seed, seed+1, ...``: common random numbers) or two run directories (compared as
+    they are, one replicate, no interval)."""
+    from .results import load_run
+    from .sim import Sim
+
+    metrics = list(HEADLINE)
+    if _is_run_dir(a) or _is_run_dir(b):
+        if not (_is_run_dir(a) and _is_run_dir(b)):
+            raise CredsimError("compare: A and B must both be run directories, or both "
+                               "presets or scenario files")
+        given = [n for n, v in (("agents", agents), ("days", days), ("seed", seed),
+                                ("overrides", overrides or overrides_a or overrides_b))
+                 if v]
+        if given:
+            raise CredsimError(f"compare: {', '.join(given)} apply to presets and scenario "
+                               "files, not to run directories")
+        ra, rb = load_run(a), load_run(b)
+        rep = pd.DataFrame([_row("A", 0, int(ra.meta["seed"]), ra, metrics),
+                            _row("B", 0, int(rb.meta["seed"]), rb, metrics)])
+        la = _label(a, [], None)
+        lb = _label(b, [], None)
+        if la == lb:
+            la, lb = str(a), str(b)
+        notes = []
+        if ra.meta["seed"] != rb.meta["seed"] or ra.meta["agents"] != rb.meta["agents"]:
+            notes.append("the two runs differ in seed or size: their difference includes "
+                         "sampling noise that common random numbers would remove")
+        meta = {"mode": "run directories", "replicates": 1, "a": str(a), "b": str(b),
+                "agents": [ra.meta["agents"], rb.meta["agents"]],
+                "days": [ra.meta["days"], rb.meta["days"]],
+                "seeds": [[ra.meta["seed"]], [rb.meta["seed"]]], "notes": notes,
+                "scale": [ra.meta["scale"], rb.meta["scale"]]}
+        return Comparison(la, lb, _stats(rep, metrics), rep,
+                          {"A": [_daily(ra)], "B": [_daily(rb)]}, meta)
+
+    k = 5 if replicates is None else int(replicates)
+    if k < 1:
+        raise CredsimError(f"compare: --replicates = {k}: must be at least 1")
+    sets_a = list(overrides or []) + list(overrides_a or [])
+    sets_b = list(overrides or []) + list(overrides_b or [])
+    sims = {"A": Sim(a, agents=agents, days=days, seed=seed, overrides=sets_a,
+                     record_ledger=False),
+            "B": Sim(b, agents=agents, days=days, seed=seed, overrides=sets_b,
+                     record_ledger=False)}
+    base = sims["A"].seed if seed is None else int(seed)
+    seeds = [base + r for r in range(k)]
+    total = k * (sims["A"].days + sims["B"].days)
+    done = 0
+    rows: list[dict[str, Any]] = []
+    daily: dict[str, list[pd.DataFrame]] = {"A": [], "B": []}
+    t0 = time.perf_counter()
+    for r, s in enumerate(seeds):
+        for side, src, sets in (("A", a, sets_a), ("B", b, sets_b)):
+            sim = Sim(src, agents=agents, days=days, seed=s, overrides=sets, record_ledger=False)
+            label = f"{side}: {sim.scenario.name}, seed {s}"
+            start = done
+
+            def tick(d: int, n: int, start: int = start, label: str = label) -> None:
+                if progress is not None:
+                    progress(start + d, total, label)
+
+            res = sim.run(progress=tick)
+            done += sim.days
+            rows.append(_row(side, r, s, res, metrics))
+            daily[side].append(_daily(res))
+            del sim, res
+    rep = pd.DataFrame(rows)
+    la = _label(a, sets_a, sims["A"].scenario.name)
+    lb = _label(b, sets_b, sims["B"].scenario.name)
+    if la == lb:
+        la, lb = la + " [A]", lb + " [B]"
+    notes = []
+    if sims["A"].n != sims["B"].n:
+        notes.append(f"A has {sims['A'].n:,} agents and B {sims['B'].n:,}: agents are not "
+                     "paired one to one (give --agents)")
+    meta = {"mode": "simulated", "replicates": k, "a": str(a), "b": str(b),
+            "agents": [sims["A"].n, sims["B"].n], "days": [sims["A"].days, sims["B"].days],
+            "seeds": [seeds, seeds], "overrides_a": sets_a, "overrides_b": sets_b,
+            "notes": notes, "wall_s": round(time.perf_counter() - t0, 1),
+            "scale": [sims["A"].scenario.population.represented / sims["A"].n,
+                      sims["B"].scenario.population.represented / sims["B"].n]}
+    return Comparison(la, lb, _stats(rep, metrics), rep, daily, meta)
+
+
+# ------------------------------------------------------------------------------------
+# Presentation
+
+
+def fmt_value(v: float, unit: str) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    if unit == "share":
+        return f"{100 * v:.2f} %"
+    if unit in ("points", "index", "per speaker-year"):
+        return f"{v:,.4g}" if abs(v) < 1000 else f"{v:,.1f}"
+    return f"{v:,.0f}" if float(v) == int(v) else f"{v:,.1f}"
+
+
+def fmt_diff(v: float, unit: str) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    s = fmt_value(abs(v), unit)
+    if unit == "share":
+        s = s.replace(" %", " pp")
+    return ("+" if v > 0 else "−" if v < 0 else "±") + s
+
+
+def rich_table(cmp: Comparison) -> Any:
+    from rich.table import Table
+
+    k = cmp.k
+    how = "common random numbers" if cmp.meta.get("mode") == "simulated" else "runs as given"
+    t = Table(title=f"A = {cmp.a_label}   B = {cmp.b_label}   "
+                    f"({k} replicate{'s' if k > 1 else ''}, {how})")
+    t.add_column("measure")
+    t.add_column("A", justify="right")
+    t.add_column("B", justify="right")
+    t.add_column("B − A", justify="right", style="bold")
+    if k > 1:
+        t.add_column("95 % interval (paired)", justify="right")
+    for r in cmp.table.itertuples():
+        row = [r.label, fmt_value(r.a_mean, r.unit), fmt_value(r.b_mean, r.unit),
+               fmt_diff(r.diff, r.unit)]
+        if k > 1:
+            ci = f"[{fmt_diff(r.ci_low, r.unit)}, {fmt_diff(r.ci_high, r.unit)}]"
+            row.append(f"[green]{ci}[/]" if r.excludes_zero else ci)
+        t.add_row(*row)
+    return t
+
+
+def comparison_charts(cmp: Comparison) -> list[C.Chart]:
+    t = cmp.table
+    k = cmp.k
+    ok = t[(t["a_mean"] != 0) & t["a_mean"].notna()]
+    scale = 100.0 / ok["a_mean"].abs()
+    lo = (ok["ci_low"] if k > 1 else ok["diff"]) * scale
+    hi = (ok["ci_high"] if k > 1 else ok["diff"]) * scale
+    what = (f"mean of {k} paired differences with its 95 % interval (t, {k - 1} df)"
+            if k > 1 else "difference of the two runs (one replicate, no interval)")
+    out = [C.Chart(
+        "relative", "Difference B − A, relative to A", f"For each measure, {what}, as a "
+        "percentage of A's mean (measures with A = 0 left out).", "B − A (% of A's mean)",
+        "measure", [C.Series("B − A", (ok["diff"] * scale).to_numpy(), ok["label"].tolist(),
+                             "interval", lo=lo.to_numpy(), hi=hi.to_numpy())], ref=0.0)]
+    if k > 1:
+        w = t[(t["a_mean"] != 0) & (t["welch_half_width"] > 0)]
+        sc = 100.0 / w["a_mean"].abs()
+        out.append(C.Chart(
+            "widths", "Paired versus unpaired intervals", "Half-width of the 95 % interval "
+            "on B − A from the same replicates: paired (common random numbers) and unpaired "
+            "(Welch), as % of A's mean (log scale).", "half-width (% of A's mean, log scale)",
+            "measure", [
+                C.Series("paired", w["label"].tolist(), (w["half_width"] * sc).to_numpy(),
+                         "bar", color=C.PALETTE[2]),
+                C.Series("unpaired (Welch)", w["label"].tolist(),
+                         (w["welch_half_width"] * sc).to_numpy(), "bar", color=C.PALETTE[7])],
+            horizontal=True, logx=True))
+    series = [("listed", "Agents on the list", "agents listed at the end of the day", False),
+              ("entries_wrongful", "Wrongful list entries so far",
+               "wrongful entries so far", True),
+              ("posts", "Speech volume", "posts per day", False),
+              ("active_edges", "Active friendships", "active friendships", False),
+              ("score_mean", "Mean score", "mean score (points)", False)]
+    for col, title, ylab, cum in series:
+        ss = []
+        for side, color, label in (("A", C.PALETTE[0], cmp.a_label),
+                                   ("B", C.PALETTE[1], cmp.b_label)):
+            frames = cmp.daily.get(side, [])
+            if not frames or col not in frames[0]:
+                continue
+            n = min(len(f) for f in frames)
+            m = np.vstack([f[col].to_numpy(np.float64)[:n] for f in frames])
+            if cum:
+                m = np.cumsum(m, axis=1)
+            x = frames[0]["day"].to_numpy()[:n]
+            if len(frames) > 1:
+                ss.append(C.Series(f"{side} range", x, m.min(axis=0), "band",
+                                   upper=m.max(axis=0), color=color))
+            ss.append(C.Series(f"{side}: {label}", x, m.mean(axis=0), color=color))
+        if ss:
+            rng = " (line: mean of the replicates; band: their range)" if k > 1 else ""
+            out.append(C.Chart(f"daily_{col}", title, f"{title} each day under A and B{rng}.",
+                               "day", ylab, ss))
+    return out
+
+
+def write_html(cmp: Comparison, out: str | Path) -> Path:
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CredsimError(f"compare: cannot write to {out} ({e.strerror})") from None
+    k = cmp.k
+    t = cmp.table
+    rows = []
+    for r in t.itertuples():
+        row = [r.label, fmt_value(r.a_mean, r.unit), fmt_value(r.b_mean, r.unit),
+               fmt_diff(r.diff, r.unit)]
+        if k > 1:
+            row += [f"[{fmt_diff(r.ci_low, r.unit)}, {fmt_diff(r.ci_high, r.unit)}]",
+                    "yes" if r.excludes_zero else "no",
+                    f"[{fmt_diff(r.welch_low, r.unit)}, {fmt_diff(r.welch_high, r.unit)}]",
+                    (f"{r.welch_half_width / r.half_width:.1f}" if r.half_width > 0 else
+                     ("–" if r.welch_half_width == 0 else "∞"))]
+        rows.append(row)
+    heads = ["measure", "A", "B", "B − A"]
+    if k > 1:
+        heads += ["95 % interval, paired", "excludes 0", "95 % interval, unpaired (Welch)",
+                  "unpaired / paired width"]
+    numeric = [False] + [True] * (len(heads) - 1)
+    body = ['<p class="note">Synthetic populations: no real person is scored. Each measure '
+            "is a count in the simulation (not a national estimate) unless its unit says "
+            "otherwise.</p>", '<h2 id="table">Measures</h2>',
+            C.table_html(heads, rows, numeric=numeric,
+                         caption=(f"Means over {k} replicates; B − A is the mean paired "
+                                  "difference; intervals are 95 % t intervals."
+                                  if k > 1 else "One run each; no interval."))]
+    for n in cmp.meta.get("notes", []):
+        body.append(f'<p class="note">Note: {C.esc(n)}.</p>')
+    body.append('<h2 id="charts">Charts</h2>')
+    for ch in comparison_charts(cmp):
+        body.append(C.figure_html(ch))
+    rep = cmp.replicates
+    body.append('<h2 id="replicates">Replicates</h2>')
+    body.append(C.table_html(list(rep.columns), rep.itertuples(index=False),
+                             caption="Every run behind the table (side, replicate, seed, "
+                                     "measures)."))
+    m = cmp.meta
+    sub = [f"A = {cmp.a_label}", f"B = {cmp.b_label}",
+           f"{m.get('mode')}: {k} replicate(s), agents {m.get('agents')}, days "
+           f"{m.get('days')}, seeds {m.get('seeds', [[]])[0]}"]
+    text = C.page("credsim comparison", sub, body,
+                  nav=[("table", "Measures"), ("charts", "Charts"),
+                       ("replicates", "Replicates")])
+    path = out / "compare.html"
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -1,0 +1,124 @@
+"""Comparisons: paired differences over common random numbers, their t intervals, and
+the command line."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import credsim
+from credsim import Sim
+from credsim.cli import app
+from credsim.compare import paired_interval, t975, welch_interval
+
+runner = CliRunner()
+RAISED = ["behave.p_traffic_violation=0.3", "score.deltas.traffic_violation=-100",
+          "observe.coverage_rural=0.6"]
+
+
+def test_t_quantiles():
+    assert t975(1) == 12.706 and t975(4) == 2.776 and t975(10) == 2.228
+    assert abs(t975(11) - 2.201) < 2e-3 and abs(t975(50) - 2.009) < 2e-3
+    assert abs(t975(1e9) - 1.960) < 1e-6
+    ks = [1, 1.5, 2, 3, 7.3, 11, 19, 33, 80, 500]
+    assert all(t975(a) > t975(b) for a, b in zip(ks, ks[1:]))
+    assert math.isnan(t975(0))
+
+
+def test_intervals_by_hand():
+    a = np.array([10.0, 12.0, 11.0, 13.0])
+    b = a + np.array([1.0, 2.0, 1.0, 2.0])
+    d, h = paired_interval(a, b)
+    assert d == 1.5 and abs(h - 3.182 * np.std([1, 2, 1, 2], ddof=1) / 2) < 1e-12
+    d2, hu = welch_interval(a, b)
+    assert d2 == 1.5 and hu > h  # the shared part of the noise cancels only when paired
+
+
+def test_identical_scenarios_give_zero_difference_and_zero_width():
+    cmp = credsim.compare("as-reported", "as-reported", replicates=3, agents=3000, days=20)
+    t = cmp.table
+    assert cmp.k == 3
+    assert (t["diff"] == 0).all()
+    assert (t["ci_low"] == 0).all() and (t["ci_high"] == 0).all()
+    assert (t["half_width"] == 0).all()
+    seeds = cmp.replicates.groupby("side")["seed"].apply(list).to_dict()
+    assert seeds["A"] == seeds["B"] == [1, 2, 3]
+
+
+@pytest.fixture(scope="module")
+def misid_change():
+    """observe.misid 0 (A) versus 0.01 (B), with camera offences raised so that false
+    events matter in a small run."""
+    return credsim.compare("as-reported", "as-reported", replicates=3, agents=8000,
+                           days=80, seed=1, overrides=RAISED,
+                           overrides_a=["observe.misid=0"], overrides_b=["observe.misid=0.01"])
+
+
+def test_known_change_moves_wrongful_listings_up(misid_change):
+    t = misid_change.table.set_index("metric")
+    assert t.loc["misidentified_events", "a_mean"] == 0
+    assert t.loc["misidentified_events", "ci_low"] > 0
+    w = t.loc["wrongful_entries"]
+    assert w["diff"] > 0 and w["ci_low"] > 0, w
+    assert t.loc["wrongful_share_of_entries", "ci_low"] > 0
+    # speech is untouched by the cameras: the same posts, flags and rumours in A and B
+    for m in ("posts_last_day", "rumours_observed", "false_flags"):
+        assert t.loc[m, "half_width"] == 0 and t.loc[m, "diff"] == 0, m
+
+
+def test_comparison_page(misid_change, tmp_path):
+    path = misid_change.to_html(tmp_path)
+    html = path.read_text()
+    assert path.name == "compare.html"
+    for needle in ("chart-relative", "chart-widths", "chart-daily_listed",
+                   "95 % interval, paired", "unpaired (Welch)", "observe.misid=0.01"):
+        assert needle in html
+    assert "<script src=" not in html
+
+
+def test_compare_command_presets(tmp_path):
+    r = runner.invoke(app, ["compare", "as-reported", "accountable", "--replicates", "2",
+                            "--agents", "2000", "--days", "20", "--out", str(tmp_path),
+                            "--quiet"])
+    assert r.exit_code == 0, r.output
+    assert "B − A" in r.output and "interval" in r.output
+    assert (tmp_path / "compare.html").exists()
+    table = pd.read_csv(tmp_path / "compare.csv")
+    assert {"metric", "a_mean", "b_mean", "diff", "ci_low", "ci_high", "welch_low",
+            "welch_high"} <= set(table.columns)
+    assert len(pd.read_csv(tmp_path / "replicates.csv")) == 4
+
+
+def test_compare_command_run_directories(tmp_path):
+    for name, preset in (("a", "as-reported"), ("b", "court-list")):
+        Sim(preset, agents=3000, days=20, seed=4).run(out=tmp_path / name)
+    r = runner.invoke(app, ["compare", str(tmp_path / "a"), str(tmp_path / "b"),
+                            "--out", str(tmp_path / "cmp")])
+    assert r.exit_code == 0, r.output
+    assert "B − A" in r.output and "95 % interval" not in r.output
+    assert (tmp_path / "cmp" / "compare.html").exists()
+    cmp = credsim.compare(tmp_path / "a", tmp_path / "b")
+    assert cmp.k == 1 and len(cmp.replicates) == 2
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["compare", "as-reported", "nosuch"], "not a preset or a scenario file"),
+    (["compare", "as-reported", "accountable", "--replicates", "0"], "at least 1"),
+    (["compare", "as-reported", "accountable", "--set", "observe.misid=2"], "[0, 1]"),
+])
+def test_compare_bad_input_is_one_line(args, needle, tmp_path):
+    r = runner.invoke(app, args + ["--out", str(tmp_path), "--quiet"])
+    assert r.exit_code == 2
+    assert needle in r.output and len(r.output.strip().splitlines()) == 1, r.output
+
+
+def test_compare_mixed_kinds_is_an_error(tmp_path):
+    Sim("as-reported", agents=2000, days=5, seed=1).run(out=tmp_path / "run")
+    r = runner.invoke(app, ["compare", str(tmp_path / "run"), "as-reported", "--out",
+                            str(tmp_path / "c")])
+    assert r.exit_code == 2 and "must both be run directories" in r.output
+    assert len(r.output.strip().splitlines()) == 1, r.output  # no progress bar before it

@@ -1,0 +1,101 @@
+"""The run report: a self-contained page that loads offline in a browser and shows every
+chart, and the same figures as PNG."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from conftest import MID_SETS
+from typer.testing import CliRunner
+
+from credsim import Sim, load_run
+from credsim.cli import app
+from credsim.report import chart_keys
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    """A 20,000-agent run with lists that fill quickly, and its report."""
+    base = tmp_path_factory.mktemp("report")
+    Sim("as-reported", agents=20_000, days=120, seed=2, overrides=MID_SETS).run(out=base / "run")
+    res = load_run(base / "run")
+    path = res.report(out=base / "rep")
+    return res, path, chart_keys(res)
+
+
+def test_report_files(report):
+    res, path, keys = report
+    assert path.name == "report.html" and path.exists()
+    assert len(keys) >= 12 and len(set(keys)) == len(keys)
+    for k in keys:
+        png = path.parent / "figures" / f"{k}.png"
+        assert png.exists() and png.stat().st_size > 5000, k
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    html = path.read_text()
+    for k in keys:
+        assert f'id="chart-{k}"' in html
+    # self-contained: plotly.js inline once, nothing loaded from the network
+    assert html.count("plotly.js v") <= 2 and len(html) > 1_000_000
+    assert re.search(r"<script[^>]*\ssrc=", html) is None
+    assert re.search(r"<link[^>]*\shref=\"?https?:", html) is None
+    for needle in ("National-scaled estimates", "not observations", "Disparate impact",
+                   "Scenario parameters", "observe.misid", "listed wrongfully"):
+        assert needle in html
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                    reason=f"Debian's chromium is not installed at {CHROMIUM} "
+                           "(.ci/run installs it with apt-get)")
+def test_report_loads_in_chromium_without_errors(report):
+    sync_api = pytest.importorskip("playwright.sync_api",
+                                   reason="playwright is not installed (pip install -e '.[test]')")
+    _, path, keys = report
+    errors: list[str] = []
+    external: list[str] = []
+
+    def route(r):
+        if r.request.url.startswith("file:"):
+            r.continue_()
+        else:
+            external.append(r.request.url)
+            r.abort()
+
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.route("**/*", route)
+            page.goto(path.as_uri(), wait_until="load")
+            page.wait_for_function(
+                "n => [...document.querySelectorAll('.js-plotly-plot')]"
+                ".filter(d => d.querySelector('.main-svg')).length >= n", arg=len(keys),
+                timeout=60_000)
+            for k in keys:
+                box = page.locator(f"#chart-{k}").bounding_box()
+                assert box is not None and box["height"] > 200 and box["width"] > 400, k
+                # every chart drew its traces
+                assert page.locator(f"#chart-{k} .scatterlayer .trace, #chart-{k} .barlayer .trace"
+                                    ).count() > 0, k
+        finally:
+            browser.close()
+    assert errors == []
+    assert external == []
+
+
+def test_report_command(report, tmp_path):
+    res, _, keys = report
+    r = CliRunner().invoke(app, ["report", str(res.path), "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "report.html").exists()
+    assert len(list((tmp_path / "figures").glob("*.png"))) == len(keys)
+    bad = CliRunner().invoke(app, ["report", str(tmp_path / "nosuch")])
+    assert bad.exit_code == 2 and "not a run directory" in bad.output
