@@ -80,9 +80,15 @@ def randint(key, agent, slot, n):
 @nb.njit(inline="always", cache=True)
 def poisson(u, lam):
     """Poisson(lam) by inversion of one uniform (lam is small: posting rates)."""
+    return poisson_e(u, lam, math.exp(-lam))
+
+
+@nb.njit(inline="always", cache=True)
+def poisson_e(u, lam, e):
+    """Poisson(lam) by inversion, given e = exp(-lam)."""
     if lam <= 0.0:
         return 0
-    p = math.exp(-lam)
+    p = e
     f = p
     k = 0
     while u > f and k < 10000:

@@ -8,13 +8,21 @@ import numba as nb
 import numpy as np
 
 from ..constants import CHILD, S_BEHAVE
-from ..rng import day_key, poisson, uniform2
+from ..rng import day_key, poisson, poisson_e, uniform2
 from .base import Phase
 
 
 @nb.njit(parallel=True, cache=True)
 def behave_kernel(key, age, platform, smoker, speaker, honesty, civility, civic,
                   rode_train, deter, chill, p, true_ev, posts):
+    # speech at the base rates (no deterrence or chilling yet, the common case):
+    # exp(-rate) and the two flag probabilities, per speaker status, computed once
+    pre = np.empty((2, 3))
+    for sp in range(2):
+        rate, crit = (p[9], p[11]) if sp else (p[8], p[10])
+        pre[sp, 0] = math.exp(-rate)
+        pre[sp, 1] = 1.0 - math.exp(-rate * p[12] * p[13])
+        pre[sp, 2] = 1.0 - math.exp(-rate * (crit * p[14] + (1.0 - crit - p[12]) * p[15]))
     """p: community, purchase, smoke, traffic, train smoke, debt, fraud, tax, post rate,
     speaker rate, critical, critical speaker, misinfo, flag false, flag critical, flag other.
     Eleven draws from six hashes (two 32-bit uniforms each)."""
@@ -51,15 +59,21 @@ def behave_kernel(key, age, platform, smoker, speaker, honesty, civility, civic,
                 rate, crit = p[9], p[11]
             else:
                 rate, crit = p[8], p[10]
-            rate *= deter[2, i] * chill[i]
+            mult = deter[2, i] * chill[i]
             u8, u9 = uniform2(key, i, 4)
-            npost = poisson(u8, rate)
-            misinfo = p[12]
-            rest = 1.0 - crit - misinfo
-            if u9 < 1.0 - math.exp(-rate * misinfo * p[13]):
-                ev |= 256
             u10, _ = uniform2(key, i, 5)
-            if u10 < 1.0 - math.exp(-rate * (crit * p[14] + rest * p[15])):
+            if mult == 1.0:
+                sp = 1 if speaker[i] else 0
+                npost = poisson_e(u8, rate, pre[sp, 0])
+                p_true, p_false = pre[sp, 1], pre[sp, 2]
+            else:
+                rate *= mult
+                npost = poisson(u8, rate)
+                p_true = 1.0 - math.exp(-rate * p[12] * p[13])
+                p_false = 1.0 - math.exp(-rate * (crit * p[14] + (1.0 - crit - p[12]) * p[15]))
+            if u9 < p_true:
+                ev |= 256
+            if u10 < p_false:
                 ev |= 512
         true_ev[i] = ev
         posts[i] = min(npost, 65535)
