@@ -358,3 +358,17 @@ def test_resume_errors_are_one_line(tmp_path, done):
     assert r.exit_code == 2 and "give no scenario" in r.stderr
     r = runner.invoke(app, ["run", "--out", str(bad), "--agents", "100", "--days", "2"])
     assert r.exit_code == 2 and "interrupted run" in r.stderr
+
+
+@pytest.mark.parametrize("args", [["report"], ["explain", "--agent", "1"], ["query", "select 1"]])
+def test_analysis_commands_refuse_incomplete_and_non_runs(tmp_path, done, args):
+    inc = tmp_path / "inc"
+    inc.mkdir()
+    (inc / "checkpoint.npz").write_bytes(b"")
+    for target, needle in ((inc, "incomplete"), (tmp_path / "none", "not a run directory"),
+                           (tmp_path, "not a run directory")):
+        argv = [args[0], str(target), *args[1:]]
+        r = runner.invoke(app, argv)
+        assert r.exit_code == 2, (argv, r.output)
+        assert needle in r.stderr and len(r.stderr.strip().splitlines()) == 1
+        assert "Traceback" not in r.output
