@@ -36,24 +36,29 @@ def friend_sums_kernel(indptr, nbr, active, scored, own, fsum, fcnt):
         fcnt[i] = c
 
 
-@nb.njit(parallel=True, cache=True)
-def association_kernel(scored, fsum, fcnt, w, symmetric, assoc):
-    """assoc_i = w * min(0, mean own_j over active scored friends j), from yesterday's sums."""
-    n = fsum.shape[0]
-    for i in nb.prange(n):
-        if not scored[i] or w == 0.0 or fcnt[i] == 0:
-            assoc[i] = 0.0
-        else:
-            m = fsum[i] / fcnt[i]
-            assoc[i] = w * m if (symmetric or m < 0.0) else 0.0
+@nb.njit(inline="always")
+def tier_of(x, bounds):
+    t = 0
+    for b in range(bounds.shape[0]):
+        if x >= bounds[b]:
+            t = b + 1
+    return t
 
 
 @nb.njit(parallel=True, cache=True)
-def ledger_kernel(obs, scored, decay, deltas, cat, own, own_false, pen, delta, fsum):
-    """Decay the ledgers (and the friend sums), then add today's observed deltas
-    (bit 9: a false flag); ``delta`` keeps what was added."""
+def score_day_kernel(obs, scored, w, symmetric, decay, deltas, cat, base, lo, hi, bounds,
+                     own, own_false, fsum, fcnt, assoc, score, tier, pen, delta):
+    """One pass per agent: association from yesterday's friend sums; decay of the ledgers
+    (and of the friend sums); today's observed deltas (bit 9: a false flag), kept in
+    ``delta``; the clipped score and the tier."""
     n = obs.shape[0]
     for i in nb.prange(n):
+        a = 0.0
+        if scored[i] and w != 0.0 and fcnt[i] > 0:
+            m = fsum[i] / fcnt[i]
+            if symmetric or m < 0.0:
+                a = w * m
+        assoc[i] = a
         own[i] *= decay
         own_false[i] *= decay
         fsum[i] *= decay
@@ -73,11 +78,20 @@ def ledger_kernel(obs, scored, decay, deltas, cat, own, own_false, pen, delta, f
                         pe |= 1 << cat[tt]
         pen[i] = pe
         delta[i] = dl
+        if scored[i]:
+            x = min(max(base + own[i] + assoc[i], lo), hi)
+            score[i] = x
+            tier[i] = tier_of(x, bounds)
+        else:
+            score[i] = base
+            tier[i] = TIER_NONE
 
 
 @nb.njit(cache=True)
-def false_events_kernel(target, typ, scored, deltas, cat, own, own_false, pen, delta):
-    """Misidentified events: the delta lands on the wrong agent, counted as false."""
+def false_events_kernel(target, typ, scored, deltas, cat, base, lo, hi, bounds, own,
+                        own_false, assoc, score, tier, pen, delta):
+    """Misidentified events: the delta lands on the wrong agent, counted as false; the
+    target's score and tier follow."""
     for k in range(target.shape[0]):
         j = target[k]
         if scored[j]:
@@ -87,6 +101,9 @@ def false_events_kernel(target, typ, scored, deltas, cat, own, own_false, pen, d
             delta[j] += dv
             if dv < 0.0 and cat[typ[k]] >= 0:
                 pen[j] |= 1 << cat[typ[k]]
+            x = min(max(base + own[j] + assoc[j], lo), hi)
+            score[j] = x
+            tier[j] = tier_of(x, bounds)
 
 
 @nb.njit(cache=True)
@@ -101,15 +118,6 @@ def push_kernel(changed, delta, indptr, nbr, active, scored, fsum):
         for e in range(indptr[j], indptr[j + 1]):
             if (active[e >> 3] >> (e & 7)) & 1:
                 fsum[nbr[e]] += dv
-
-
-@nb.njit(inline="always")
-def tier_of(x, bounds):
-    t = 0
-    for b in range(bounds.shape[0]):
-        if x >= bounds[b]:
-            t = b + 1
-    return t
 
 
 @nb.njit(parallel=True, cache=True)
@@ -142,14 +150,13 @@ class Score(Phase):
         sc = s.scenario.score
         st, d = s.state, s.day
         w = s.params.at("score.association_weight", day)
-        association_kernel(st.scored, st.fsum, st.fcnt, w, sc.association_symmetric,
-                           st.assoc)
         decay = 0.5 ** (1.0 / s.params.at("score.half_life", day))
         deltas = s.params.deltas[day]
-        ledger_kernel(d.obs, st.scored, decay, deltas, _CAT, st.own, st.own_false, d.pen,
-                      d.delta, st.fsum)
-        false_events_kernel(d.false_target, d.false_type, st.scored, deltas, _CAT, st.own,
-                            st.own_false, d.pen, d.delta)
+        bounds = s.params.tier_bounds[day]
+        score_day_kernel(d.obs, st.scored, w, sc.association_symmetric, decay, deltas, _CAT,
+                         sc.base, sc.min, sc.max, bounds, st.own, st.own_false, st.fsum,
+                         st.fcnt, st.assoc, st.score, st.tier, d.pen, d.delta)
+        false_events_kernel(d.false_target, d.false_type, st.scored, deltas, _CAT, sc.base,
+                            sc.min, sc.max, bounds, st.own, st.own_false, st.assoc, st.score,
+                            st.tier, d.pen, d.delta)
         push_changes(s, np.flatnonzero(d.delta))
-        score_kernel(st.scored, st.own, st.assoc, sc.base, sc.min, sc.max,
-                     s.params.tier_bounds[day], st.score, st.tier)
