@@ -69,7 +69,8 @@ class Recorder:
         self.active_edges = sim.graph.active_edges()
         # edge ends of each cell at the start (active friendships of its agents)
         deg = sim.graph.degree()
-        self.friend_ends0 = np.bincount(self.cell, weights=deg, minlength=self.n_cells)
+        self.friend_ends0 = np.bincount(self.cell, weights=deg,
+                                        minlength=self.n_cells).astype(np.int64)
 
     def record(self, day: int) -> None:
         s = self.sim
