@@ -124,7 +124,7 @@ def section_peer(rows: list, repeats: int, sizes=(10_000, 100_000), days: int = 
     for n, pr, cr in agg:
         for k in keys:
             ck = "false_flag_rumour" if k == "false_flags" else k
-            c = cr["daily"].get(ck, float("nan")) / (n * days) * 1000
+            c = cr["daily"].get(ck, float("nan")) / (n * (days + 1)) * 1000  # + warm-up
             m = pr.get(k, float("nan")) / (n * days) * 1000
             rows.append((f"{n:,} {k}", f"{m:.3f}", f"{c:.3f}", ""))
 
