@@ -107,6 +107,17 @@ def false_events_kernel(target, typ, scored, deltas, cat, base, lo, hi, bounds, 
 
 
 @nb.njit(cache=True)
+def push_all_kernel(delta, indptr, nbr, active, scored, fsum):
+    """push_kernel for every agent whose ledger changed today (a serial scan of delta)."""
+    for j in range(delta.shape[0]):
+        dv = delta[j]
+        if dv != 0.0 and scored[j]:
+            for e in range(indptr[j], indptr[j + 1]):
+                if (active[e >> 3] >> (e & 7)) & 1:
+                    fsum[nbr[e]] += dv
+
+
+@nb.njit(cache=True)
 def push_kernel(changed, delta, indptr, nbr, active, scored, fsum):
     """Each changed scored agent adds its change to its active friends' sums (serial:
     the order of additions is fixed, so sums are identical for any thread count)."""
@@ -159,4 +170,6 @@ class Score(Phase):
         false_events_kernel(d.false_target, d.false_type, st.scored, deltas, _CAT, sc.base,
                             sc.min, sc.max, bounds, st.own, st.own_false, st.assoc, st.score,
                             st.tier, d.pen, d.delta)
-        push_changes(s, np.flatnonzero(d.delta))
+        if s.association_on:
+            g = s.graph
+            push_all_kernel(d.delta, g.indptr, g.nbr, g.active, st.scored, st.fsum)
