@@ -167,3 +167,17 @@ def test_private_school_requests_on_day_243():
     req = bit(sim.day.svc_req, s)
     check_count(req.sum(), np.where(pop.age == CHILD, np.where(pop.urban, 0.1, 0.02), 0),
                 "private school")
+
+
+def test_service_requests_are_independent(days2):
+    """Pairs of requests on one agent-day occur at the product of their probabilities."""
+    sim, out = days2
+    pop = sim.pop
+    urban_adult = (pop.age == ADULT) & pop.urban
+    for a, b, pa, pb in (("bike_rental", "dating_app", 0.05, 0.02),
+                         ("flight", "bike_rental", 0.004, 0.05),
+                         ("train", "dating_app", 0.01, 0.02)):
+        sa, sb = SERVICES.index(a), SERVICES.index(b)
+        both = sum(int((bit(o["req"], sa) & bit(o["req"], sb))[urban_adult].sum())
+                   for o in out)
+        check_count(both, np.full(2 * int(urban_adult.sum()), pa * pb), f"{a} and {b}")

@@ -5,6 +5,7 @@ on a train possible tomorrow."""
 from __future__ import annotations
 
 import numba as nb
+import numpy as np
 
 from ..constants import (
     DENIED,
@@ -36,54 +37,98 @@ def status_of(lf):
     return ST_NOT_LISTED
 
 
+@nb.njit(inline="always")
+def request_p(s, a, urb, sp):
+    if a == ELDER:
+        return sp[s, 2] if urb else sp[s, 3]
+    return sp[s, 0] if urb else sp[s, 1]
+
+
+@nb.njit(inline="always")
+def asks(s, a, doy, who, annual):
+    return who[s, a] and (annual[s] < 0 or doy == annual[s])
+
+
+@nb.njit(cache=True)
+def none_probability(doy, who, annual, sp):
+    """P(no request today) for each age group and urban status: the product of 1 - p."""
+    q = np.ones((3, 2))
+    for a in range(3):
+        for urb in range(2):
+            for s in range(N_SERVICES):
+                if asks(s, a, doy, who, annual):
+                    q[a, urb] *= 1.0 - request_p(s, a, urb == 1, sp)
+    return q
+
+
 @nb.njit(parallel=True, cache=True)
 def services_kernel(key, doy, age, urban, parent, scored, score, lflags, who, deny_listed,
-                    deny_parent, annual, unscored_deposit, sp, svc_req, svc_out, rode_train):
+                    deny_parent, annual, unscored_deposit, sp, q_none, svc_req, svc_out,
+                    rode_train):
     """sp[s]: p urban, p rural, p elder urban, p elder rural, deny below, deposit below,
-    perk from (nan: no such rule)."""
+    perk from (nan: no such rule). Requests are independent draws per service; one
+    uniform decides the first request by inversion (most agents: none today, one hash),
+    the services after it draw fresh uniforms."""
     n = age.shape[0]
     for i in nb.prange(n):
         a = age[i]
+        urb = urban[i]
         req = 0
         out = 0
         rode = False
-        listed = (lflags[i] & (LF_COURT | LF_SCORE)) != 0
-        sc = scored[i]
-        x = score[i]
-        ua = 1.0
-        ub = 1.0
-        drawn = -1
-        for s in range(N_SERVICES):
-            if not who[s, a]:
-                continue
-            if annual[s] >= 0 and doy != annual[s]:
-                continue
-            if a == ELDER:
-                p = sp[s, 2] if urban[i] else sp[s, 3]
-            else:
-                p = sp[s, 0] if urban[i] else sp[s, 1]
-            # service s draws the (s % 2)-th uniform of hash s // 2
-            if s // 2 != drawn:
-                ua, ub = uniform2(key, i, s // 2)
-                drawn = s // 2
-            if (ub if s % 2 else ua) >= p:
-                continue
-            req |= 1 << s
-            if deny_listed[s] and listed:
-                o = DENIED
-            elif deny_parent[s] and parent[i] >= 0 and (lflags[parent[i]] & (LF_COURT | LF_SCORE)):
-                o = DENIED
-            elif sc and x < sp[s, 4]:
-                o = DENIED
-            elif (sc and x < sp[s, 5]) or (not sc and unscored_deposit[s]):
-                o = DEPOSIT
-            elif sc and x >= sp[s, 6]:
-                o = PERK
-            else:
-                o = GRANTED
-            out |= o << (2 * s)
-            if s == SVC_TRAIN and o != DENIED:
-                rode = True
+        u0, u1 = uniform2(key, i, 0)
+        if u0 < 1.0 - q_none[a, 1 if urb else 0]:
+            listed = (lflags[i] & (LF_COURT | LF_SCORE)) != 0
+            sc = scored[i]
+            x = score[i]
+            q = 1.0
+            first = True
+            spare = u1  # the second half of the hash, then fresh hashes
+            slot = 1
+            found = False
+            for s in range(N_SERVICES):
+                if not asks(s, a, doy, who, annual):
+                    continue
+                p = request_p(s, a, urb, sp)
+                if first:
+                    qn = q * (1.0 - p)
+                    hit = u0 < 1.0 - qn  # the first request is service s
+                    q = qn
+                    if hit:
+                        first = False
+                        found = True
+                else:
+                    if spare < 0.0:
+                        spare, nxt = uniform2(key, i, slot)
+                        slot += 1
+                        hit = spare < p
+                        spare = nxt
+                    else:
+                        hit = spare < p
+                        spare = -1.0
+                if not hit:
+                    continue
+                req |= 1 << s
+                if deny_listed[s] and listed:
+                    o = DENIED
+                elif deny_parent[s] and parent[i] >= 0 and (
+                        lflags[parent[i]] & (LF_COURT | LF_SCORE)):
+                    o = DENIED
+                elif sc and x < sp[s, 4]:
+                    o = DENIED
+                elif (sc and x < sp[s, 5]) or (not sc and unscored_deposit[s]):
+                    o = DEPOSIT
+                elif sc and x >= sp[s, 6]:
+                    o = PERK
+                else:
+                    o = GRANTED
+                out |= o << (2 * s)
+                if s == SVC_TRAIN and o != DENIED:
+                    rode = True
+            if not found:
+                req = 0  # rounding left u0 just above the last step: no request
+                out = 0
+                rode = False
         svc_req[i] = req
         svc_out[i] = out
         rode_train[i] = rode
@@ -99,5 +144,6 @@ class Services(Phase):
                         pop.parent, st.scored, st.score, st.lflags, pa.svc_who,
                         pa.svc_deny_listed, pa.svc_deny_parent, pa.svc_annual,
                         pa.svc_unscored_deposit, pa.svc[day],
+                        none_probability(day % 365, pa.svc_who, pa.svc_annual, pa.svc[day]),
                         d.svc_req, d.svc_out, st.rode_train)
 
