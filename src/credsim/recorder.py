@@ -103,11 +103,9 @@ class Recorder:
             args = (day, d.obs, d.court, d.lst, d.svc_req, d.svc_out, st.scored, st.score,
                     st.lflags, st.court_reason, pop.parent, s.params.deltas[day],
                     d.false_target, d.false_type, d.false_source)
-            nrows = ledger_rows(*args, np.zeros(0, LEDGER_DTYPE))
-            out = np.zeros(nrows, LEDGER_DTYPE)
-            ledger_rows(*args, out)
+            out = ledger_rows(*args)
             self.spool.write(out.tobytes())
-            self.ledger_rows += nrows
+            self.ledger_rows += out.shape[0]
 
     def sync(self) -> int:
         """Flush the spool to disk; the number of rows it holds."""

@@ -231,11 +231,11 @@ def _row(out, w, day, i, kind, code, truth, flags, delta, score, other):
 
 
 @nb.njit(cache=True)
-def ledger_rows(day, obs, court, lst, svc_req, svc_out, scored, score, lflags, court_reason,
-                parent, deltas, ft, ftype, fsrc, out):
-    """Write the day's ledger rows into ``out`` (or only count them if it is empty)."""
-    w = 0
-    for i in range(obs.shape[0]):
+def _ledger_range(lo, hi, w, day, obs, court, lst, svc_req, svc_out, scored, score, lflags,
+                  court_reason, parent, deltas, out):
+    """Rows of agents [lo, hi) written from position w of ``out`` (or counted if it is
+    empty); returns the position after them."""
+    for i in range(lo, hi):
         o, cr, dl, rq = obs[i], court[i], lst[i], svc_req[i]
         if o == 0 and cr == 0 and dl == 0 and rq == 0:
             continue
@@ -277,11 +277,52 @@ def ledger_rows(day, obs, court, lst, svc_req, svc_out, scored, score, lflags, c
             for s in range(N_SERVICES):
                 if (rq >> s) & 1 and ((svc_out[i] >> (2 * s)) & 3) == DENIED:
                     w = _row(out, w, day, i, K_DENIAL, s, 0, 0, 0.0, sc, parent[i])
+    return w
+
+
+@nb.njit(parallel=True, cache=True)
+def _ledger_counts(nchunks, day, obs, court, lst, svc_req, svc_out, scored, score, lflags,
+                   court_reason, parent, deltas, empty, counts):
+    n = obs.shape[0]
+    step = (n + nchunks - 1) // nchunks
+    for ch in nb.prange(nchunks):
+        counts[ch + 1] = _ledger_range(ch * step, min(n, (ch + 1) * step), 0, day, obs, court,
+                                       lst, svc_req, svc_out, scored, score, lflags,
+                                       court_reason, parent, deltas, empty)
+
+
+@nb.njit(parallel=True, cache=True)
+def _ledger_fill(nchunks, offsets, day, obs, court, lst, svc_req, svc_out, scored, score,
+                 lflags, court_reason, parent, deltas, out):
+    n = obs.shape[0]
+    step = (n + nchunks - 1) // nchunks
+    for ch in nb.prange(nchunks):
+        _ledger_range(ch * step, min(n, (ch + 1) * step), offsets[ch], day, obs, court, lst,
+                      svc_req, svc_out, scored, score, lflags, court_reason, parent, deltas,
+                      out)
+
+
+@nb.njit(cache=True)
+def _ledger_false(w, day, scored, score, deltas, ft, ftype, fsrc, out):
     for k in range(ft.shape[0]):
         j = ft[k]
         dv = deltas[ftype[k]] if scored[j] else 0.0
         w = _row(out, w, day, j, K_EVENT, ftype[k], TRUTH_MISID, 0, dv, score[j], fsrc[k])
-    return w
+
+
+def ledger_rows(day, obs, court, lst, svc_req, svc_out, scored, score, lflags, court_reason,
+                parent, deltas, ft, ftype, fsrc, nchunks=64):
+    """The day's ledger rows, in agent order, then the misidentified events: counted and
+    written in parallel over a fixed partition of the agents."""
+    args = (day, obs, court, lst, svc_req, svc_out, scored, score, lflags, court_reason,
+            parent, deltas)
+    counts = np.zeros(nchunks + 1, np.int64)
+    _ledger_counts(nchunks, *args, np.zeros(0, LEDGER_DTYPE), counts)
+    offsets = np.cumsum(counts)
+    out = np.zeros(int(offsets[-1]) + ft.shape[0], LEDGER_DTYPE)
+    _ledger_fill(nchunks, offsets, *args, out)
+    _ledger_false(int(offsets[-1]), day, scored, score, deltas, ft, ftype, fsrc, out)
+    return out
 
 
 class Record(Phase):
