@@ -36,7 +36,7 @@ from ..constants import (
 )
 from ..rng import day_key, uniform
 from .base import Phase
-from .score import push_changes, tier_of
+from .score import push_changes, rescore
 
 
 @nb.njit(parallel=True, cache=True)
@@ -82,10 +82,7 @@ def list_kernel(key, day, court, obs, scored, own, own_false, assoc, score, tier
                 dl |= DL_STRUCK
                 own[i] -= own_false[i]
                 own_false[i] = 0.0
-                if scored[i]:
-                    x = min(max(base + own[i] + assoc[i], lo), hi)
-                    score[i] = x
-                    tier[i] = tier_of(x, bounds)
+                rescore(i, scored, own, assoc, base, lo, hi, bounds, score, tier)
         # new court listings: a financial judgment or an insincere apology
         c = court[i]
         if court_on and (c & (DC_FIN_JUDGED | DC_INSINCERE)):

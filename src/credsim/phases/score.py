@@ -45,6 +45,18 @@ def tier_of(x, bounds):
     return t
 
 
+@nb.njit(inline="always")
+def rescore(i, scored, own, assoc, base, lo, hi, bounds, score, tier):
+    """score = clip(base + own + assoc, lo, hi) and its tier; base and no tier if unscored."""
+    if scored[i]:
+        x = min(max(base + own[i] + assoc[i], lo), hi)
+        score[i] = x
+        tier[i] = tier_of(x, bounds)
+    else:
+        score[i] = base
+        tier[i] = TIER_NONE
+
+
 @nb.njit(parallel=True, cache=True)
 def score_day_kernel(obs, scored, w, symmetric, decay, deltas, cat, base, lo, hi, bounds,
                      own, own_false, fsum, fcnt, assoc, score, tier, pen, delta):
@@ -78,13 +90,7 @@ def score_day_kernel(obs, scored, w, symmetric, decay, deltas, cat, base, lo, hi
                         pe |= 1 << cat[tt]
         pen[i] = pe
         delta[i] = dl
-        if scored[i]:
-            x = min(max(base + own[i] + assoc[i], lo), hi)
-            score[i] = x
-            tier[i] = tier_of(x, bounds)
-        else:
-            score[i] = base
-            tier[i] = TIER_NONE
+        rescore(i, scored, own, assoc, base, lo, hi, bounds, score, tier)
 
 
 @nb.njit(cache=True)
@@ -101,9 +107,7 @@ def false_events_kernel(target, typ, scored, deltas, cat, base, lo, hi, bounds, 
             delta[j] += dv
             if dv < 0.0 and cat[typ[k]] >= 0:
                 pen[j] |= 1 << cat[typ[k]]
-            x = min(max(base + own[j] + assoc[j], lo), hi)
-            score[j] = x
-            tier[j] = tier_of(x, bounds)
+            rescore(j, scored, own, assoc, base, lo, hi, bounds, score, tier)
 
 
 @nb.njit(cache=True)
@@ -135,13 +139,7 @@ def push_kernel(changed, delta, indptr, nbr, active, scored, fsum):
 def score_kernel(scored, own, assoc, base, lo, hi, bounds, score, tier):
     n = own.shape[0]
     for i in nb.prange(n):
-        if scored[i]:
-            x = min(max(base + own[i] + assoc[i], lo), hi)
-            score[i] = x
-            tier[i] = tier_of(x, bounds)
-        else:
-            score[i] = base
-            tier[i] = TIER_NONE
+        rescore(i, scored, own, assoc, base, lo, hi, bounds, score, tier)
 
 
 def push_changes(sim, changed: np.ndarray) -> None:
