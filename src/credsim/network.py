@@ -11,7 +11,7 @@ import numpy as np
 
 from .constants import S_NETWORK
 from .population import Population
-from .rng import day_key, uniform
+from .rng import day_key, other_in_range, uniform
 from .scenario import Network as NetParams
 
 
@@ -55,12 +55,13 @@ def _active_degree(indptr, active, out):
     for i in nb.prange(indptr.shape[0] - 1):
         c = 0
         for e in range(indptr[i], indptr[i + 1]):
-            c += (active[e >> 3] >> (e & 7)) & 1
+            c += is_active(active, e)
         out[i] = c
 
 
 @nb.njit(inline="always")
 def is_active(active, e):
+    """Whether directed edge e is active (bit e & 7 of byte e >> 3)."""
     return (active[e >> 3] >> (e & 7)) & 1
 
 
@@ -88,14 +89,11 @@ def _random_edges(key, region, region_start, offsets, m, p_same, src, dst):
         lo, size = region_start[r], region_start[r + 1] - region_start[r]
         for k in range(m[i]):
             e = offsets[i] + k
+            u = uniform(key, i, 2 + 2 * k)
             if uniform(key, i, 1 + 2 * k) < p_same and size > 1:
-                j = lo + min(np.int64(uniform(key, i, 2 + 2 * k) * (size - 1)), size - 2)
-                if j >= i:
-                    j += 1
+                j = other_in_range(u, i, lo, size)
             else:
-                j = min(np.int64(uniform(key, i, 2 + 2 * k) * (n - 1)), n - 2)
-                if j >= i:
-                    j += 1
+                j = other_in_range(u, i, 0, n)
             src[e] = i
             dst[e] = j
 

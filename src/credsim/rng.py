@@ -72,9 +72,12 @@ def uniform2(key, agent, slot):
 
 
 @nb.njit(inline="always", cache=True)
-def randint(key, agent, slot, n):
-    """A uniform integer in [0, n)."""
-    return min(np.int64(uniform(key, agent, slot) * n), n - 1)
+def other_in_range(u, i, lo, size):
+    """From one uniform u, an agent of [lo, lo + size) other than i (which lies in it)."""
+    j = lo + min(np.int64(u * (size - 1)), size - 2)
+    if j >= i:
+        j += 1
+    return j
 
 
 @nb.njit(inline="always", cache=True)

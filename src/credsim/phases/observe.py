@@ -23,7 +23,7 @@ from ..constants import (
     S_OBSERVE,
     SMOKING_IN_PUBLIC,
 )
-from ..rng import day_key, uniform
+from ..rng import day_key, other_in_range, uniform
 from .base import Phase
 
 
@@ -106,10 +106,7 @@ def misid_targets(key, offenders, bit, region, region_start, target):
         if size <= 1:
             target[k] = -1  # nobody else in the region: the match fails, nothing recorded
             continue
-        j = lo + min(np.int64(uniform(key, i, bit[k]) * (size - 1)), size - 2)
-        if j >= i:
-            j += 1
-        target[k] = j
+        target[k] = other_in_range(uniform(key, i, bit[k]), i, lo, size)
 
 
 class Observe(Phase):

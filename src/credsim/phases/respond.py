@@ -7,7 +7,7 @@ import numba as nb
 import numpy as np
 
 from ..constants import DL_SPEECH_ENTRY, LF_COURT, LF_SCORE, S_UNFRIEND
-from ..network import find_slot
+from ..network import find_slot, is_active
 from ..rng import day_key, uniform
 from .base import Phase
 
@@ -29,7 +29,7 @@ def chill_kernel(listed, indptr, nbr, active, factor, chill):
     for k in range(listed.shape[0]):
         i = listed[k]
         for e in range(indptr[i], indptr[i + 1]):
-            if (active[e >> 3] >> (e & 7)) & 1:
+            if is_active(active, e):
                 chill[nbr[e]] *= factor
 
 
@@ -60,7 +60,7 @@ def unfriend_count(key, bads, bad, good, indptr, nbr, active, p, count):
         b = bads[q]
         c = 0
         for e in range(indptr[b], indptr[b + 1]):
-            if (active[e >> 3] >> (e & 7)) & 1:
+            if is_active(active, e):
                 if _cut(key, b, e, nbr[e], bad, good, indptr, nbr, p) >= 0:
                     c += 1
         count[q] = c
@@ -72,7 +72,7 @@ def unfriend_fill(key, bads, bad, good, indptr, nbr, active, p, offsets, cutter,
         b = bads[q]
         w = offsets[q]
         for e in range(indptr[b], indptr[b + 1]):
-            if (active[e >> 3] >> (e & 7)) & 1:
+            if is_active(active, e):
                 j = nbr[e]
                 c = _cut(key, b, e, j, bad, good, indptr, nbr, p)
                 if c >= 0:

@@ -14,6 +14,7 @@ import numba as nb
 import numpy as np
 
 from ..constants import EVENT_CATEGORY, N_TYPES, RUMOUR, TIER_NONE
+from ..network import is_active
 from .base import Phase
 
 _CAT = np.array(EVENT_CATEGORY, np.int64)
@@ -27,7 +28,7 @@ def friend_sums_kernel(indptr, nbr, active, scored, own, fsum, fcnt):
         s = 0.0
         c = 0
         for e in range(indptr[i], indptr[i + 1]):
-            if (active[e >> 3] >> (e & 7)) & 1:
+            if is_active(active, e):
                 j = nbr[e]
                 if scored[j]:
                     s += own[j]
@@ -117,7 +118,7 @@ def push_all_kernel(delta, indptr, nbr, active, scored, fsum):
         dv = delta[j]
         if dv != 0.0 and scored[j]:
             for e in range(indptr[j], indptr[j + 1]):
-                if (active[e >> 3] >> (e & 7)) & 1:
+                if is_active(active, e):
                     fsum[nbr[e]] += dv
 
 
@@ -131,7 +132,7 @@ def push_kernel(changed, delta, indptr, nbr, active, scored, fsum):
             continue
         dv = delta[j]
         for e in range(indptr[j], indptr[j + 1]):
-            if (active[e >> 3] >> (e & 7)) & 1:
+            if is_active(active, e):
                 fsum[nbr[e]] += dv
 
 
