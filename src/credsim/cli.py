@@ -148,18 +148,19 @@ def _summary_table(meta: dict, wall: float) -> None:
 
 
 def _profile_table(timings: dict, days: int) -> None:
+    from .phases import ORDER
+
+    day_phases = {ph.name for ph in ORDER}
     t = Table(title="time per phase")
     t.add_column("phase")
     t.add_column("total s", justify="right")
     t.add_column("ms/day", justify="right")
     t.add_column("share", justify="right")
-    day_total = sum(v for k, v in timings.items() if k in
-                    ("behave", "observe", "score", "list", "services", "respond", "record"))
+    day_total = sum(v for k, v in timings.items() if k in day_phases)
     for k, v in timings.items():
-        per = f"{1000 * v / days:.2f}" if k in ("behave", "observe", "score", "list",
-                                                 "services", "respond", "record") else ""
-        share = f"{v / day_total:.1%}" if per else ""
-        t.add_row(k, f"{v:.3f}", per, share)
+        daily = k in day_phases
+        t.add_row(k, f"{v:.3f}", f"{1000 * v / days:.2f}" if daily else "",
+                  f"{v / day_total:.1%}" if daily else "")
     console.print(t)
 
 
