@@ -9,6 +9,7 @@ import pytest
 
 from credsim import Sim
 from credsim.network import FriendGraph
+from credsim.population import PROPENSITIES
 
 
 def tol(p: float, n: int, z: float = 4.5) -> float:
@@ -44,7 +45,10 @@ def tiny(n: int = 8, days: int = 5, edges: list[tuple[int, int]] | None = None,
     pop.age[:] = cols.pop("age", np.ones(n, np.uint8))
     pop.parent[:] = cols.pop("parent", np.full(n, -1, np.int32))
     for name, val in cols.items():
-        getattr(pop, name)[:] = val
+        if name in PROPENSITIES:
+            pop.set_propensity(name, val)
+        else:
+            getattr(pop, name)[:] = val
     sim.graph = graph_from_edges(n, edges or [])
     from credsim.recorder import Recorder
     sim.recorder = Recorder(sim)

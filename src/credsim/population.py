@@ -11,8 +11,10 @@ import numba as nb
 import numpy as np
 
 from .constants import ADULT, CHILD, ELDER, S_POPULATION
-from .rng import beta, day_key, uniform
+from .rng import bits, day_key, uniform
 from .scenario import Population as PopParams
+
+_S56, _S48, _S40, _B8 = np.uint64(56), np.uint64(48), np.uint64(40), np.uint64(0xFF)
 
 
 @dataclass
@@ -31,12 +33,39 @@ class Population:
     platform: np.ndarray  # bool
     speaker: np.ndarray  # bool
     smoker: np.ndarray  # bool
-    honesty: np.ndarray  # float32
-    civility: np.ndarray  # float32
-    civic: np.ndarray  # float32
+    prop: np.ndarray  # uint8 [3, N]: class of honesty, civility, civic (PROPENSITIES)
+    prop_values: np.ndarray  # float32 [3, N_CLASSES]: the value of each class
 
     COLUMNS = ("region", "urban", "age", "sex", "parent", "platform", "speaker", "smoker",
-               "honesty", "civility", "civic")
+               "prop")
+
+    @property
+    def honesty(self) -> np.ndarray:
+        return self.propensity("honesty")
+
+    @property
+    def civility(self) -> np.ndarray:
+        return self.propensity("civility")
+
+    @property
+    def civic(self) -> np.ndarray:
+        return self.propensity("civic")
+
+    def propensity(self, name: str) -> np.ndarray:
+        """One propensity of every agent, as float32 values (decoded from the classes)."""
+        k = PROPENSITIES.index(name)
+        return self.prop_values[k][self.prop[k]]
+
+    def set_propensity(self, name: str, values) -> None:
+        """Give every agent its own value of one propensity (for hand-made populations:
+        at most N_CLASSES distinct values, which become that propensity's classes)."""
+        k = PROPENSITIES.index(name)
+        vals, codes = np.unique(np.asarray(values, np.float32), return_inverse=True)
+        if vals.size > N_CLASSES:
+            raise ValueError(f"{name}: at most {N_CLASSES} distinct values")
+        self.prop_values[k] = vals[-1]
+        self.prop_values[k, :vals.size] = vals
+        self.prop[k] = codes.astype(np.uint8)
 
     @property
     def n(self) -> int:
@@ -71,11 +100,29 @@ def largest_remainder(total: int, shares: np.ndarray) -> np.ndarray:
     return base
 
 
+PROPENSITIES = ("honesty", "civility", "civic")
+N_CLASSES = 256
+
+
+def beta_classes(a: float, b: float, k: int = N_CLASSES, grid: int = 1 << 20) -> np.ndarray:
+    """Beta(a, b) cut into ``k`` classes of equal probability, each valued at its
+    conditional mean (so the mean, and every expectation linear in the propensity, is
+    that of the Beta itself). Integrated numerically on a grid that is dense near 0 and 1
+    (x = sin^2(pi t / 2)), where a or b below 1 makes the density infinite."""
+    t = (np.arange(grid) + 0.5) / grid
+    x = np.sin(0.5 * np.pi * t) ** 2
+    logw = (a - 1.0) * np.log(x) + (b - 1.0) * np.log1p(-x) + np.log(np.sin(np.pi * t))
+    w = np.exp(logw - logw.max())
+    w /= w.sum()
+    mid = np.cumsum(w) - 0.5 * w
+    cls = np.minimum((mid * k).astype(np.int64), k - 1)
+    return (np.bincount(cls, w * x, k) / np.bincount(cls, w, k)).astype(np.float32)
+
+
 @nb.njit(parallel=True, cache=True)
 def _draw_agents(key, age, region, region_urban, adult_start, adult_count,
                  p_female, plat_u, plat_r, p_speaker, p_smoke_m, p_smoke_f,
-                 hon_a, hon_b, civ_a, civ_b, cvc_a, cvc_b,
-                 urban, sex, parent, platform, speaker, smoker, honesty, civility, civic):
+                 urban, sex, parent, platform, speaker, smoker, prop):
     n = age.shape[0]
     for i in nb.prange(n):
         r = region[i]
@@ -92,9 +139,10 @@ def _draw_agents(key, age, region, region_urban, adult_start, adult_count,
         if a == ADULT:
             speaker[i] = uniform(key, i, 4) < p_speaker
             smoker[i] = uniform(key, i, 5) < (p_smoke_m if male else p_smoke_f)
-        honesty[i] = beta(key, i, 1000, hon_a, hon_b)
-        civility[i] = beta(key, i, 2000, civ_a, civ_b)
-        civic[i] = beta(key, i, 3000, cvc_a, cvc_b)
+        h = bits(key, i, 6)  # one hash, three classes of equal probability
+        prop[0, i] = np.uint8(h >> _S56)
+        prop[1, i] = np.uint8((h >> _S48) & _B8)
+        prop[2, i] = np.uint8((h >> _S40) & _B8)
 
 
 def build_population(p: PopParams, n: int, seed: int) -> Population:
@@ -129,14 +177,12 @@ def build_population(p: PopParams, n: int, seed: int) -> Population:
         adult_count=adult_count, region=region, urban=np.zeros(n, np.bool_), age=age,
         sex=np.zeros(n, np.uint8), parent=np.empty(n, np.int32),
         platform=np.zeros(n, np.bool_), speaker=np.zeros(n, np.bool_),
-        smoker=np.zeros(n, np.bool_), honesty=np.empty(n, np.float32),
-        civility=np.empty(n, np.float32), civic=np.empty(n, np.float32))
+        smoker=np.zeros(n, np.bool_), prop=np.empty((3, n), np.uint8),
+        prop_values=np.stack([beta_classes(*getattr(p, c)) for c in PROPENSITIES]))
     _draw_agents(day_key(seed, S_POPULATION, 0), age, region, urban_share.astype(np.float64),
                  adult_start, adult_count, p.female_share, p.platform_urban, p.platform_rural,
                  p.speaker_share, p_smoke_m, max(0.0, p_smoke_f),
-                 p.honesty[0], p.honesty[1], p.civility[0], p.civility[1],
-                 p.civic[0], p.civic[1],
                  pop.urban, pop.sex, pop.parent, pop.platform, pop.speaker, pop.smoker,
-                 pop.honesty, pop.civility, pop.civic)
+                 pop.prop)
     return pop
 

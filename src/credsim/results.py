@@ -37,6 +37,7 @@ from .constants import (
 )
 from .errors import RunDirError
 from .phases.record import EXIT_REASONS, KINDS, METRICS, N_GROUPS
+from .state import mult_values
 
 if TYPE_CHECKING:
     from .sim import Sim
@@ -184,8 +185,8 @@ def build_tables(sim: Sim) -> dict[str, pa.Table]:
         "civic": pop.civic, "scored": st.scored, "score": st.score,
         "tier": pa.DictionaryArray.from_arrays(st.tier.astype(np.int32), list(TIERS)),
         "own": st.own, "own_false": st.own_false, "assoc": st.assoc,
-        **{f"deter_{c}": st.deter[k] for k, c in enumerate(CATEGORIES)},
-        "chill": st.chill,
+        **{f"deter_{c}": mult_values(st.deter[k]) for k, c in enumerate(CATEGORIES)},
+        "chill": mult_values(st.chill),
         "listed": (lf & (LF_COURT | LF_SCORE)) != 0,
         "listed_court": (lf & LF_COURT) != 0,
         "court_reason": pa.DictionaryArray.from_arrays(

@@ -3,9 +3,48 @@ phases of one day hand to each other and to the recorder."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 
+import numba as nb
 import numpy as np
+
+# Multipliers that only ever shrink (deterrence, chilling) are kept as 16-bit codes of
+# their base-2 logarithm: the multiplier is 2 ** (-code / MULT_UNIT); code 0 is 1 and
+# MULT_ZERO is 0 (a code that would pass 2**-16 saturates there). Multiplying by f adds
+# round(-log2(f) * MULT_UNIT) to the code, the same integer step for every agent.
+MULT_UNIT = 4096.0
+MULT_ZERO = 65535
+
+
+def mult_step(f: float) -> int:
+    """The code step of a multiplication by f in [0, 1]."""
+    if f <= 0.0:
+        return MULT_ZERO
+    return min(MULT_ZERO, int(round(-math.log2(f) * MULT_UNIT)))
+
+
+@nb.njit(inline="always")
+def mult_of(code):
+    """The multiplier of a code."""
+    if code == 0:
+        return 1.0
+    if code >= MULT_ZERO:
+        return 0.0
+    return math.exp(-code * (math.log(2.0) / MULT_UNIT))
+
+
+@nb.njit(inline="always")
+def mult_times(code, step):
+    """The code of (multiplier of code) x (multiplier of step)."""
+    return min(np.int64(code) + step, MULT_ZERO)
+
+
+def mult_values(codes: np.ndarray) -> np.ndarray:
+    """Multipliers of an array of codes, as float32."""
+    out = np.exp2(-codes.astype(np.float64) / MULT_UNIT)
+    out[codes >= MULT_ZERO] = 0.0
+    return out.astype(np.float32)
 
 
 @dataclass
@@ -15,13 +54,13 @@ class State:
     own: np.ndarray  # float32: personal ledger (decays)
     own_false: np.ndarray  # float32: the part of own due to false events
     assoc: np.ndarray  # float32: association term of today's score
-    fsum: np.ndarray  # float64: sum of own over active scored friends (kept up to date)
-    fcnt: np.ndarray  # int32: number of active scored friends
+    fsum: np.ndarray  # float32: sum of own over active scored friends (kept up to date)
+    fcnt: np.ndarray  # uint16: number of active scored friends
     score: np.ndarray  # float32
     tier: np.ndarray  # uint8 (TIER_* codes; TIER_NONE for the unscored)
     scored: np.ndarray  # bool
-    deter: np.ndarray  # float32 [3, N]: public, financial, speech multipliers
-    chill: np.ndarray  # float32: speech-rate multiplier from friends' speech listings
+    deter: np.ndarray  # uint16 [3, N]: public, financial, speech multipliers (codes)
+    chill: np.ndarray  # uint16: speech-rate multiplier from friends' speech listings (code)
     rode_train: np.ndarray  # bool: rode a train yesterday
     pend_day: np.ndarray  # int16: day a pending judgment lands (-1: none)
     pend_kind: np.ndarray  # uint8: CASE_* | CASE_FALSE_BIT
@@ -33,10 +72,10 @@ class State:
     def new(cls, n: int, base: float, scored: np.ndarray) -> State:
         return cls(
             own=np.zeros(n, np.float32), own_false=np.zeros(n, np.float32),
-            assoc=np.zeros(n, np.float32), fsum=np.zeros(n, np.float64),
-            fcnt=np.zeros(n, np.int32), score=np.full(n, base, np.float32),
+            assoc=np.zeros(n, np.float32), fsum=np.zeros(n, np.float32),
+            fcnt=np.zeros(n, np.uint16), score=np.full(n, base, np.float32),
             tier=np.zeros(n, np.uint8), scored=scored,
-            deter=np.ones((3, n), np.float32), chill=np.ones(n, np.float32),
+            deter=np.zeros((3, n), np.uint16), chill=np.zeros(n, np.uint16),
             rode_train=np.zeros(n, np.bool_), pend_day=np.full(n, -1, np.int16),
             pend_kind=np.zeros(n, np.uint8), court_until=np.full(n, -1, np.int16),
             court_reason=np.zeros(n, np.uint8), lflags=np.zeros(n, np.uint8))

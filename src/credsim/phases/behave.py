@@ -9,12 +9,13 @@ import numpy as np
 
 from ..constants import CHILD, S_BEHAVE
 from ..rng import day_key, poisson, poisson_e, uniform2
+from ..state import mult_of, mult_times
 from .base import Phase
 
 
 @nb.njit(parallel=True, cache=True)
-def behave_kernel(key, age, platform, smoker, speaker, honesty, civility, civic,
-                  rode_train, deter, chill, p, true_ev, posts):
+def behave_kernel(key, age, platform, smoker, speaker, prop, prop_values, rode_train,
+                  deter, chill, p, true_ev, posts):
     # speech at the base rates (no deterrence or chilling yet, the common case):
     # exp(-rate) and the two flag probabilities, per speaker status, computed once
     pre = np.empty((2, 3))
@@ -31,14 +32,14 @@ def behave_kernel(key, age, platform, smoker, speaker, honesty, civility, civic,
         ev = 0
         npost = 0
         if age[i] != CHILD:
-            dpub = deter[0, i]
-            dfin = deter[1, i]
+            dpub = mult_of(deter[0, i])
+            dfin = mult_of(deter[1, i])
             u0, u1 = uniform2(key, i, 0)
-            if u0 < p[0] * civic[i]:
+            if u0 < p[0] * prop_values[2, prop[2, i]]:
                 ev |= 1
             if platform[i] and u1 < p[1]:
                 ev |= 2
-            incivil = 1.0 - civility[i]
+            incivil = 1.0 - prop_values[1, prop[1, i]]
             u2, u3 = uniform2(key, i, 1)
             if smoker[i] and u2 < p[2] * incivil * dpub:
                 ev |= 4
@@ -47,7 +48,7 @@ def behave_kernel(key, age, platform, smoker, speaker, honesty, civility, civic,
             u4, u5 = uniform2(key, i, 2)
             if smoker[i] and rode_train[i] and u4 < p[4] * dpub:
                 ev |= 16
-            dishonest = (1.0 - honesty[i]) * dfin
+            dishonest = (1.0 - prop_values[0, prop[0, i]]) * dfin
             if u5 < p[5] * dishonest:
                 ev |= 32
             u6, u7 = uniform2(key, i, 3)
@@ -59,15 +60,15 @@ def behave_kernel(key, age, platform, smoker, speaker, honesty, civility, civic,
                 rate, crit = p[9], p[11]
             else:
                 rate, crit = p[8], p[10]
-            mult = deter[2, i] * chill[i]
+            mcode = mult_times(deter[2, i], chill[i])
             u8, u9 = uniform2(key, i, 4)
             u10, _ = uniform2(key, i, 5)
-            if mult == 1.0:
+            if mcode == 0:
                 sp = 1 if speaker[i] else 0
                 npost = poisson_e(u8, rate, pre[sp, 0])
                 p_true, p_false = pre[sp, 1], pre[sp, 2]
             else:
-                rate *= mult
+                rate *= mult_of(mcode)
                 npost = poisson(u8, rate)
                 p_true = 1.0 - math.exp(-rate * p[12] * p[13])
                 p_false = 1.0 - math.exp(-rate * (crit * p[14] + (1.0 - crit - p[12]) * p[15]))
@@ -96,5 +97,5 @@ class Behave(Phase):
         p = np.array([s.params.at(f"behave.{k}", day) for k in KEYS])
         pop, st, d = s.pop, s.state, s.day
         behave_kernel(day_key(s.seed, S_BEHAVE, day), pop.age, pop.platform, pop.smoker,
-                      pop.speaker, pop.honesty, pop.civility, pop.civic, st.rode_train,
+                      pop.speaker, pop.prop, pop.prop_values, st.rode_train,
                       st.deter, st.chill, p, d.true_ev, d.posts)

@@ -9,28 +9,31 @@ import numpy as np
 from ..constants import DL_SPEECH_ENTRY, LF_COURT, LF_SCORE, S_UNFRIEND
 from ..network import find_slot, is_active
 from ..rng import day_key, uniform
+from ..state import mult_step, mult_times
 from .base import Phase
 
 
 @nb.njit(parallel=True, cache=True)
-def deterrence_kernel(pen, factor, deter):
+def deterrence_kernel(pen, step, deter):
     n = pen.shape[0]
     for i in nb.prange(n):
         p = pen[i]
         if p != 0:
             for c in range(3):
                 if (p >> c) & 1:
-                    deter[c, i] *= factor
+                    deter[c, i] = mult_times(deter[c, i], step)
 
 
 @nb.njit(cache=True)
-def chill_kernel(listed, indptr, nbr, active, factor, chill):
-    """Each active friend of an agent listed for speech today: speech rate x factor."""
+def chill_kernel(listed, indptr, nbr, active, step, chill):
+    """Each active friend of an agent listed for speech today: speech rate x the factor
+    whose code step is ``step``."""
     for k in range(listed.shape[0]):
         i = listed[k]
         for e in range(indptr[i], indptr[i + 1]):
             if is_active(active, e):
-                chill[nbr[e]] *= factor
+                j = nbr[e]
+                chill[j] = mult_times(chill[j], step)
 
 
 @nb.njit(inline="always")
@@ -101,11 +104,11 @@ class Respond(Phase):
         s = self.sim
         rc = s.scenario.respond
         pa, st, d, g = s.params, s.state, s.day, s.graph
-        deterrence_kernel(d.pen, np.float32(1.0 - pa.at("respond.deterrence", day)), st.deter)
+        deterrence_kernel(d.pen, mult_step(1.0 - pa.at("respond.deterrence", day)), st.deter)
         speech = np.flatnonzero(d.lst & DL_SPEECH_ENTRY)
         if speech.size:
             chill_kernel(speech, g.indptr, g.nbr, g.active,
-                         np.float32(pa.at("respond.chill", day)), st.chill)
+                         mult_step(pa.at("respond.chill", day)), st.chill)
         s.cut_cutter = s.cut_other = np.zeros(0, np.int64)
         if rc.unfriending:
             listed = (st.lflags & (LF_COURT | LF_SCORE)) != 0
