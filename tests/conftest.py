@@ -9,7 +9,6 @@ import pytest
 
 from credsim import Sim
 from credsim.network import FriendGraph
-from credsim.population import PROPENSITIES
 
 
 def tol(p: float, n: int, z: float = 4.5) -> float:
@@ -35,20 +34,18 @@ def graph_from_edges(n: int, edges: list[tuple[int, int]]) -> FriendGraph:
 
 def tiny(n: int = 8, days: int = 5, edges: list[tuple[int, int]] | None = None,
          preset: str = "as-reported", sets: list[str] | None = None, **cols) -> Sim:
-    """A hand-made population of ``n`` agents in one region: every column may be set
-    (``age=[...]`` etc.); the friend graph is ``edges``; all agents adults by default."""
+    """A hand-made population of ``n`` agents in one region: every attribute may be set
+    (``age=[...]`` etc.); the friend graph is ``edges``; all agents adults by default.
+    Children's parents are drawn from the region's adults (``pop.adult_start``,
+    ``pop.adult_count``), which a test may narrow."""
     sim = Sim(preset, agents=n, days=days, seed=7,
               overrides=["population.single_region=Tiny", "population.single_region_urban=1.0",
                          "record.tracked=0"] + (sets or []))
     sim.build()
     pop = sim.pop
-    pop.age[:] = cols.pop("age", np.ones(n, np.uint8))
-    pop.parent[:] = cols.pop("parent", np.full(n, -1, np.int32))
+    pop.set_attr("age", cols.pop("age", np.ones(n, np.uint8)))
     for name, val in cols.items():
-        if name in PROPENSITIES:
-            pop.set_propensity(name, val)
-        else:
-            getattr(pop, name)[:] = val
+        pop.set_attr(name, val)
     sim.graph = graph_from_edges(n, edges or [])
     from credsim.recorder import Recorder
     sim.recorder = Recorder(sim)

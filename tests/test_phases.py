@@ -246,8 +246,10 @@ def test_list_score_recovery_and_appeal_strikes_false_events():
 
 
 def test_services_policies_as_reported():
-    sim = tiny(n=4, days=250, age=[1, 1, 1, 0], parent=[-1, -1, -1, 1], sets=QUIET + [
+    sim = tiny(n=4, days=250, age=[1, 1, 1, 0], sets=QUIET + [
         f"services.{s}.p_urban=1" for s in SERVICES])
+    sim.pop.adult_start[0], sim.pop.adult_count[0] = 1, 1  # the only parent: agent 1
+    assert sim.pop.parent.tolist() == [-1, -1, -1, 1]
     st = sim.state
     st.lflags[1] = LF_COURT | LF_EVER
     st.score[:] = [1040, 1000, 800, 1000]

@@ -17,6 +17,38 @@ from .scenario import Population as PopParams
 _S56, _S48, _S40, _B8 = np.uint64(56), np.uint64(48), np.uint64(40), np.uint64(0xFF)
 
 
+# The packed attributes of an agent (one byte, ``attrs``): bits 0-3 its group
+# (urban x age group x sex = urban * 6 + age * 2 + sex, the recorder's 12 groups), bit 4
+# platform user, bit 5 speaker, bit 6 smoker.
+A_PLATFORM = 16
+A_SPEAKER = 32
+A_SMOKER = 64
+A_GROUP = 15
+FLAGS = {"platform": A_PLATFORM, "speaker": A_SPEAKER, "smoker": A_SMOKER}
+
+
+@nb.njit(inline="always")
+def age_of(a):
+    """Age group (CHILD, ADULT, ELDER) from packed attributes."""
+    return ((a & A_GROUP) % 6) >> 1
+
+
+@nb.njit(inline="always")
+def urban_of(a):
+    return (a & A_GROUP) >= 6
+
+
+@nb.njit(inline="always")
+def parent_of(key, i, region, adult_start, adult_count):
+    """The parent of child i: an adult of its region drawn from the population key (a
+    pure function, so it is computed where needed instead of stored)."""
+    r = region[i]
+    c = adult_count[r]
+    if c <= 0:
+        return -1
+    return adult_start[r] + min(np.int64(uniform(key, i, 2) * c), c - 1)
+
+
 @dataclass
 class Population:
     """Static attributes of every agent (an agent is an index into these columns)."""
@@ -25,19 +57,76 @@ class Population:
     region_start: np.ndarray  # int64 [R + 1]: agents of region r are [start[r], start[r+1])
     adult_start: np.ndarray  # int64 [R]: first adult of the region
     adult_count: np.ndarray  # int64 [R]
+    key: np.uint64  # the population's random key (parents are drawn from it)
     region: np.ndarray  # uint8
-    urban: np.ndarray  # bool
-    age: np.ndarray  # uint8: 0 child, 1 adult, 2 elder
-    sex: np.ndarray  # uint8: 0 female, 1 male
-    parent: np.ndarray  # int32: an adult of the same region for children, -1 otherwise
-    platform: np.ndarray  # bool
-    speaker: np.ndarray  # bool
-    smoker: np.ndarray  # bool
+    attrs: np.ndarray  # uint8: group, platform, speaker, smoker (see A_*)
     prop: np.ndarray  # uint8 [3, N]: class of honesty, civility, civic (PROPENSITIES)
     prop_values: np.ndarray  # float32 [3, N_CLASSES]: the value of each class
 
-    COLUMNS = ("region", "urban", "age", "sex", "parent", "platform", "speaker", "smoker",
-               "prop")
+    COLUMNS = ("region", "attrs", "prop")
+
+    # decoded columns (new arrays; the state of record is ``attrs``)
+    @property
+    def group(self) -> np.ndarray:
+        return self.attrs & A_GROUP
+
+    @property
+    def urban(self) -> np.ndarray:
+        return self.group >= 6
+
+    @property
+    def age(self) -> np.ndarray:
+        return ((self.group % 6) >> 1).astype(np.uint8)
+
+    @property
+    def sex(self) -> np.ndarray:
+        return self.group % 2
+
+    @property
+    def platform(self) -> np.ndarray:
+        return (self.attrs & A_PLATFORM) != 0
+
+    @property
+    def speaker(self) -> np.ndarray:
+        return (self.attrs & A_SPEAKER) != 0
+
+    @property
+    def smoker(self) -> np.ndarray:
+        return (self.attrs & A_SMOKER) != 0
+
+    @property
+    def parent(self) -> np.ndarray:
+        """int32: each child's parent (an adult of its region), -1 for the others."""
+        out = np.empty(self.n, np.int32)
+        _parents(self.key, self.attrs, self.region, self.adult_start, self.adult_count, out)
+        return out
+
+    def parent_args(self) -> tuple:
+        """What ``parent_of`` needs after the agent: key, region, adult_start, adult_count."""
+        return self.key, self.region, self.adult_start, self.adult_count
+
+    def set_attr(self, name: str, values) -> None:
+        """Set one attribute of every agent (for hand-made populations): urban, age, sex,
+        platform, speaker, smoker, or a propensity."""
+        if name in PROPENSITIES:
+            self.set_propensity(name, values)
+            return
+        v = np.broadcast_to(np.asarray(values), self.attrs.shape).astype(np.int64)
+        g = self.group.astype(np.int64)
+        if name in FLAGS:
+            self.attrs[:] = np.where(v != 0, self.attrs | FLAGS[name],
+                                     self.attrs & (0xFF ^ FLAGS[name]))
+            return
+        urban, age, sex = g // 6, (g % 6) // 2, g % 2
+        if name == "urban":
+            urban = v
+        elif name == "age":
+            age = v
+        elif name == "sex":
+            sex = v
+        else:
+            raise ValueError(f"unknown attribute {name!r}")
+        self.attrs[:] = (self.attrs & (0xFF ^ A_GROUP)) | (urban * 6 + age * 2 + sex)
 
     @property
     def honesty(self) -> np.ndarray:
@@ -120,25 +209,30 @@ def beta_classes(a: float, b: float, k: int = N_CLASSES, grid: int = 1 << 20) ->
 
 
 @nb.njit(parallel=True, cache=True)
-def _draw_agents(key, age, region, region_urban, adult_start, adult_count,
-                 p_female, plat_u, plat_r, p_speaker, p_smoke_m, p_smoke_f,
-                 urban, sex, parent, platform, speaker, smoker, prop):
+def _parents(key, attrs, region, adult_start, adult_count, out):
+    for i in nb.prange(attrs.shape[0]):
+        out[i] = parent_of(key, i, region, adult_start, adult_count) \
+            if age_of(attrs[i]) == CHILD else -1
+
+
+@nb.njit(parallel=True, cache=True)
+def _draw_agents(key, age, region, region_urban, p_female, plat_u, plat_r, p_speaker,
+                 p_smoke_m, p_smoke_f, attrs, prop):
     n = age.shape[0]
     for i in nb.prange(n):
         r = region[i]
-        urban[i] = uniform(key, i, 0) < region_urban[r]
+        urban = uniform(key, i, 0) < region_urban[r]
         male = uniform(key, i, 1) >= p_female
-        sex[i] = 1 if male else 0
         a = age[i]
-        if a == CHILD:
-            parent[i] = adult_start[r] + min(np.int64(uniform(key, i, 2) * adult_count[r]),
-                                             adult_count[r] - 1) if adult_count[r] > 0 else -1
-        else:
-            parent[i] = -1
-            platform[i] = uniform(key, i, 3) < (plat_u if urban[i] else plat_r)
+        x = (6 if urban else 0) + 2 * a + (1 if male else 0)
+        if a != CHILD and uniform(key, i, 3) < (plat_u if urban else plat_r):
+            x |= A_PLATFORM
         if a == ADULT:
-            speaker[i] = uniform(key, i, 4) < p_speaker
-            smoker[i] = uniform(key, i, 5) < (p_smoke_m if male else p_smoke_f)
+            if uniform(key, i, 4) < p_speaker:
+                x |= A_SPEAKER
+            if uniform(key, i, 5) < (p_smoke_m if male else p_smoke_f):
+                x |= A_SMOKER
+        attrs[i] = x
         h = bits(key, i, 6)  # one hash, three classes of equal probability
         prop[0, i] = np.uint8(h >> _S56)
         prop[1, i] = np.uint8((h >> _S48) & _B8)
@@ -172,17 +266,13 @@ def build_population(p: PopParams, n: int, seed: int) -> Population:
     male = 1 - p.female_share
     p_smoke_m = p.smoker_male
     p_smoke_f = (p.smoker_share - p.smoker_male * male) / p.female_share if p.female_share else 0.0
+    key = day_key(seed, S_POPULATION, 0)
     pop = Population(
         region_names=list(names), region_start=start, adult_start=adult_start,
-        adult_count=adult_count, region=region, urban=np.zeros(n, np.bool_), age=age,
-        sex=np.zeros(n, np.uint8), parent=np.empty(n, np.int32),
-        platform=np.zeros(n, np.bool_), speaker=np.zeros(n, np.bool_),
-        smoker=np.zeros(n, np.bool_), prop=np.empty((3, n), np.uint8),
+        adult_count=adult_count, key=key, region=region, attrs=np.empty(n, np.uint8),
+        prop=np.empty((3, n), np.uint8),
         prop_values=np.stack([beta_classes(*getattr(p, c)) for c in PROPENSITIES]))
-    _draw_agents(day_key(seed, S_POPULATION, 0), age, region, urban_share.astype(np.float64),
-                 adult_start, adult_count, p.female_share, p.platform_urban, p.platform_rural,
-                 p.speaker_share, p_smoke_m, max(0.0, p_smoke_f),
-                 pop.urban, pop.sex, pop.parent, pop.platform, pop.speaker, pop.smoker,
-                 pop.prop)
+    _draw_agents(key, age, region, urban_share.astype(np.float64), p.female_share,
+                 p.platform_urban, p.platform_rural, p.speaker_share, p_smoke_m,
+                 max(0.0, p_smoke_f), pop.attrs, pop.prop)
     return pop
-

@@ -22,6 +22,7 @@ from .phases.record import (
     ledger_rows,
     record_kernel,
 )
+from .population import A_GROUP
 
 if TYPE_CHECKING:
     from .sim import Sim
@@ -40,8 +41,6 @@ class Recorder:
         pop = sim.pop
         n_regions = len(pop.region_names)
         self.n_cells = n_regions * N_GROUPS
-        self.group = (pop.urban.astype(np.uint8) * 6 + pop.age * 2 + pop.sex).astype(np.uint8)
-        self.cell = (pop.region.astype(np.uint16) * N_GROUPS + self.group).astype(np.uint16)
         sc = sim.scenario.score
         self.lo = float(sc.min)
         self.nbins = int(np.floor(sc.max - sc.min)) + 1
@@ -69,15 +68,23 @@ class Recorder:
         self.active_edges = sim.graph.active_edges()
         # edge ends of each cell at the start (active friendships of its agents)
         deg = sim.graph.degree()
-        self.friend_ends0 = np.bincount(self.cell, weights=deg,
+        self.friend_ends0 = np.bincount(self.cell_of(), weights=deg,
                                         minlength=self.n_cells).astype(np.int64)
+
+    def cell_of(self, agents: np.ndarray | None = None) -> np.ndarray:
+        """The cell (region x group) of ``agents`` (all agents if None)."""
+        pop = self.sim.pop
+        if agents is None:
+            return pop.region.astype(np.int64) * N_GROUPS + (pop.attrs & A_GROUP)
+        return pop.region[agents].astype(np.int64) * N_GROUPS + (pop.attrs[agents] & A_GROUP)
 
     def record(self, day: int) -> None:
         s = self.sim
         st, d, pop = s.state, s.day, s.pop
         for a in (self._counts, self._ssum, self._hist, self._svct):
             a.fill(0)
-        record_kernel(self.cell, self.group, pop.speaker, pop.parent, d.true_ev, d.obs, d.misid,
+        record_kernel(pop.region, pop.attrs, pop.key, pop.adult_start, pop.adult_count,
+                      d.true_ev, d.obs, d.misid,
                       d.court, d.lst, d.posts, d.svc_req, d.svc_out, st.lflags, st.scored,
                       st.score, st.tier, self.lo, self.nbins, self._counts, self._ssum,
                       self._hist, self._svct)
@@ -85,14 +92,15 @@ class Recorder:
         svct = self._svct.sum(axis=0)
         # misidentified events count where they land
         if d.false_target.size:
-            tc = self.cell[d.false_target]
+            tc = self.cell_of(d.false_target)
             k = d.false_type.astype(np.int64) - SMOKING_IN_PUBLIC
             np.add.at(counts, (tc, M_OBS + SMOKING_IN_PUBLIC + k), 1)
             np.add.at(counts, (tc, M_MISID + k), 1)
         if s.cut_cutter.size:
-            np.add.at(counts, (self.cell[s.cut_cutter], M_NET), 1)
-            np.add.at(counts, (self.cell[s.cut_cutter], M_NET + 1), 1)
-            np.add.at(counts, (self.cell[s.cut_other], M_NET + 1), 1)
+            cutter = self.cell_of(s.cut_cutter)
+            np.add.at(counts, (cutter, M_NET), 1)
+            np.add.at(counts, (cutter, M_NET + 1), 1)
+            np.add.at(counts, (self.cell_of(s.cut_other), M_NET + 1), 1)
             self.active_edges -= int(s.cut_cutter.size)
         self.cells[day] = counts
         self.score_sum[day] = self._ssum.sum(axis=0)
@@ -101,7 +109,7 @@ class Recorder:
         self.edges_active[day] = self.active_edges
         if s.record_ledger:
             args = (day, d.obs, d.court, d.lst, d.svc_req, d.svc_out, st.scored, st.score,
-                    st.lflags, st.court_reason, pop.parent, s.params.deltas[day],
+                    st.lflags, st.court_reason, *pop.parent_args(), s.params.deltas[day],
                     d.false_target, d.false_type, d.false_source)
             out = ledger_rows(*args)
             self.spool.write(out.tobytes())

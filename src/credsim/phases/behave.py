@@ -8,14 +8,14 @@ import numba as nb
 import numpy as np
 
 from ..constants import CHILD, S_BEHAVE
+from ..population import A_PLATFORM, A_SMOKER, A_SPEAKER, age_of
 from ..rng import day_key, poisson, poisson_e, uniform2
 from ..state import mult_of, mult_times
 from .base import Phase
 
 
 @nb.njit(parallel=True, cache=True)
-def behave_kernel(key, age, platform, smoker, speaker, prop, prop_values, rode_train,
-                  deter, chill, p, true_ev, posts):
+def behave_kernel(key, attrs, prop, prop_values, rode_train, deter, chill, p, true_ev, posts):
     # speech at the base rates (no deterrence or chilling yet, the common case):
     # exp(-rate) and the two flag probabilities, per speaker status, computed once
     pre = np.empty((2, 3))
@@ -27,26 +27,27 @@ def behave_kernel(key, age, platform, smoker, speaker, prop, prop_values, rode_t
     """p: community, purchase, smoke, traffic, train smoke, debt, fraud, tax, post rate,
     speaker rate, critical, critical speaker, misinfo, flag false, flag critical, flag other.
     Eleven draws from six hashes (two 32-bit uniforms each)."""
-    n = age.shape[0]
+    n = attrs.shape[0]
     for i in nb.prange(n):
         ev = 0
         npost = 0
-        if age[i] != CHILD:
+        at = attrs[i]
+        if age_of(at) != CHILD:
             dpub = mult_of(deter[0, i])
             dfin = mult_of(deter[1, i])
             u0, u1 = uniform2(key, i, 0)
             if u0 < p[0] * prop_values[2, prop[2, i]]:
                 ev |= 1
-            if platform[i] and u1 < p[1]:
+            if (at & A_PLATFORM) and u1 < p[1]:
                 ev |= 2
             incivil = 1.0 - prop_values[1, prop[1, i]]
             u2, u3 = uniform2(key, i, 1)
-            if smoker[i] and u2 < p[2] * incivil * dpub:
+            if (at & A_SMOKER) and u2 < p[2] * incivil * dpub:
                 ev |= 4
             if u3 < p[3] * incivil * dpub:
                 ev |= 8
             u4, u5 = uniform2(key, i, 2)
-            if smoker[i] and rode_train[i] and u4 < p[4] * dpub:
+            if (at & A_SMOKER) and rode_train[i] and u4 < p[4] * dpub:
                 ev |= 16
             dishonest = (1.0 - prop_values[0, prop[0, i]]) * dfin
             if u5 < p[5] * dishonest:
@@ -56,7 +57,8 @@ def behave_kernel(key, age, platform, smoker, speaker, prop, prop_values, rode_t
                 ev |= 64
             if u7 < p[7] * dishonest:
                 ev |= 128
-            if speaker[i]:
+            speaker = (at & A_SPEAKER) != 0
+            if speaker:
                 rate, crit = p[9], p[11]
             else:
                 rate, crit = p[8], p[10]
@@ -64,7 +66,7 @@ def behave_kernel(key, age, platform, smoker, speaker, prop, prop_values, rode_t
             u8, u9 = uniform2(key, i, 4)
             u10, _ = uniform2(key, i, 5)
             if mcode == 0:
-                sp = 1 if speaker[i] else 0
+                sp = 1 if speaker else 0
                 npost = poisson_e(u8, rate, pre[sp, 0])
                 p_true, p_false = pre[sp, 1], pre[sp, 2]
             else:
@@ -96,6 +98,6 @@ class Behave(Phase):
         s = self.sim
         p = np.array([s.params.at(f"behave.{k}", day) for k in KEYS])
         pop, st, d = s.pop, s.state, s.day
-        behave_kernel(day_key(s.seed, S_BEHAVE, day), pop.age, pop.platform, pop.smoker,
-                      pop.speaker, pop.prop, pop.prop_values, st.rode_train,
+        behave_kernel(day_key(s.seed, S_BEHAVE, day), pop.attrs, pop.prop, pop.prop_values,
+                      st.rode_train,
                       st.deter, st.chill, p, d.true_ev, d.posts)

@@ -23,12 +23,13 @@ from ..constants import (
     S_OBSERVE,
     SMOKING_IN_PUBLIC,
 )
+from ..population import A_SPEAKER, urban_of
 from ..rng import day_key, other_in_range, uniform
 from .base import Phase
 
 
 @nb.njit(parallel=True, cache=True)
-def observe_kernel(key, ckey, day, urban, speaker, true_ev, pend_day, pend_kind,
+def observe_kernel(key, ckey, day, attrs, true_ev, pend_day, pend_kind,
                    on, p, delay, obs, misid, court):
     """on: registry, payment, cameras, train staff, speech monitor, courts.
     p: p_registry, coverage urban, coverage rural, misid, p_train_staff, p_case,
@@ -59,7 +60,7 @@ def observe_kernel(key, ckey, day, urban, speaker, true_ev, pend_day, pend_kind,
             if on[1] and (ev & 2):
                 o |= 2
             if on[2]:
-                cov = p[1] if urban[i] else p[2]
+                cov = p[1] if urban_of(attrs[i]) else p[2]
                 for t in range(2):  # smoking in public, traffic violation
                     b = 1 << (SMOKING_IN_PUBLIC + t)
                     if (ev & b) and uniform(key, i, 2 + t) < cov:
@@ -79,7 +80,7 @@ def observe_kernel(key, ckey, day, urban, speaker, true_ev, pend_day, pend_kind,
                         else:
                             c |= DC_FIN_DROPPED
             if on[4]:
-                pdef = p[6] if speaker[i] else p[7]
+                pdef = p[6] if attrs[i] & A_SPEAKER else p[7]
                 for t in range(2):  # rumour (true), rumour (false flag)
                     b = 256 << t
                     if ev & b:
@@ -123,7 +124,7 @@ class Observe(Phase):
             "p_case", "p_defamation_speaker", "p_defamation_other", "p_insincere")])
         st, d, pop = s.state, s.day, s.pop
         observe_kernel(day_key(s.seed, S_OBSERVE, day), day_key(s.seed, S_COURT, day), day,
-                       pop.urban, pop.speaker, d.true_ev, st.pend_day, st.pend_kind, on, p,
+                       pop.attrs, d.true_ev, st.pend_day, st.pend_kind, on, p,
                        round(pa.at("observe.court_delay", day)), d.obs, d.misid, d.court)
         # the few misidentified events land on another agent of the region
         off = np.flatnonzero(d.misid)

@@ -47,6 +47,7 @@ from ..constants import (
     TRUTH_MISID,
     TRUTH_TRUE,
 )
+from ..population import A_GROUP, A_SPEAKER, parent_of
 from .base import Phase
 from .services import status_of
 
@@ -89,17 +90,19 @@ N_GROUPS = 12  # urban x age group x sex: the score histogram's groups
 
 
 @nb.njit(parallel=True, cache=True)
-def record_kernel(cell, group, speaker, parent, true_ev, obs, misid, court, lst, posts, svc_req,
-                  svc_out, lflags, scored, score, tier, lo, nbins, counts, ssum, hist, svct):
+def record_kernel(region, attrs, pkey, adult_start, adult_count, true_ev, obs, misid, court,
+                  lst, posts, svc_req, svc_out, lflags, scored, score, tier, lo, nbins, counts,
+                  ssum, hist, svct):
     """Counts by cell; services also by tier and listing status (for private school the
     parent's status, since the parent's listing decides the request)."""
-    n = cell.shape[0]
+    n = attrs.shape[0]
     nch = counts.shape[0]
     step = (n + nch - 1) // nch
     for ch in nb.prange(nch):
         cnt = counts[ch]
         for i in range(ch * step, min(n, (ch + 1) * step)):
-            c = cell[i]
+            g = attrs[i] & A_GROUP
+            c = region[i] * N_GROUPS + g
             row = cnt[c]
             row[M_AGENTS] += 1
             t = tier[i]
@@ -108,7 +111,7 @@ def record_kernel(cell, group, speaker, parent, true_ev, obs, misid, court, lst,
                 row[M_SCORED] += 1
                 ssum[ch, c] += score[i]
                 b = min(max(np.int64(score[i] - lo), 0), nbins - 1)
-                hist[ch, group[i], b] += 1
+                hist[ch, g, b] += 1
             lf = lflags[i]
             if lf & (LF_COURT | LF_SCORE):
                 row[M_LISTED] += 1
@@ -123,7 +126,7 @@ def record_kernel(cell, group, speaker, parent, true_ev, obs, misid, court, lst,
             if lf & LF_EVER:
                 row[M_LISTED + 5] += 1
             row[M_POSTS] += posts[i]
-            if speaker[i]:
+            if attrs[i] & A_SPEAKER:
                 row[M_SPEAKERS] += 1
                 row[M_SPEAKERS + 1] += ((obs[i] >> RUMOUR) & 1) + ((obs[i] >> N_TYPES) & 1)
             ev = true_ev[i]
@@ -197,7 +200,8 @@ def record_kernel(cell, group, speaker, parent, true_ev, obs, misid, court, lst,
                         row[M_SVC + 5 * s] += 1
                         row[M_SVC + 5 * s + 1 + oc] += 1
                         if s == SVC_SCHOOL:
-                            sts = status_of(lflags[parent[i]]) if parent[i] >= 0 else 0
+                            par = parent_of(pkey, i, region, adult_start, adult_count)
+                            sts = status_of(lflags[par]) if par >= 0 else 0
                         else:
                             sts = st
                         svct[ch, s, t, sts, oc] += 1
@@ -232,7 +236,7 @@ def _row(out, w, day, i, kind, code, truth, flags, delta, score, other):
 
 @nb.njit(cache=True)
 def _ledger_range(lo, hi, w, day, obs, court, lst, svc_req, svc_out, scored, score, lflags,
-                  court_reason, parent, deltas, out):
+                  court_reason, pkey, region, adult_start, adult_count, deltas, out):
     """Rows of agents [lo, hi) written from position w of ``out`` (or counted if it is
     empty); returns the position after them."""
     for i in range(lo, hi):
@@ -276,30 +280,33 @@ def _ledger_range(lo, hi, w, day, obs, court, lst, svc_req, svc_out, scored, sco
         if rq:
             for s in range(N_SERVICES):
                 if (rq >> s) & 1 and ((svc_out[i] >> (2 * s)) & 3) == DENIED:
-                    w = _row(out, w, day, i, K_DENIAL, s, 0, 0, 0.0, sc, parent[i])
+                    par = parent_of(pkey, i, region, adult_start, adult_count) \
+                        if s == SVC_SCHOOL else -1
+                    w = _row(out, w, day, i, K_DENIAL, s, 0, 0, 0.0, sc, par)
     return w
 
 
 @nb.njit(parallel=True, cache=True)
 def _ledger_counts(nchunks, day, obs, court, lst, svc_req, svc_out, scored, score, lflags,
-                   court_reason, parent, deltas, empty, counts):
+                   court_reason, pkey, region, adult_start, adult_count, deltas, empty, counts):
     n = obs.shape[0]
     step = (n + nchunks - 1) // nchunks
     for ch in nb.prange(nchunks):
         counts[ch + 1] = _ledger_range(ch * step, min(n, (ch + 1) * step), 0, day, obs, court,
                                        lst, svc_req, svc_out, scored, score, lflags,
-                                       court_reason, parent, deltas, empty)
+                                       court_reason, pkey, region, adult_start, adult_count,
+                                       deltas, empty)
 
 
 @nb.njit(parallel=True, cache=True)
 def _ledger_fill(nchunks, offsets, day, obs, court, lst, svc_req, svc_out, scored, score,
-                 lflags, court_reason, parent, deltas, out):
+                 lflags, court_reason, pkey, region, adult_start, adult_count, deltas, out):
     n = obs.shape[0]
     step = (n + nchunks - 1) // nchunks
     for ch in nb.prange(nchunks):
         _ledger_range(ch * step, min(n, (ch + 1) * step), offsets[ch], day, obs, court, lst,
-                      svc_req, svc_out, scored, score, lflags, court_reason, parent, deltas,
-                      out)
+                      svc_req, svc_out, scored, score, lflags, court_reason, pkey, region,
+                      adult_start, adult_count, deltas, out)
 
 
 @nb.njit(cache=True)
@@ -311,11 +318,11 @@ def _ledger_false(w, day, scored, score, deltas, ft, ftype, fsrc, out):
 
 
 def ledger_rows(day, obs, court, lst, svc_req, svc_out, scored, score, lflags, court_reason,
-                parent, deltas, ft, ftype, fsrc, nchunks=64):
+                pkey, region, adult_start, adult_count, deltas, ft, ftype, fsrc, nchunks=64):
     """The day's ledger rows, in agent order, then the misidentified events: counted and
     written in parallel over a fixed partition of the agents."""
     args = (day, obs, court, lst, svc_req, svc_out, scored, score, lflags, court_reason,
-            parent, deltas)
+            pkey, region, adult_start, adult_count, deltas)
     counts = np.zeros(nchunks + 1, np.int64)
     _ledger_counts(nchunks, *args, np.zeros(0, LEDGER_DTYPE), counts)
     offsets = np.cumsum(counts)

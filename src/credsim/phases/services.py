@@ -8,6 +8,7 @@ import numba as nb
 import numpy as np
 
 from ..constants import (
+    CHILD,
     DENIED,
     DEPOSIT,
     ELDER,
@@ -24,6 +25,7 @@ from ..constants import (
     ST_WRONGFUL,
     SVC_TRAIN,
 )
+from ..population import age_of, parent_of, urban_of
 from ..rng import day_key, uniform2
 from .base import Phase
 
@@ -35,6 +37,12 @@ def status_of(lf):
     if lf & (LF_COURT | LF_SCORE):
         return ST_RIGHTFUL
     return ST_NOT_LISTED
+
+
+@nb.njit(inline="always")
+def parent_listed(pkey, i, region, adult_start, adult_count, lflags):
+    p = parent_of(pkey, i, region, adult_start, adult_count)
+    return p >= 0 and (lflags[p] & (LF_COURT | LF_SCORE)) != 0
 
 
 @nb.njit(inline="always")
@@ -62,17 +70,17 @@ def none_probability(doy, who, annual, sp):
 
 
 @nb.njit(parallel=True, cache=True)
-def services_kernel(key, doy, age, urban, parent, scored, score, lflags, who, deny_listed,
-                    deny_parent, annual, unscored_deposit, sp, q_none, svc_req, svc_out,
-                    rode_train):
+def services_kernel(key, doy, attrs, pkey, region, adult_start, adult_count, scored, score,
+                    lflags, who, deny_listed, deny_parent, annual, unscored_deposit, sp, q_none,
+                    svc_req, svc_out, rode_train):
     """sp[s]: p urban, p rural, p elder urban, p elder rural, deny below, deposit below,
     perk from (nan: no such rule). Requests are independent draws per service; one
     uniform decides the first request by inversion (most agents: none today, one hash),
     the services after it draw fresh uniforms."""
-    n = age.shape[0]
+    n = attrs.shape[0]
     for i in nb.prange(n):
-        a = age[i]
-        urb = urban[i]
+        a = age_of(attrs[i])
+        urb = urban_of(attrs[i])
         req = 0
         out = 0
         rode = False
@@ -111,8 +119,8 @@ def services_kernel(key, doy, age, urban, parent, scored, score, lflags, who, de
                 req |= 1 << s
                 if deny_listed[s] and listed:
                     o = DENIED
-                elif deny_parent[s] and parent[i] >= 0 and (
-                        lflags[parent[i]] & (LF_COURT | LF_SCORE)):
+                elif deny_parent[s] and a == CHILD and parent_listed(
+                        pkey, i, region, adult_start, adult_count, lflags):
                     o = DENIED
                 elif sc and x < sp[s, 4]:
                     o = DENIED
@@ -140,8 +148,8 @@ class Services(Phase):
     def run(self, day: int) -> None:
         s = self.sim
         pa, st, d, pop = s.params, s.state, s.day, s.pop
-        services_kernel(day_key(s.seed, S_SERVICES, day), day % 365, pop.age, pop.urban,
-                        pop.parent, st.scored, st.score, st.lflags, pa.svc_who,
+        services_kernel(day_key(s.seed, S_SERVICES, day), day % 365, pop.attrs,
+                        *pop.parent_args(), st.scored, st.score, st.lflags, pa.svc_who,
                         pa.svc_deny_listed, pa.svc_deny_parent, pa.svc_annual,
                         pa.svc_unscored_deposit, pa.svc[day],
                         none_probability(day % 365, pa.svc_who, pa.svc_annual, pa.svc[day]),
