@@ -25,6 +25,7 @@ from credsim.constants import (
     LF_COURT,
     LF_COURT_WRONGFUL,
     LF_EVER,
+    LF_RODE_TRAIN,
     LF_SCORE,
     LF_SCORE_ASSOC,
     LF_SCORE_WRONGFUL,
@@ -73,7 +74,7 @@ def test_behave_deterrence_scales_probability_to_zero():
 def test_behave_smoking_on_train_needs_yesterdays_ride():
     sets = [s for s in QUIET if "on_train" not in s] + ["behave.p_smoking_on_train=1"]
     sim = tiny(n=4, smoker=[True, True, False, True], sets=sets)
-    sim.state.rode_train[:] = [True, False, True, True]
+    sim.state.lflags[:] = np.array([True, False, True, True]) * LF_RODE_TRAIN
     phase(sim, "behave").run(0)
     assert sim.day.true_ev.tolist() == [16, 0, 0, 16]
 
@@ -215,7 +216,7 @@ def test_list_score_listing_flags_and_court_events():
     st.score[:3] = [550, 580, 550]
     # D: a court listing that ends today; E: a fraud judgment lands today
     st.lflags[3] = LF_COURT | LF_EVER
-    st.court_reason[3] = 1
+    st.case[3] = 1 << 4  # court reason: debt
     st.court_until[3] = 10
     sim.day.court[4] = DC_FIN_JUDGED
     sim.day.obs[4] = 64
@@ -278,7 +279,7 @@ def test_respond_deterrence_chilling_unfriending():
     st = sim.state
     st.score[:] = [1000, 900, 1000, 500]
     st.lflags[:] = [0, LF_COURT | LF_EVER, 0, LF_COURT | LF_EVER]
-    sim.day.pen[:] = [1, 2, 4, 0]
+    sim.day.marks[:] = np.array([1, 2, 4, 0]) << 2  # penalised: public, financial, speech
     sim.day.lst[3] = DL_SPEECH_ENTRY
     phase(sim, "respond").run(0)
     np.testing.assert_allclose(mult_values(st.deter),

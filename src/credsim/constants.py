@@ -74,6 +74,7 @@ LF_SCORE_WRONGFUL = 8
 LF_SCORE_ASSOC = 16
 LF_SCORE_EXEMPT = 32  # score listing overturned on appeal: not re-listed until recovered
 LF_EVER = 64
+LF_RODE_TRAIN = 128  # rode a train yesterday (set by services, read by behave)
 
 COURT_REASONS = ("none", "debt_default", "fraud", "tax_evasion", "speech")
 

@@ -109,7 +109,7 @@ class Recorder:
         self.edges_active[day] = self.active_edges
         if s.record_ledger:
             args = (day, d.obs, d.court, d.lst, d.svc_req, d.svc_out, st.scored, st.score,
-                    st.lflags, st.court_reason, *pop.parent_args(), s.params.deltas[day],
+                    st.lflags, st.case, *pop.parent_args(), s.params.deltas[day],
                     d.false_target, d.false_type, d.false_source)
             out = ledger_rows(*args)
             self.spool.write(out.tobytes())

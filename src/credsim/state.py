@@ -9,6 +9,8 @@ from dataclasses import dataclass, fields
 import numba as nb
 import numpy as np
 
+from .constants import LF_RODE_TRAIN
+
 # Multipliers that only ever shrink (deterrence, chilling) are kept as 16-bit codes of
 # their base-2 logarithm: the multiplier is 2 ** (-code / MULT_UNIT); code 0 is 1 and
 # MULT_ZERO is 0 (a code that would pass 2**-16 saturates there). Multiplying by f adds
@@ -61,11 +63,10 @@ class State:
     scored: np.ndarray  # bool
     deter: np.ndarray  # uint16 [3, N]: public, financial, speech multipliers (codes)
     chill: np.ndarray  # uint16: speech-rate multiplier from friends' speech listings (code)
-    rode_train: np.ndarray  # bool: rode a train yesterday
     pend_day: np.ndarray  # int16: day a pending judgment lands (-1: none)
-    pend_kind: np.ndarray  # uint8: CASE_* | CASE_FALSE_BIT
+    case: np.ndarray  # uint8: bits 0-3 the pending case (CASE_* | CASE_FALSE_BIT), 4-6 the
+    # reason of the court listing (index into COURT_REASONS)
     court_until: np.ndarray  # int16: last day of the court listing (-1: none)
-    court_reason: np.ndarray  # uint8: index into COURT_REASONS
     lflags: np.ndarray  # uint8: LF_* bits
 
     @classmethod
@@ -76,9 +77,24 @@ class State:
             fcnt=np.zeros(n, np.uint16), score=np.full(n, base, np.float32),
             tier=np.zeros(n, np.uint8), scored=scored,
             deter=np.zeros((3, n), np.uint16), chill=np.zeros(n, np.uint16),
-            rode_train=np.zeros(n, np.bool_), pend_day=np.full(n, -1, np.int16),
-            pend_kind=np.zeros(n, np.uint8), court_until=np.full(n, -1, np.int16),
-            court_reason=np.zeros(n, np.uint8), lflags=np.zeros(n, np.uint8))
+            pend_day=np.full(n, -1, np.int16),
+            case=np.zeros(n, np.uint8), court_until=np.full(n, -1, np.int16),
+            lflags=np.zeros(n, np.uint8))
+
+    @property
+    def rode_train(self) -> np.ndarray:
+        """bool: rode a train yesterday (a bit of lflags)."""
+        return (self.lflags & LF_RODE_TRAIN) != 0
+
+    @property
+    def pend_kind(self) -> np.ndarray:
+        """uint8: the pending case, CASE_* | CASE_FALSE_BIT (0: none)."""
+        return self.case & 15
+
+    @property
+    def court_reason(self) -> np.ndarray:
+        """uint8: the reason of the court listing, an index into COURT_REASONS."""
+        return self.case >> 4
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -93,9 +109,9 @@ class Day:
 
     true_ev: np.ndarray  # uint16: bit t = a true event of type t (bit 9: false-flagged post)
     obs: np.ndarray  # uint16: observed events attributed to the agent rightly (bit 9: false flag)
-    misid: np.ndarray  # uint8: bit 0/1 = the agent's smoking/traffic offence was pinned on another
+    marks: np.ndarray  # uint8: bits 0/1 = the agent's smoking/traffic offence was pinned on
+    # another (set by observe); bits 2-4 = penalised today in category 0-2 (set by score)
     court: np.ndarray  # uint8: DC_* bits
-    pen: np.ndarray  # uint8: bit c = penalised today in category c
     delta: np.ndarray  # float32: today's change of own beyond decay (pushed to friends)
     lst: np.ndarray  # uint16: DL_* bits
     svc_req: np.ndarray  # uint16: bit s = requested service s
@@ -109,12 +125,21 @@ class Day:
     @classmethod
     def new(cls, n: int) -> Day:
         return cls(true_ev=np.zeros(n, np.uint16), obs=np.zeros(n, np.uint16),
-                   misid=np.zeros(n, np.uint8), court=np.zeros(n, np.uint8),
-                   pen=np.zeros(n, np.uint8), delta=np.zeros(n, np.float32),
-                   lst=np.zeros(n, np.uint16),
+                   marks=np.zeros(n, np.uint8), court=np.zeros(n, np.uint8),
+                   delta=np.zeros(n, np.float32), lst=np.zeros(n, np.uint16),
                    svc_req=np.zeros(n, np.uint16), svc_out=np.zeros(n, np.uint32),
                    posts=np.zeros(n, np.uint16), false_target=np.zeros(0, np.int32),
                    false_type=np.zeros(0, np.uint8), false_source=np.zeros(0, np.int32))
+
+    @property
+    def misid(self) -> np.ndarray:
+        """uint8: bit 0/1 = the agent's smoking/traffic offence was pinned on another."""
+        return self.marks & 3
+
+    @property
+    def pen(self) -> np.ndarray:
+        """uint8: bit c = penalised today in category c."""
+        return self.marks >> 2
 
     def nbytes(self) -> int:
         return sum(getattr(self, f.name).nbytes for f in fields(self))

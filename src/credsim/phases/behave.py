@@ -7,7 +7,7 @@ import math
 import numba as nb
 import numpy as np
 
-from ..constants import CHILD, S_BEHAVE
+from ..constants import CHILD, LF_RODE_TRAIN, S_BEHAVE
 from ..population import A_PLATFORM, A_SMOKER, A_SPEAKER, age_of
 from ..rng import day_key, poisson, poisson_e, uniform2
 from ..state import mult_of, mult_times
@@ -15,7 +15,7 @@ from .base import Phase
 
 
 @nb.njit(parallel=True, cache=True)
-def behave_kernel(key, attrs, prop, prop_values, rode_train, deter, chill, p, true_ev, posts):
+def behave_kernel(key, attrs, prop, prop_values, lflags, deter, chill, p, true_ev, posts):
     # speech at the base rates (no deterrence or chilling yet, the common case):
     # exp(-rate) and the two flag probabilities, per speaker status, computed once
     pre = np.empty((2, 3))
@@ -47,7 +47,7 @@ def behave_kernel(key, attrs, prop, prop_values, rode_train, deter, chill, p, tr
             if u3 < p[3] * incivil * dpub:
                 ev |= 8
             u4, u5 = uniform2(key, i, 2)
-            if (at & A_SMOKER) and rode_train[i] and u4 < p[4] * dpub:
+            if (at & A_SMOKER) and (lflags[i] & LF_RODE_TRAIN) and u4 < p[4] * dpub:
                 ev |= 16
             dishonest = (1.0 - prop_values[0, prop[0, i]]) * dfin
             if u5 < p[5] * dishonest:
@@ -99,5 +99,5 @@ class Behave(Phase):
         p = np.array([s.params.at(f"behave.{k}", day) for k in KEYS])
         pop, st, d = s.pop, s.state, s.day
         behave_kernel(day_key(s.seed, S_BEHAVE, day), pop.attrs, pop.prop, pop.prop_values,
-                      st.rode_train,
+                      st.lflags,
                       st.deter, st.chill, p, d.true_ev, d.posts)

@@ -41,7 +41,7 @@ from .score import push_changes, rescore
 
 @nb.njit(parallel=True, cache=True)
 def list_kernel(key, day, court, obs, scored, own, own_false, assoc, score, tier,
-                court_until, court_reason, lflags, lst, delta,
+                court_until, case, lflags, lst, delta,
                 court_on, score_on, due, term, p_pay, thr, p_appeal, p_ow, p_or,
                 base, lo, hi, bounds):
     n = court.shape[0]
@@ -53,7 +53,7 @@ def list_kernel(key, day, court, obs, scored, own, own_false, assoc, score, tier
             if day >= court_until[i]:
                 lf &= ~(LF_COURT | LF_COURT_WRONGFUL)
                 dl |= DL_EXIT_EXPIRY
-            elif court_reason[i] != CASE_DEFAMATION and uniform(key, i, 0) < p_pay:
+            elif (case[i] >> 4) != CASE_DEFAMATION and uniform(key, i, 0) < p_pay:
                 lf &= ~(LF_COURT | LF_COURT_WRONGFUL)
                 dl |= DL_EXIT_PAID
         if (lf & (LF_SCORE | LF_SCORE_EXEMPT)) and score[i] >= thr:
@@ -93,7 +93,7 @@ def list_kernel(key, day, court, obs, scored, own, own_false, assoc, score, tier
                 dl |= DL_SPEECH_ENTRY
             lf |= LF_COURT
             lf &= ~LF_COURT_WRONGFUL
-            court_reason[i] = reason
+            case[i] = (case[i] & 15) | (reason << 4)
             court_until[i] = day + term
             dl |= DL_COURT_ENTRY
             if reason == CASE_DEFAMATION and (c & DC_JUDGED_FALSE):
@@ -124,7 +124,7 @@ class List(Phase):
         st, d, pa = s.state, s.day, s.params
         list_kernel(day_key(s.seed, S_LIST, day), day, d.court, d.obs, st.scored, st.own,
                     st.own_false, st.assoc, st.score, st.tier, st.court_until,
-                    st.court_reason, st.lflags, d.lst, d.delta, lc.court_listing, lc.score_listing,
+                    st.case, st.lflags, d.lst, d.delta, lc.court_listing, lc.score_listing,
                     lc.due_process, round(pa.at("listing.court_term", day)),
                     pa.at("listing.p_pay", day),
                     pa.at("listing.score_threshold", day), pa.at("listing.p_appeal", day),

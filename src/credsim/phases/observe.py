@@ -29,8 +29,8 @@ from .base import Phase
 
 
 @nb.njit(parallel=True, cache=True)
-def observe_kernel(key, ckey, day, attrs, true_ev, pend_day, pend_kind,
-                   on, p, delay, obs, misid, court):
+def observe_kernel(key, ckey, day, attrs, true_ev, pend_day, case,
+                   on, p, delay, obs, marks, court):
     """on: registry, payment, cameras, train staff, speech monitor, courts.
     p: p_registry, coverage urban, coverage rural, misid, p_train_staff, p_case,
     p_defamation speaker, p_defamation other, p_insincere."""
@@ -41,10 +41,10 @@ def observe_kernel(key, ckey, day, attrs, true_ev, pend_day, pend_kind,
         c = 0
         # a judgment lands: the case's event is observed today (its delta applies now)
         if pend_day[i] == day:
-            kind = pend_kind[i] & 7
+            kind = case[i] & 7
             if kind == CASE_DEFAMATION:
                 c |= DC_DEF_JUDGED
-                if pend_kind[i] & CASE_FALSE_BIT:
+                if case[i] & CASE_FALSE_BIT:
                     c |= DC_JUDGED_FALSE
                 if uniform(ckey, i, 0) < p[8]:
                     c |= DC_INSINCERE
@@ -52,7 +52,7 @@ def observe_kernel(key, ckey, day, attrs, true_ev, pend_day, pend_kind,
                 c |= DC_FIN_JUDGED
                 o |= 1 << (4 + kind)  # debt 5, fraud 6, tax 7
             pend_day[i] = -1
-            pend_kind[i] = 0
+            case[i] &= 0xF0
         ev = true_ev[i]
         if ev != 0:
             if on[0] and (ev & 1) and uniform(key, i, 0) < p[0]:
@@ -75,7 +75,7 @@ def observe_kernel(key, ckey, day, attrs, true_ev, pend_day, pend_kind,
                     if (ev & (32 << t)) and uniform(key, i, 7 + t) < p[5]:
                         if pend_day[i] < 0:
                             pend_day[i] = day + delay
-                            pend_kind[i] = 1 + t
+                            case[i] = (case[i] & 0xF0) | (1 + t)
                             c |= DC_FIN_OPENED
                         else:
                             c |= DC_FIN_DROPPED
@@ -88,12 +88,13 @@ def observe_kernel(key, ckey, day, attrs, true_ev, pend_day, pend_kind,
                         if on[5] and uniform(key, i, 10 + t) < pdef:
                             if pend_day[i] < 0:
                                 pend_day[i] = day + delay
-                                pend_kind[i] = CASE_DEFAMATION | (CASE_FALSE_BIT * t)
+                                case[i] = (case[i] & 0xF0) | CASE_DEFAMATION | (
+                                    CASE_FALSE_BIT * t)
                                 c |= DC_DEF_OPENED
                             else:
                                 c |= DC_DEF_DROPPED
         obs[i] = o
-        misid[i] = m
+        marks[i] = m
         court[i] = c
 
 
@@ -124,13 +125,14 @@ class Observe(Phase):
             "p_case", "p_defamation_speaker", "p_defamation_other", "p_insincere")])
         st, d, pop = s.state, s.day, s.pop
         observe_kernel(day_key(s.seed, S_OBSERVE, day), day_key(s.seed, S_COURT, day), day,
-                       pop.attrs, d.true_ev, st.pend_day, st.pend_kind, on, p,
-                       round(pa.at("observe.court_delay", day)), d.obs, d.misid, d.court)
+                       pop.attrs, d.true_ev, st.pend_day, st.case, on, p,
+                       round(pa.at("observe.court_delay", day)), d.obs, d.marks, d.court)
         # the few misidentified events land on another agent of the region
-        off = np.flatnonzero(d.misid)
-        both = d.misid[off] == 3
+        misid = d.marks  # bits 0/1 only, until score marks the penalised
+        off = np.flatnonzero(misid)
+        both = misid[off] == 3
         offenders = np.concatenate([off, off[both]]).astype(np.int64)
-        first = np.where(d.misid[off] & 1, 0, 1)
+        first = np.where(misid[off] & 1, 0, 1)
         bit = np.concatenate([first, np.ones(int(both.sum()), np.int64)]).astype(np.int64)
         target = np.empty(offenders.shape[0], np.int64)
         misid_targets(day_key(s.seed, S_MISID_TARGET, day), offenders, bit, pop.region,

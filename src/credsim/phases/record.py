@@ -236,7 +236,7 @@ def _row(out, w, day, i, kind, code, truth, flags, delta, score, other):
 
 @nb.njit(cache=True)
 def _ledger_range(lo, hi, w, day, obs, court, lst, svc_req, svc_out, scored, score, lflags,
-                  court_reason, pkey, region, adult_start, adult_count, deltas, out):
+                  case, pkey, region, adult_start, adult_count, deltas, out):
     """Rows of agents [lo, hi) written from position w of ``out`` (or counted if it is
     empty); returns the position after them."""
     for i in range(lo, hi):
@@ -265,7 +265,7 @@ def _ledger_range(lo, hi, w, day, obs, court, lst, svc_req, svc_out, scored, sco
         if dl:
             lf = lflags[i]
             if dl & DL_COURT_ENTRY:
-                w = _row(out, w, day, i, K_LIST, court_reason[i],
+                w = _row(out, w, day, i, K_LIST, case[i] >> 4,
                          2 if lf & LF_COURT_WRONGFUL else 0, 0, 0.0, sc, -1)
             if dl & DL_SCORE_ENTRY:
                 fl = (1 if dl & DL_ENTRY_WRONGFUL and lf & LF_SCORE_WRONGFUL else 0) | (
@@ -288,24 +288,24 @@ def _ledger_range(lo, hi, w, day, obs, court, lst, svc_req, svc_out, scored, sco
 
 @nb.njit(parallel=True, cache=True)
 def _ledger_counts(nchunks, day, obs, court, lst, svc_req, svc_out, scored, score, lflags,
-                   court_reason, pkey, region, adult_start, adult_count, deltas, empty, counts):
+                   case, pkey, region, adult_start, adult_count, deltas, empty, counts):
     n = obs.shape[0]
     step = (n + nchunks - 1) // nchunks
     for ch in nb.prange(nchunks):
         counts[ch + 1] = _ledger_range(ch * step, min(n, (ch + 1) * step), 0, day, obs, court,
                                        lst, svc_req, svc_out, scored, score, lflags,
-                                       court_reason, pkey, region, adult_start, adult_count,
+                                       case, pkey, region, adult_start, adult_count,
                                        deltas, empty)
 
 
 @nb.njit(parallel=True, cache=True)
 def _ledger_fill(nchunks, offsets, day, obs, court, lst, svc_req, svc_out, scored, score,
-                 lflags, court_reason, pkey, region, adult_start, adult_count, deltas, out):
+                 lflags, case, pkey, region, adult_start, adult_count, deltas, out):
     n = obs.shape[0]
     step = (n + nchunks - 1) // nchunks
     for ch in nb.prange(nchunks):
         _ledger_range(ch * step, min(n, (ch + 1) * step), offsets[ch], day, obs, court, lst,
-                      svc_req, svc_out, scored, score, lflags, court_reason, pkey, region,
+                      svc_req, svc_out, scored, score, lflags, case, pkey, region,
                       adult_start, adult_count, deltas, out)
 
 
@@ -317,11 +317,11 @@ def _ledger_false(w, day, scored, score, deltas, ft, ftype, fsrc, out):
         w = _row(out, w, day, j, K_EVENT, ftype[k], TRUTH_MISID, 0, dv, score[j], fsrc[k])
 
 
-def ledger_rows(day, obs, court, lst, svc_req, svc_out, scored, score, lflags, court_reason,
+def ledger_rows(day, obs, court, lst, svc_req, svc_out, scored, score, lflags, case,
                 pkey, region, adult_start, adult_count, deltas, ft, ftype, fsrc, nchunks=64):
     """The day's ledger rows, in agent order, then the misidentified events: counted and
     written in parallel over a fixed partition of the agents."""
-    args = (day, obs, court, lst, svc_req, svc_out, scored, score, lflags, court_reason,
+    args = (day, obs, court, lst, svc_req, svc_out, scored, score, lflags, case,
             pkey, region, adult_start, adult_count, deltas)
     counts = np.zeros(nchunks + 1, np.int64)
     _ledger_counts(nchunks, *args, np.zeros(0, LEDGER_DTYPE), counts)

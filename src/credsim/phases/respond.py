@@ -14,10 +14,10 @@ from .base import Phase
 
 
 @nb.njit(parallel=True, cache=True)
-def deterrence_kernel(pen, step, deter):
-    n = pen.shape[0]
+def deterrence_kernel(marks, step, deter):
+    n = marks.shape[0]
     for i in nb.prange(n):
-        p = pen[i]
+        p = marks[i] >> 2  # the penalised categories
         if p != 0:
             for c in range(3):
                 if (p >> c) & 1:
@@ -104,7 +104,7 @@ class Respond(Phase):
         s = self.sim
         rc = s.scenario.respond
         pa, st, d, g = s.params, s.state, s.day, s.graph
-        deterrence_kernel(d.pen, mult_step(1.0 - pa.at("respond.deterrence", day)), st.deter)
+        deterrence_kernel(d.marks, mult_step(1.0 - pa.at("respond.deterrence", day)), st.deter)
         speech = np.flatnonzero(d.lst & DL_SPEECH_ENTRY)
         if speech.size:
             chill_kernel(speech, g.indptr, g.nbr, g.active,

@@ -60,7 +60,7 @@ def rescore(i, scored, own, assoc, base, lo, hi, bounds, score, tier):
 
 @nb.njit(parallel=True, cache=True)
 def score_day_kernel(obs, scored, w, symmetric, decay, deltas, cat, base, lo, hi, bounds,
-                     own, own_false, fsum, fcnt, assoc, score, tier, pen, delta):
+                     own, own_false, fsum, fcnt, assoc, score, tier, marks, delta):
     """One pass per agent: association from yesterday's friend sums; decay of the ledgers
     (and of the friend sums); today's observed deltas (bit 9: a false flag), kept in
     ``delta``; the clipped score and the tier."""
@@ -89,14 +89,14 @@ def score_day_kernel(obs, scored, w, symmetric, decay, deltas, cat, base, lo, hi
                         own_false[i] += dv
                     if dv < 0.0 and cat[tt] >= 0:
                         pe |= 1 << cat[tt]
-        pen[i] = pe
+        marks[i] = (marks[i] & 3) | (pe << 2)
         delta[i] = dl
         rescore(i, scored, own, assoc, base, lo, hi, bounds, score, tier)
 
 
 @nb.njit(cache=True)
 def false_events_kernel(target, typ, scored, deltas, cat, base, lo, hi, bounds, own,
-                        own_false, assoc, score, tier, pen, delta):
+                        own_false, assoc, score, tier, marks, delta):
     """Misidentified events: the delta lands on the wrong agent, counted as false; the
     target's score and tier follow."""
     for k in range(target.shape[0]):
@@ -107,7 +107,7 @@ def false_events_kernel(target, typ, scored, deltas, cat, base, lo, hi, bounds, 
             own_false[j] += dv
             delta[j] += dv
             if dv < 0.0 and cat[typ[k]] >= 0:
-                pen[j] |= 1 << cat[typ[k]]
+                marks[j] |= 4 << cat[typ[k]]
             rescore(j, scored, own, assoc, base, lo, hi, bounds, score, tier)
 
 
@@ -165,10 +165,10 @@ class Score(Phase):
         bounds = s.params.tier_bounds[day]
         score_day_kernel(d.obs, st.scored, w, sc.association_symmetric, decay, deltas, _CAT,
                          sc.base, sc.min, sc.max, bounds, st.own, st.own_false, st.fsum,
-                         st.fcnt, st.assoc, st.score, st.tier, d.pen, d.delta)
+                         st.fcnt, st.assoc, st.score, st.tier, d.marks, d.delta)
         false_events_kernel(d.false_target, d.false_type, st.scored, deltas, _CAT, sc.base,
                             sc.min, sc.max, bounds, st.own, st.own_false, st.assoc, st.score,
-                            st.tier, d.pen, d.delta)
+                            st.tier, d.marks, d.delta)
         if s.association_on:
             g = s.graph
             push_all_kernel(d.delta, g.indptr, g.nbr, g.active, st.scored, st.fsum)

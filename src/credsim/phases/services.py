@@ -15,6 +15,7 @@ from ..constants import (
     GRANTED,
     LF_COURT,
     LF_COURT_WRONGFUL,
+    LF_RODE_TRAIN,
     LF_SCORE,
     LF_SCORE_WRONGFUL,
     N_SERVICES,
@@ -72,7 +73,7 @@ def none_probability(doy, who, annual, sp):
 @nb.njit(parallel=True, cache=True)
 def services_kernel(key, doy, attrs, pkey, region, adult_start, adult_count, scored, score,
                     lflags, who, deny_listed, deny_parent, annual, unscored_deposit, sp, q_none,
-                    svc_req, svc_out, rode_train):
+                    svc_req, svc_out):
     """sp[s]: p urban, p rural, p elder urban, p elder rural, deny below, deposit below,
     perk from (nan: no such rule). Requests are independent draws per service; one
     uniform decides the first request by inversion (most agents: none today, one hash),
@@ -139,7 +140,7 @@ def services_kernel(key, doy, attrs, pkey, region, adult_start, adult_count, sco
                 rode = False
         svc_req[i] = req
         svc_out[i] = out
-        rode_train[i] = rode
+        lflags[i] = (lflags[i] | LF_RODE_TRAIN) if rode else (lflags[i] & ~LF_RODE_TRAIN)
 
 
 class Services(Phase):
@@ -153,5 +154,5 @@ class Services(Phase):
                         pa.svc_deny_listed, pa.svc_deny_parent, pa.svc_annual,
                         pa.svc_unscored_deposit, pa.svc[day],
                         none_probability(day % 365, pa.svc_who, pa.svc_annual, pa.svc[day]),
-                        d.svc_req, d.svc_out, st.rode_train)
+                        d.svc_req, d.svc_out)
 
