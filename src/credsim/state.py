@@ -33,7 +33,7 @@ def mult_of(code):
         return 1.0
     if code >= MULT_ZERO:
         return 0.0
-    return math.exp(-code * (math.log(2.0) / MULT_UNIT))
+    return math.exp(-float(code) * (math.log(2.0) / MULT_UNIT))
 
 
 @nb.njit(inline="always")
