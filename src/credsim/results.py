@@ -24,6 +24,7 @@ from .constants import (
     LF_COURT,
     LF_COURT_WRONGFUL,
     LF_EVER,
+    LF_RODE_TRAIN,
     LF_SCORE,
     LF_SCORE_ASSOC,
     LF_SCORE_EXEMPT,
@@ -37,6 +38,7 @@ from .constants import (
 )
 from .errors import RunDirError
 from .phases.record import EXIT_REASONS, KINDS, METRICS, N_GROUPS
+from .population import A_GROUP, A_PLATFORM, A_SMOKER, A_SPEAKER, PROPENSITIES
 from .state import mult_values
 
 if TYPE_CHECKING:
@@ -99,7 +101,7 @@ def _stats_frame(counts: np.ndarray, ssum: np.ndarray, hist: np.ndarray | None,
 
 def build_tables(sim: Sim) -> dict[str, pa.Table]:
     rec = sim.recorder
-    pop, st, g = sim.pop, sim.state, sim.graph
+    pop, st = sim.pop, sim.state
     days = np.arange(sim.days, dtype=np.int32)
     lo = rec.lo
     cells = rec.cells.astype(np.int64)
@@ -170,49 +172,89 @@ def build_tables(sim: Sim) -> dict[str, pa.Table]:
                                      "bin_lo": (lo + bb.ravel() * width).astype(np.float32),
                                      "count": h10.ravel()})
 
-    # agents: the final state of every agent
-    lf = st.lflags
-    deg = g.degree()
-    tables["agents"] = pa.table({
-        "agent": np.arange(sim.n, dtype=np.int32),
-        "region": pa.DictionaryArray.from_arrays(pop.region.astype(np.int32),
-                                                 list(pop.region_names)),
-        "urban": pop.urban, "age_group": pa.DictionaryArray.from_arrays(
-            pop.age.astype(np.int32), list(AGE_GROUPS)),
-        "sex": pa.DictionaryArray.from_arrays(pop.sex.astype(np.int32), list(SEXES)),
-        "parent": pop.parent, "platform_user": pop.platform, "speaker": pop.speaker,
-        "smoker": pop.smoker, "honesty": pop.honesty, "civility": pop.civility,
-        "civic": pop.civic, "scored": st.scored, "score": st.score,
-        "tier": pa.DictionaryArray.from_arrays(st.tier.astype(np.int32), list(TIERS)),
-        "own": st.own, "own_false": st.own_false, "assoc": st.assoc,
-        **{f"deter_{c}": mult_values(st.deter[k]) for k, c in enumerate(CATEGORIES)},
-        "chill": mult_values(st.chill),
-        "listed": (lf & (LF_COURT | LF_SCORE)) != 0,
-        "listed_court": (lf & LF_COURT) != 0,
-        "court_reason": pa.DictionaryArray.from_arrays(
-            np.where(lf & LF_COURT, st.court_reason, 0).astype(np.int32), list(COURT_REASONS)),
-        "court_until": np.where(lf & LF_COURT, st.court_until, -1).astype(np.int32),
-        "listed_score": (lf & LF_SCORE) != 0,
-        "wrongful": (lf & (LF_COURT_WRONGFUL | LF_SCORE_WRONGFUL)) != 0,
-        "by_association": (lf & LF_SCORE_ASSOC) != 0,
-        "ever_listed": (lf & LF_EVER) != 0,
-        "pending_case_day": st.pend_day.astype(np.int32),
-        "pending_case_kind": pa.DictionaryArray.from_arrays(
-            (st.pend_kind & 7).astype(np.int32), ["none", "debt_default", "fraud",
-                                                  "tax_evasion", "defamation"]),
-        "pending_case_false_flag": (st.pend_kind & CASE_FALSE_BIT) != 0,
-        "score_listing_exempt": (lf & LF_SCORE_EXEMPT) != 0,
-        "rode_train_today": st.rode_train,
-        "degree": deg.astype(np.int32),
-        "active_degree": g.active_degree().astype(np.int32),
-        "tracked": sim.tracked})
+    # agents: the final state of every agent (produced in batches when written)
+    tables["agents"] = AgentsTable(sim)
 
     # ledger: tracked agents and (if asked) every agent ever listed
     keep = sim.tracked.copy()
     if sim.scenario.record.ledger_listed:
-        keep |= (lf & LF_EVER) != 0
+        keep |= (st.lflags & LF_EVER) != 0
     tables["ledger"] = ledger_table(rec.ledger_for(keep))
     return tables
+
+
+class AgentsTable:
+    """The agents table of a finished simulation, produced batch by batch from its final
+    state (so that writing it never holds more than a batch beside the state)."""
+
+    BATCH = 1 << 22
+
+    def __init__(self, sim: Sim):
+        self.sim = sim
+        g = sim.graph
+        self.degree = g.degree().astype(np.int32)
+        self.active_degree = g.active_degree().astype(np.int32)
+        self.parent = sim.pop.parent
+
+    def batches(self):
+        for lo in range(0, max(self.sim.n, 1), self.BATCH):
+            yield self.batch(lo, min(self.sim.n, lo + self.BATCH))
+
+    def batch(self, lo: int, hi: int) -> pa.RecordBatch:
+        sim = self.sim
+        pop, st = sim.pop, sim.state
+        sl = slice(lo, hi)
+        grp = (pop.attrs[sl] & A_GROUP).astype(np.int32)
+        at = pop.attrs[sl]
+        lf = st.lflags[sl]
+        case = st.case[sl]
+        prop = pop.prop[:, sl]
+        return pa.RecordBatch.from_pydict({
+            "agent": np.arange(lo, hi, dtype=np.int32),
+            "region": pa.DictionaryArray.from_arrays(pop.region[sl].astype(np.int32),
+                                                     list(pop.region_names)),
+            "urban": grp >= 6,
+            "age_group": pa.DictionaryArray.from_arrays((grp % 6) // 2, list(AGE_GROUPS)),
+            "sex": pa.DictionaryArray.from_arrays(grp % 2, list(SEXES)),
+            "parent": self.parent[sl], "platform_user": (at & A_PLATFORM) != 0,
+            "speaker": (at & A_SPEAKER) != 0, "smoker": (at & A_SMOKER) != 0,
+            **{c: pop.prop_values[k][prop[k]] for k, c in enumerate(PROPENSITIES)},
+            "scored": st.scored[sl], "score": st.score[sl],
+            "tier": pa.DictionaryArray.from_arrays(st.tier[sl].astype(np.int32), list(TIERS)),
+            "own": st.own[sl], "own_false": st.own_false[sl], "assoc": st.assoc[sl],
+            **{f"deter_{c}": mult_values(st.deter[k, sl]) for k, c in enumerate(CATEGORIES)},
+            "chill": mult_values(st.chill[sl]),
+            "listed": (lf & (LF_COURT | LF_SCORE)) != 0,
+            "listed_court": (lf & LF_COURT) != 0,
+            "court_reason": pa.DictionaryArray.from_arrays(
+                np.where(lf & LF_COURT, case >> 4, 0).astype(np.int32), list(COURT_REASONS)),
+            "court_until": np.where(lf & LF_COURT, st.court_until[sl], -1).astype(np.int32),
+            "listed_score": (lf & LF_SCORE) != 0,
+            "wrongful": (lf & (LF_COURT_WRONGFUL | LF_SCORE_WRONGFUL)) != 0,
+            "by_association": (lf & LF_SCORE_ASSOC) != 0,
+            "ever_listed": (lf & LF_EVER) != 0,
+            "pending_case_day": st.pend_day[sl].astype(np.int32),
+            "pending_case_kind": pa.DictionaryArray.from_arrays(
+                (case & 7).astype(np.int32), ["none", "debt_default", "fraud", "tax_evasion",
+                                              "defamation"]),
+            "pending_case_false_flag": (case & CASE_FALSE_BIT) != 0,
+            "score_listing_exempt": (lf & LF_SCORE_EXEMPT) != 0,
+            "rode_train_today": (lf & LF_RODE_TRAIN) != 0,
+            "degree": self.degree[sl],
+            "active_degree": self.active_degree[sl],
+            "tracked": sim.tracked[sl]})
+
+    def table(self) -> pa.Table:
+        return pa.Table.from_batches(list(self.batches()))
+
+    def write(self, fh) -> None:
+        writer = None
+        for b in self.batches():
+            if writer is None:
+                writer = pq.ParquetWriter(fh, b.schema, compression="zstd")
+            writer.write_batch(b)
+        if writer is not None:
+            writer.close()
 
 
 def ledger_table(rows: np.ndarray) -> pa.Table:
@@ -294,6 +336,8 @@ class Result:
     def table(self, name: str) -> pa.Table:
         if name not in TABLES:
             raise RunDirError(f"no table '{name}' (tables: {', '.join(TABLES)})")
+        if isinstance(self._tables.get(name), AgentsTable):
+            self._tables[name] = self._tables[name].table()
         if name not in self._tables:
             assert self.path is not None
             try:
@@ -368,9 +412,15 @@ class Result:
         t = time.perf_counter()
         files = {}
         for name in TABLES:
-            table = self.table(name)
             path = out / f"{name}.parquet"
-            _atomic_write(path, lambda fh, tb=table: pq.write_table(tb, fh, compression="zstd"))
+            lazy = self._tables.get(name)
+            if isinstance(lazy, AgentsTable):  # batch by batch, then read from the file
+                _atomic_write(path, lazy.write)
+                del self._tables[name]
+            else:
+                table = self.table(name)
+                _atomic_write(path, lambda fh, tb=table: pq.write_table(tb, fh,
+                                                                          compression="zstd"))
             files[f"{name}.parquet"] = path.stat().st_size
         self.meta["timings_s"]["write"] = round(time.perf_counter() - t, 4)
         self.meta["summary"] = summarise(self)
