@@ -105,6 +105,134 @@ def test_network_degree_region_and_parent_links(built):
         assert find_slot(g.indptr, g.nbr, k, pop.parent[k]) >= 0
 
 
+def test_network_degree_helpers(built):
+    _, g = built
+    assert g.indptr.dtype == np.uint32 and g.nbr.dtype == np.int32
+    deg = g.degree()
+    assert deg.dtype == np.int64
+    assert np.array_equal(deg, np.diff(g.indptr.astype(np.int64)))
+    assert np.array_equal(g.active_degree(), deg)
+    assert g.active_edges() * 2 == g.nnz == int(g.indptr[-1])
+    assert g.active.shape[0] == (g.nnz + 7) // 8
+    assert g.nbytes() == g.indptr.nbytes + g.nbr.nbytes + g.active.nbytes
+
+
+def _graph_hash(g) -> str:
+    import hashlib
+    h = hashlib.sha256()
+    for a in (g.indptr.astype(np.int64), g.nbr, g.active):
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+def _check_simple(pop, g):
+    """Symmetric, sorted rows, no self-loops or duplicates, every child linked to its
+    parent (vectorised: fine for tests up to a few million edges)."""
+    n = pop.n
+    src = np.repeat(np.arange(n, dtype=np.int64), g.degree())
+    dst = g.nbr.astype(np.int64)
+    assert g.nnz == int(g.indptr[-1]) and g.indptr[0] == 0
+    assert np.all((dst >= 0) & (dst < n)) and not np.any(src == dst)
+    fwd = src * n + dst
+    assert np.all(np.diff(fwd) > 0), "rows sorted, no duplicates"
+    assert np.array_equal(fwd, np.sort(dst * n + src)), "symmetric"
+    kids = np.flatnonzero(pop.parent >= 0)
+    assert np.all(np.isin(kids * n + pop.parent[kids], fwd)), "children linked to parents"
+
+
+def _reference(pop, p, seed):
+    """The same graph from an explicit edge list: every agent's targets as the builder
+    draws them, both directions, sorted and deduplicated."""
+    import numba as nb
+
+    from credsim import network as net
+    from credsim.constants import S_NETWORK
+    from credsim.rng import day_key
+
+    n = pop.n
+    parent = pop.parent.astype(np.int32)
+    links = int((parent >= 0).sum())
+    r = max(0, int(round(n * p.mean_degree / 2)) - links) if n > 1 else 0  # no one to befriend
+    base, frac = divmod(r, n)
+    q = 1.0 - p.p_same_region
+    key = day_key(seed, S_NETWORK, 0)
+    nin, nany = np.empty(n, np.uint8), np.empty(n, np.uint8)
+    bounds = np.array([0, n])
+    cnt = np.zeros((1, 1), np.int64)
+    net._draw_count(key, pop.region, pop.region_start, parent, frac / n, np.int64(base),
+                    net._binomial_cdf(base, q), net._binomial_cdf(base + 1, q), bounds, 62,
+                    nin, nany, cnt, cnt.copy(), np.zeros(1, np.int64))
+
+    @nb.njit
+    def edges(key, region, region_start, nin, nany, parent, src, dst):
+        buf = np.empty(600, np.int64)
+        e = 0
+        for i in range(region.shape[0]):
+            for k in range(net._targets(key, region, region_start, nin, nany, parent, i, buf)):
+                src[e] = i
+                dst[e] = buf[k]
+                e += 1
+
+    m = int(nin.sum(dtype=np.int64) + nany.sum(dtype=np.int64)) + links
+    src, dst = np.empty(m, np.int64), np.empty(m, np.int64)
+    edges(key, pop.region, pop.region_start, nin, nany, parent, src, dst)
+    pairs = np.unique(np.concatenate([src * n + dst, dst * n + src]))
+    indptr = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(pairs // n, minlength=n), out=indptr[1:])
+    return indptr, (pairs % n).astype(np.int32), float(nany.sum()) / max(m - links, 1)
+
+
+@pytest.mark.parametrize("agents,mean_degree,p_same,child_share", [
+    (3000, 20.0, 0.9, 0.21), (2000, 60.0, 0.5, 0.21), (4000, 2.0, 0.9, 0.8),
+    (500, 20.0, 0.0, 0.21), (500, 20.0, 1.0, 0.21), (1, 20.0, 0.9, 0.21), (0, 20.0, 0.9, 0.21)])
+def test_network_matches_reference_for_any_chunks_and_blocks(agents, mean_degree, p_same,
+                                                             child_share):
+    """Blocks, chunks (threads) and the staging are invisible: the graph equals an explicit
+    edge list's, for any chunk count and block size; also at extreme parameters (a share
+    of children so large that blocks of adults need extra staging room)."""
+    from credsim.network import _build
+
+    scn = load_scenario("as-reported")
+    pop = build_population(scn.population.model_copy(update={"child_share": child_share}),
+                           agents, seed=5)
+    p = scn.network.model_copy(update={"mean_degree": mean_degree, "p_same_region": p_same})
+    ref_indptr = None
+    if agents:
+        ref_indptr, ref_nbr, share_any = _reference(pop, p, 5)
+        if agents >= 2000:
+            assert abs(share_any - (1 - p_same)) < 0.02
+    hashes = set()
+    for chunks, bits in ((1, 13), (2, 13), (3, 4), (7, 6), (2, 1)):
+        g = _build(pop, p, 5, chunks, bits)
+        _check_simple(pop, g)
+        if ref_indptr is not None:
+            assert np.array_equal(g.indptr.astype(np.int64), ref_indptr)
+            assert np.array_equal(g.nbr, ref_nbr)
+        assert g.active_mask().all() and g.active_edges() * 2 == g.nnz
+        hashes.add(_graph_hash(g))
+    assert len(hashes) == 1
+
+
+def test_network_identical_for_any_thread_count():
+    import subprocess
+    import sys
+
+    code = ("import numpy as np, hashlib; from credsim.scenario import load_scenario; "
+            "from credsim.population import build_population; "
+            "from credsim.network import build_network; s = load_scenario('as-reported'); "
+            "p = build_population(s.population, 60000, 8); g = build_network(p, s.network, 8); "
+            "h = hashlib.sha256(); [h.update(np.ascontiguousarray(a).tobytes()) for a in "
+            "(g.indptr.astype(np.int64), g.nbr, g.active)]; print(h.hexdigest())")
+    import os
+    out = set()
+    for threads in ("1", "2"):
+        env = dict(os.environ, NUMBA_NUM_THREADS=threads)
+        res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                             text=True, check=True)
+        out.add(res.stdout.strip())
+    assert len(out) == 1
+
+
 def test_build_is_deterministic():
     scn = load_scenario("as-reported")
     a = build_population(scn.population, 5000, seed=9)
