@@ -45,7 +45,14 @@ def _credsim_days(agents: int, days: int, seed: int = 1) -> dict:
     from credsim.results import Result
     res = Result.from_sim(sim)
     mem = sim.memory_bytes()
-    return {"build_s": build, "day_s": run / (days - 1), "phases_s": phases,
+    cols = {f"population.{k}": v.nbytes for k, v in sim.pop.arrays().items()
+            if v.shape and v.shape[-1] == sim.n}
+    cols.update({f"state.{k}": v.nbytes for k, v in sim.state.arrays().items()})
+    cols.update({f"day.{k}": getattr(sim.day, k).nbytes for k in sim.day.__dataclass_fields__
+                 if getattr(sim.day, k).shape[-1] == sim.n})
+    cols.update({f"network.{k}": getattr(sim.graph, k).nbytes
+                 for k in ("indptr", "nbr", "active")})
+    return {"columns": cols, "build_s": build, "day_s": run / (days - 1), "phases_s": phases,
             "agent_days_per_s": agents * (days - 1) / run,
             "state_bytes": mem, "summary": res.summary(),
             "daily": res.daily.sum(numeric_only=True).to_dict()}
@@ -147,6 +154,11 @@ def section_memory(rows: list, sizes=(1_000_000, 10_000_000)) -> None:
         cols = m["population"] + m["state"] + m["day"]
         rows.append((f"{n:,}", f"{r['max_rss'] / n:.0f} B", f"{cols / n:.1f} B",
                      f"{m['network'] / n:.1f} B"))
+    rows.append((f"### byte budget per column at {n:,} agents", "", "", ""))
+    rows.append(("column", "dtype bytes / agent", "", ""))
+    for k, v in r["columns"].items():
+        rows.append((k, f"{v / n:.2f}", "", ""))
+    rows.append(("total", f"{sum(r['columns'].values()) / n:.2f}", "", ""))
 
 
 def section_scaling(rows: list, repeats: int, sizes=(100_000, 1_000_000, 10_000_000)) -> None:

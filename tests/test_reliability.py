@@ -209,10 +209,10 @@ def test_too_little_disk_is_refused(tmp_path, monkeypatch):
 
 def test_estimate_is_in_proportion_to_agents_and_degree():
     from credsim.resources import estimate
-    a, b = estimate(10**6, 20, 365), estimate(10**7, 20, 365)
-    assert 8 < (b.memory - a.memory) / (a.memory - estimate(1, 20, 365).memory) < 11
-    assert estimate(10**6, 40, 365).memory > a.memory
-    assert 100 < a.per_agent < 250
+    a, b = estimate(10**7, 20, 365), estimate(10**8, 20, 365)
+    assert 8 < (b.memory - a.memory) / (estimate(2 * 10**7, 20, 365).memory - a.memory) < 10
+    assert estimate(10**7, 40, 365).memory > a.memory
+    assert 100 < a.per_agent < 200
 
 
 # ------------------------------------------------------------------------------------

@@ -11,17 +11,18 @@ from pathlib import Path
 from .errors import CredsimError
 
 # Bytes per agent of the simulation state (see docs/model.md, "Memory"):
-POPULATION_B = 23  # region, urban, age, sex, parent, platform, speaker, smoker, propensities
-STATE_B = 42  # ledgers, score, tier, deterrence, chill, courts, listing flags
-DAY_B = 17  # the day columns the phases hand on
-RECORD_B = 4  # cell, group, tracked
-INDPTR_B = 8  # CSR row pointer
+POPULATION_B = 5  # region, packed attributes, three propensity classes
+STATE_B = 38  # ledgers, score, tier, friend sums, deterrence, chill, courts, listing flags
+DAY_B = 20  # the day columns the phases hand on
+RECORD_B = 1  # tracked
+INDPTR_B = 4  # CSR row pointer (uint32 below 2**32 slots)
 EDGE_B = 4.125  # int32 neighbour + one active bit, per directed edge (2 per friendship)
-BUILD_EDGE_B = 8.0  # extra per directed edge while the network is built (edge list, rows)
+BUILD_AGENT_B = 4  # extra per agent while the network is built (counts, block tables)
 # Measured peak resident memory, as-reported, 365 days, degree 20 (2-core reference
 # machine): 0.60 GB at 1e5 agents, 0.71 GB at 4e5, 0.95 GB at 1e6; the constants below
 # give 0.70, 0.79 and 0.98 GB: at most 17 % above, never below.
-OUTPUT_B = 130  # per agent while the final tables are assembled and written
+OUTPUT_B = 12  # per agent while the agents table is written (degrees, parents)
+BATCH_ROW_B = 130  # per row of one batch of the agents table (at most 2**22 rows)
 BASE_B = 550 * 2**20  # the interpreter, NumPy, Numba, Arrow, DuckDB and compiled kernels
 DISK_AGENT_B = 30  # agents.parquet per agent
 DISK_CHECKPOINT_B = 50  # a checkpoint per agent (state, active bits)
@@ -53,9 +54,10 @@ def estimate(agents: int, mean_degree: float, days: int, n_cells: int = 372,
     """Peak memory and disk of a run, from the byte budget."""
     edges = agents * mean_degree  # directed
     run = (POPULATION_B + STATE_B + DAY_B + RECORD_B + INDPTR_B) * agents + EDGE_B * edges
-    build = (POPULATION_B + 40) * agents + (EDGE_B + BUILD_EDGE_B) * edges
+    build = (POPULATION_B + BUILD_AGENT_B + INDPTR_B) * agents + EDGE_B * edges
     aggregates = days * (n_cells * n_metrics * 4 + 12 * score_bins * 4 + 11 * 84 * 4)
-    memory = int(BASE_B + aggregates + max(build, run + OUTPUT_B * agents))
+    memory = int(BASE_B + aggregates + max(build, run + OUTPUT_B * agents
+                                                + BATCH_ROW_B * min(agents, 1 << 22)))
     disk = int(DISK_AGENT_B * agents + (DISK_CHECKPOINT_B * agents if checkpoints else 0)
                + ((DISK_SPOOL_B_PER_DAY + DISK_LEDGER_B_PER_DAY) * agents * days if ledger
                   else 0)

@@ -49,9 +49,9 @@ def _cut(key, b, k, j, bad, good, indptr, nbr, p):
     else:
         return -1
     if b < j:
-        lo, slot = b, k - indptr[b]
+        lo, slot = b, np.int64(k) - np.int64(indptr[b])
     else:
-        lo, slot = j, find_slot(indptr, nbr, j, b) - indptr[j]
+        lo, slot = j, find_slot(indptr, nbr, j, b) - np.int64(indptr[j])
     if uniform(key, lo, slot) < p:
         return cutter
     return -1
