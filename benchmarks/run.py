@@ -141,8 +141,10 @@ def section_limit(rows: list, repeats: int, sizes=(1_000_000, 10_000_000)) -> No
     rows.append(("agents", "streaming pass s", "one day s", "day / pass"))
     for n in sizes:
         sp, _ = median_of(repeats, "stream", "pass_s", agents=n)
-        day, _ = median_of(repeats, "credsim", "day_s", agents=n, days=6)
+        day, r = median_of(repeats, "credsim", "day_s", agents=n, days=6)
         rows.append((f"{n:,}", f"{sp:.4f}", f"{day:.4f}", f"{day / sp:.1f}"))
+        rows.append((f"  ms/day by phase at {n:,}", ", ".join(
+            f"{k} {v * 1e3:.1f}" for k, v in r["phases_s"].items()), "", ""))
 
 
 def section_memory(rows: list, sizes=(1_000_000, 10_000_000)) -> None:
