@@ -19,8 +19,8 @@ INDPTR_B = 4  # CSR row pointer (uint32 below 2**32 slots)
 EDGE_B = 4.125  # int32 neighbour + one active bit, per directed edge (2 per friendship)
 BUILD_AGENT_B = 4  # extra per agent while the network is built (counts, block tables)
 # Measured peak resident memory, as-reported, 365 days, degree 20 (2-core reference
-# machine): 0.60 GB at 1e5 agents, 0.71 GB at 4e5, 0.95 GB at 1e6; the constants below
-# give 0.70, 0.79 and 0.98 GB: at most 17 % above, never below.
+# machine): 0.82 GiB at 1e6 agents and 16.3 GiB at 1e8 (2.3 GiB at 1e7 for 5 days); the
+# constants below give 0.9, 16.3 and 2.6 GiB.
 OUTPUT_B = 12  # per agent while the agents table is written (degrees, parents)
 BATCH_ROW_B = 130  # per row of one batch of the agents table (at most 2**22 rows)
 BASE_B = 550 * 2**20  # the interpreter, NumPy, Numba, Arrow, DuckDB and compiled kernels
