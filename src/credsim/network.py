@@ -116,6 +116,7 @@ def find_slot(indptr, nbr, i, j):
 
 _ANY = 1 << 9  # first slot of the anywhere targets (in-region slots are 2 .. 2 + m_i, m_i < 256)
 _BIG32 = np.int32(2**31 - 1)  # larger than any agent id
+_MAX_TARGETS = 256  # out-friends of an agent: m_i < 256, plus a parent
 _MIN_BITS, _MAX_BITS = 13, 16  # rows per block: 8192 to 65536 (j's row within is a uint16)
 
 
@@ -165,8 +166,8 @@ def _draw_count(key, region, region_start, parent, thr, base, cdf0, cdf1, bounds
     """1. nin[i] = m_i - K_i, nany[i] = K_i; for the chunk t of sources [bounds[t],
     bounds[t + 1]): cnt[t, D] targets in block D, outc[t, D] out slots of block D's rows,
     part[t] = sum of m_i."""
-    n = region.shape[0]
     for t in nb.prange(bounds.shape[0] - 1):
+        tmp = np.empty(_MAX_TARGETS + 1, np.int32)
         tot = 0
         for i in range(bounds[t], bounds[t + 1]):
             extra = uniform(key, i, 0) < thr
@@ -176,20 +177,15 @@ def _draw_count(key, region, region_start, parent, thr, base, cdf0, cdf1, bounds
             k = 0
             while k < m and u >= cdf[k]:
                 k += 1
-            lo, size = _region_of(region, region_start, i)
-            if size < 2:
-                k = m
+            if region_start[region[i] + 1] - region_start[region[i]] < 2:
+                k = m  # no other agent in the region: all anywhere
             nin[i] = m - k
             nany[i] = k
             tot += m
-            for x in range(m - k):
-                cnt[t, other_in_range(uniform(key, i, 2 + x), i, lo, size) >> bits] += 1
-            for x in range(k):
-                cnt[t, other_in_range(uniform(key, i, _ANY + x), i, 0, n) >> bits] += 1
-            pj = parent[i]
-            if pj >= 0:
-                cnt[t, pj >> bits] += 1
-            outc[t, i >> bits] += m + (pj >= 0)
+            no = _targets(key, region, region_start, nin, nany, parent, i, tmp)
+            for x in range(no):
+                cnt[t, tmp[x] >> bits] += 1
+            outc[t, i >> bits] += no
         part[t] = tot
 
 
@@ -197,27 +193,12 @@ def _draw_count(key, region, region_start, parent, thr, base, cdf0, cdf1, bounds
 def _stage(key, region, region_start, nin, nany, parent, bounds, bits, icur, jcur, nbr, nbr16):
     """2. Each (source i, target j) of the chunk t of sources: i at nbr[icur[t, D]] and j's
     row within its block D at nbr16[jcur[t, D]]."""
-    n = region.shape[0]
     mask = (1 << bits) - 1
     for t in nb.prange(bounds.shape[0] - 1):
+        tmp = np.empty(_MAX_TARGETS + 1, np.int32)
         for i in range(bounds[t], bounds[t + 1]):
-            lo, size = _region_of(region, region_start, i)
-            for k in range(nin[i]):
-                j = other_in_range(uniform(key, i, 2 + k), i, lo, size)
-                d = j >> bits
-                nbr[icur[t, d]] = i
-                icur[t, d] += 1
-                nbr16[jcur[t, d]] = j & mask
-                jcur[t, d] += 1
-            for k in range(nany[i]):
-                j = other_in_range(uniform(key, i, _ANY + k), i, 0, n)
-                d = j >> bits
-                nbr[icur[t, d]] = i
-                icur[t, d] += 1
-                nbr16[jcur[t, d]] = j & mask
-                jcur[t, d] += 1
-            j = np.int64(parent[i])
-            if j >= 0:
+            for x in range(_targets(key, region, region_start, nin, nany, parent, i, tmp)):
+                j = tmp[x]
                 d = j >> bits
                 nbr[icur[t, d]] = i
                 icur[t, d] += 1
