@@ -65,34 +65,36 @@ class Population:
 
     COLUMNS = ("region", "attrs", "prop")
 
-    # decoded columns (new arrays; the state of record is ``attrs``)
-    @property
-    def group(self) -> np.ndarray:
-        return self.attrs & A_GROUP
+    def column(self, name: str, sl: slice = slice(None)) -> np.ndarray:
+        """One attribute of the agents ``sl``, decoded from ``attrs`` or ``prop`` (a new
+        array): group, urban, age, sex, platform, speaker, smoker, or a propensity."""
+        if name in PROPENSITIES:
+            k = PROPENSITIES.index(name)
+            return self.prop_values[k][self.prop[k, sl]]
+        a = self.attrs[sl]
+        if name in FLAGS:
+            return (a & FLAGS[name]) != 0
+        g = a & A_GROUP
+        if name == "group":
+            return g
+        if name == "urban":
+            return g >= 6
+        if name == "age":
+            return ((g % 6) >> 1).astype(np.uint8)
+        if name == "sex":
+            return g % 2
+        raise ValueError(f"unknown attribute {name!r}")
 
-    @property
-    def urban(self) -> np.ndarray:
-        return self.group >= 6
-
-    @property
-    def age(self) -> np.ndarray:
-        return ((self.group % 6) >> 1).astype(np.uint8)
-
-    @property
-    def sex(self) -> np.ndarray:
-        return self.group % 2
-
-    @property
-    def platform(self) -> np.ndarray:
-        return (self.attrs & A_PLATFORM) != 0
-
-    @property
-    def speaker(self) -> np.ndarray:
-        return (self.attrs & A_SPEAKER) != 0
-
-    @property
-    def smoker(self) -> np.ndarray:
-        return (self.attrs & A_SMOKER) != 0
+    group = property(lambda self: self.column("group"))
+    urban = property(lambda self: self.column("urban"))
+    age = property(lambda self: self.column("age"))
+    sex = property(lambda self: self.column("sex"))
+    platform = property(lambda self: self.column("platform"))
+    speaker = property(lambda self: self.column("speaker"))
+    smoker = property(lambda self: self.column("smoker"))
+    honesty = property(lambda self: self.column("honesty"))
+    civility = property(lambda self: self.column("civility"))
+    civic = property(lambda self: self.column("civic"))
 
     @property
     def parent(self) -> np.ndarray:
@@ -112,12 +114,11 @@ class Population:
             self.set_propensity(name, values)
             return
         v = np.broadcast_to(np.asarray(values), self.attrs.shape).astype(np.int64)
-        g = self.group.astype(np.int64)
         if name in FLAGS:
             self.attrs[:] = np.where(v != 0, self.attrs | FLAGS[name],
                                      self.attrs & (0xFF ^ FLAGS[name]))
             return
-        urban, age, sex = g // 6, (g % 6) // 2, g % 2
+        urban, age, sex = (self.column(c).astype(np.int64) for c in ("urban", "age", "sex"))
         if name == "urban":
             urban = v
         elif name == "age":
@@ -127,23 +128,6 @@ class Population:
         else:
             raise ValueError(f"unknown attribute {name!r}")
         self.attrs[:] = (self.attrs & (0xFF ^ A_GROUP)) | (urban * 6 + age * 2 + sex)
-
-    @property
-    def honesty(self) -> np.ndarray:
-        return self.propensity("honesty")
-
-    @property
-    def civility(self) -> np.ndarray:
-        return self.propensity("civility")
-
-    @property
-    def civic(self) -> np.ndarray:
-        return self.propensity("civic")
-
-    def propensity(self, name: str) -> np.ndarray:
-        """One propensity of every agent, as float32 values (decoded from the classes)."""
-        k = PROPENSITIES.index(name)
-        return self.prop_values[k][self.prop[k]]
 
     def set_propensity(self, name: str, values) -> None:
         """Give every agent its own value of one propensity (for hand-made populations:

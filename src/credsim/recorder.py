@@ -22,7 +22,6 @@ from .phases.record import (
     ledger_rows,
     record_kernel,
 )
-from .population import A_GROUP
 
 if TYPE_CHECKING:
     from .sim import Sim
@@ -71,12 +70,10 @@ class Recorder:
         self.friend_ends0 = np.bincount(self.cell_of(), weights=deg,
                                         minlength=self.n_cells).astype(np.int64)
 
-    def cell_of(self, agents: np.ndarray | None = None) -> np.ndarray:
-        """The cell (region x group) of ``agents`` (all agents if None)."""
+    def cell_of(self, agents: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """The cell (region x group) of ``agents`` (all agents by default)."""
         pop = self.sim.pop
-        if agents is None:
-            return pop.region.astype(np.int64) * N_GROUPS + (pop.attrs & A_GROUP)
-        return pop.region[agents].astype(np.int64) * N_GROUPS + (pop.attrs[agents] & A_GROUP)
+        return pop.region[agents].astype(np.int64) * N_GROUPS + pop.column("group", agents)
 
     def record(self, day: int) -> None:
         s = self.sim

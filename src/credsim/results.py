@@ -38,7 +38,7 @@ from .constants import (
 )
 from .errors import RunDirError
 from .phases.record import EXIT_REASONS, KINDS, METRICS, N_GROUPS
-from .population import A_GROUP, A_PLATFORM, A_SMOKER, A_SPEAKER, PROPENSITIES
+from .population import PROPENSITIES
 from .state import mult_values
 
 if TYPE_CHECKING:
@@ -204,21 +204,19 @@ class AgentsTable:
         sim = self.sim
         pop, st = sim.pop, sim.state
         sl = slice(lo, hi)
-        grp = (pop.attrs[sl] & A_GROUP).astype(np.int32)
-        at = pop.attrs[sl]
         lf = st.lflags[sl]
         case = st.case[sl]
-        prop = pop.prop[:, sl]
         return pa.RecordBatch.from_pydict({
             "agent": np.arange(lo, hi, dtype=np.int32),
             "region": pa.DictionaryArray.from_arrays(pop.region[sl].astype(np.int32),
                                                      list(pop.region_names)),
-            "urban": grp >= 6,
-            "age_group": pa.DictionaryArray.from_arrays((grp % 6) // 2, list(AGE_GROUPS)),
-            "sex": pa.DictionaryArray.from_arrays(grp % 2, list(SEXES)),
-            "parent": self.parent[sl], "platform_user": (at & A_PLATFORM) != 0,
-            "speaker": (at & A_SPEAKER) != 0, "smoker": (at & A_SMOKER) != 0,
-            **{c: pop.prop_values[k][prop[k]] for k, c in enumerate(PROPENSITIES)},
+            "urban": pop.column("urban", sl),
+            "age_group": pa.DictionaryArray.from_arrays(
+                pop.column("age", sl).astype(np.int32), list(AGE_GROUPS)),
+            "sex": pa.DictionaryArray.from_arrays(pop.column("sex", sl).astype(np.int32),
+                                                  list(SEXES)),
+            "parent": self.parent[sl], "platform_user": pop.column("platform", sl),
+            **{c: pop.column(c, sl) for c in ("speaker", "smoker") + PROPENSITIES},
             "scored": st.scored[sl], "score": st.score[sl],
             "tier": pa.DictionaryArray.from_arrays(st.tier[sl].astype(np.int32), list(TIERS)),
             "own": st.own[sl], "own_false": st.own_false[sl], "assoc": st.assoc[sl],
