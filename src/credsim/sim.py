@@ -136,7 +136,7 @@ class Sim:
         elif who == "adults_elders":
             scored = self.pop.age != CHILD
         else:
-            scored = self.pop.platform.copy()
+            scored = self.pop.platform
         self.state = State.new(self.n, scn.score.base, scored)
         self.day = Day.new(self.n)
         self.tracked = np.zeros(self.n, np.bool_)

@@ -287,26 +287,16 @@ def _ledger_range(lo, hi, w, day, obs, court, lst, svc_req, svc_out, scored, sco
 
 
 @nb.njit(parallel=True, cache=True)
-def _ledger_counts(nchunks, day, obs, court, lst, svc_req, svc_out, scored, score, lflags,
-                   case, pkey, region, adult_start, adult_count, deltas, empty, counts):
+def _ledger_chunks(nchunks, offsets, day, obs, court, lst, svc_req, svc_out, scored, score,
+                   lflags, case, pkey, region, adult_start, adult_count, deltas, out, ends):
+    """The rows of each chunk of agents, written from offsets[ch] (or only counted, with
+    zero offsets and an empty ``out``); ends[ch] is where the chunk's rows end."""
     n = obs.shape[0]
     step = (n + nchunks - 1) // nchunks
     for ch in nb.prange(nchunks):
-        counts[ch + 1] = _ledger_range(ch * step, min(n, (ch + 1) * step), 0, day, obs, court,
-                                       lst, svc_req, svc_out, scored, score, lflags,
-                                       case, pkey, region, adult_start, adult_count,
-                                       deltas, empty)
-
-
-@nb.njit(parallel=True, cache=True)
-def _ledger_fill(nchunks, offsets, day, obs, court, lst, svc_req, svc_out, scored, score,
-                 lflags, case, pkey, region, adult_start, adult_count, deltas, out):
-    n = obs.shape[0]
-    step = (n + nchunks - 1) // nchunks
-    for ch in nb.prange(nchunks):
-        _ledger_range(ch * step, min(n, (ch + 1) * step), offsets[ch], day, obs, court, lst,
-                      svc_req, svc_out, scored, score, lflags, case, pkey, region,
-                      adult_start, adult_count, deltas, out)
+        ends[ch] = _ledger_range(ch * step, min(n, (ch + 1) * step), offsets[ch], day, obs,
+                                 court, lst, svc_req, svc_out, scored, score, lflags, case,
+                                 pkey, region, adult_start, adult_count, deltas, out)
 
 
 @nb.njit(cache=True)
@@ -323,11 +313,12 @@ def ledger_rows(day, obs, court, lst, svc_req, svc_out, scored, score, lflags, c
     written in parallel over a fixed partition of the agents."""
     args = (day, obs, court, lst, svc_req, svc_out, scored, score, lflags, case,
             pkey, region, adult_start, adult_count, deltas)
-    counts = np.zeros(nchunks + 1, np.int64)
-    _ledger_counts(nchunks, *args, np.zeros(0, LEDGER_DTYPE), counts)
-    offsets = np.cumsum(counts)
+    offsets = np.zeros(nchunks + 1, np.int64)
+    ends = np.zeros(nchunks, np.int64)
+    _ledger_chunks(nchunks, offsets, *args, np.zeros(0, LEDGER_DTYPE), ends)  # count
+    np.cumsum(ends, out=offsets[1:])
     out = np.zeros(int(offsets[-1]) + ft.shape[0], LEDGER_DTYPE)
-    _ledger_fill(nchunks, offsets, *args, out)
+    _ledger_chunks(nchunks, offsets, *args, out, ends)  # fill
     _ledger_false(int(offsets[-1]), day, scored, score, deltas, ft, ftype, fsrc, out)
     return out
 
