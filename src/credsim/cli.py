@@ -66,29 +66,45 @@ def run(
 
     A checkpoint is written every --checkpoint-every days; Ctrl-C stops at the end of
     the current day and writes one; --resume RUN continues from it."""
-    from .sim import Sim, prepare_out
+    from .sim import COMPILE, Sim, prepare_out
 
+    sim = None
     try:
         if checkpoint_every < 0:
             raise CredsimError(f"--checkpoint-every {checkpoint_every}: must be >= 0")
         t0 = time.perf_counter()
         if resume is not None:
-            if set_ or agents or days or seed is not None or out or scenario != "as-reported":
-                raise CredsimError("--resume continues a run as it was started: give no "
-                                   "scenario, --agents, --days, --seed, --set or --out")
-            with console.status(f"rebuilding the run in {resume}..."):
+            given = [o for o, v in (("a scenario", scenario != "as-reported"),
+                                    ("--agents", agents is not None),
+                                    ("--days", days is not None), ("--seed", seed is not None),
+                                    ("--set", bool(set_)), ("--out", out is not None),
+                                    ("--force", force)) if v]
+            if given:
+                raise CredsimError(f"--resume continues a run as it was started: give no "
+                                   f"scenario, --agents, --days, --seed, --set, --out or "
+                                   f"--force (got {', '.join(given)})")
+            with console.status(f"rebuilding the run in {resume}...") as status:
+                COMPILE.on_start = lambda: status.update(COMPILING)
                 sim = Sim.resume(resume)
             out = resume
             console.print(f"resuming {sim.scenario.name} at day {sim.day_done} of {sim.days}")
         else:
             sim = Sim(scenario, agents=agents, days=days, seed=seed, overrides=set_ or [])
             out = out or Path("runs") / sim.scenario.name
-            prepare_out(out, force)
+            sim.check_resources(out)
+            sim.lock = prepare_out(out, force)
             sim.out = out
-            with console.status(f"building {sim.n:,} agents and their friend network..."):
+            with console.status(f"building {sim.n:,} agents and their friend "
+                                f"network...") as status:
+                COMPILE.on_start = lambda: status.update(COMPILING)
                 sim.build()
+            tm = sim.timings
+            if tm["compile"] > 0:
+                console.print(f"compiled credsim's kernels in {tm['compile']:.1f} s (once: "
+                              f"later runs load them from the cache)")
             console.print(f"built {sim.n:,} agents and {sim.graph.nnz // 2:,} friendships "
-                          f"in {time.perf_counter() - t0:.1f} s")
+                          f"in {tm['build_population'] + tm['build_network']:.1f} s")
+        COMPILE.on_start = None
         previous = signal.getsignal(signal.SIGINT)
 
         def stop(signum, frame):  # type: ignore[no-untyped-def]
@@ -102,7 +118,8 @@ def run(
         try:
             with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                           MofNCompleteColumn(), TextColumn("days"), DaysPerSecond(),
-                          TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
+                          TimeElapsedColumn(), TextColumn("elapsed,"),
+                          TimeRemainingColumn(), TextColumn("left"),
                           console=console, disable=quiet) as bar:
                 task = bar.add_task(sim.scenario.name, total=sim.days,
                                     completed=sim.day_done)
@@ -113,11 +130,44 @@ def run(
     except CredsimError as e:
         _fail(e)
         return
+    except KeyboardInterrupt:
+        _fail_run(sim, "aborted", 130)
+        return
+    except MemoryError:
+        _fail_run(sim, "out of memory", 2)
+        return
+    except OSError as e:
+        _fail_run(sim, f"{e.filename or ''}{': ' if e.filename else ''}"
+                       f"{e.strerror or e}", 2)
+        return
     wall = time.perf_counter() - t0
     _summary_table(res.meta, wall)
     if profile:
         _profile_table(res.meta["timings_s"], sim.days)
     console.print(f"run directory: [bold]{out}[/]")
+
+
+COMPILING = ("compiling credsim's kernels (first run only, about a minute on 2 cores; "
+             "they are cached for later runs)...")
+
+
+def _fail_run(sim, what: str, code: int) -> None:  # type: ignore[no-untyped-def]
+    """One line for a run that failed (or was aborted): what happened, and whether and how
+    it can be resumed. Nothing finished is deleted."""
+    from .rundir import CHECKPOINT
+
+    ck = sim.out / CHECKPOINT if sim is not None and sim.out is not None else None
+    if ck is not None and ck.exists() and sim.checkpoint_day is not None:
+        day = sim.checkpoint_day
+        where = f"after day {day - 1}" if day < sim.days else "of the finished days"
+        hint = (f"; the last checkpoint ({where}) is kept: resume with "
+                f"'credsim run --resume {sim.out}'")
+    elif sim is not None and sim.out is not None:
+        hint = f"; no checkpoint was written: start over with --force --out {sim.out}"
+    else:
+        hint = ""
+    err_console.print(f"[bold red]error:[/] {what}{hint}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
 
 
 def _summary_table(meta: dict, wall: float) -> None:

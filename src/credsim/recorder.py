@@ -3,6 +3,7 @@ record phase fills it, results.py turns it into tables."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import IO, TYPE_CHECKING
 import numpy as np
 
 from .constants import N_SERVICES, SMOKING_IN_PUBLIC, STATUSES, TIERS
+from .errors import RunDirError
 from .phases.record import (
     LEDGER_DTYPE,
     M_MISID,
@@ -22,12 +24,12 @@ from .phases.record import (
     ledger_rows,
     record_kernel,
 )
+from .rundir import SPOOL
 
 if TYPE_CHECKING:
     from .sim import Sim
 
 
-SPOOL = "ledger.spool"
 
 
 class Recorder:
@@ -64,6 +66,7 @@ class Recorder:
         else:
             self.spool = tempfile.TemporaryFile()
         self.ledger_rows = 0
+        self.digest = hashlib.sha256()  # of the spool's rows, kept as they are written
         self.active_edges = sim.graph.active_edges()
         # edge ends of each cell at the start (active friendships of its agents)
         deg = sim.graph.degree()
@@ -109,20 +112,46 @@ class Recorder:
                     st.lflags, st.case, *pop.parent_args(), s.params.deltas[day],
                     d.false_target, d.false_type, d.false_source)
             out = ledger_rows(*args)
-            self.spool.write(out.tobytes())
+            b = out.tobytes()
+            self.spool.write(b)
+            self.digest.update(b)
             self.ledger_rows += out.shape[0]
 
-    def sync(self) -> int:
-        """Flush the spool to disk; the number of rows it holds."""
+    def sync(self) -> tuple[int, str]:
+        """Flush the spool to disk; the number of rows it holds and their SHA-256."""
         self.spool.flush()
         os.fsync(self.spool.fileno())
-        return self.ledger_rows
+        return self.ledger_rows, self.digest.hexdigest()
 
-    def truncate(self, rows: int) -> None:
-        """Keep the first ``rows`` rows (those a checkpoint knows of) and append after them."""
-        self.spool.truncate(rows * LEDGER_DTYPE.itemsize)
+    def restore(self, rows: int, digest: str) -> None:
+        """Continue after the first ``rows`` rows (those a checkpoint knows of), which must
+        be on the spool as the checkpoint recorded them; later rows are dropped. A spool
+        that is missing, shorter or different is refused: never padded or trusted."""
+        size = rows * LEDGER_DTYPE.itemsize
+        self.spool.flush()
+        have = os.fstat(self.spool.fileno()).st_size
+        where = self.spool_path or SPOOL
+        if have < size:
+            raise RunDirError(f"{where}: the ledger spool holds {have:,} bytes, the "
+                              f"checkpoint records {size:,}: the run cannot be resumed "
+                              f"exactly; start it over with --force")
+        h = hashlib.sha256()
+        self.spool.seek(0)
+        left = size
+        while left:
+            b = self.spool.read(min(left, 1 << 24))
+            if not b:
+                break
+            h.update(b)
+            left -= len(b)
+        if h.hexdigest() != digest:
+            raise RunDirError(f"{where}: the ledger spool differs from the one the "
+                              f"checkpoint recorded (SHA-256): the run cannot be resumed "
+                              f"exactly; start it over with --force")
+        self.spool.truncate(size)
         self.spool.seek(0, os.SEEK_END)
         self.ledger_rows = rows
+        self.digest = h
 
     def ledger_for(self, keep: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
         """Ledger rows of the agents where ``keep`` is true, in day order."""
@@ -137,8 +166,8 @@ class Recorder:
         self.spool.seek(0, os.SEEK_END)
         return np.concatenate(parts)
 
-    def close(self) -> None:
-        """Close the spool and remove it."""
+    def close(self, remove: bool = True) -> None:
+        """Close the spool (and remove it: once the run directory is complete)."""
         self.spool.close()
-        if self.spool_path is not None:
+        if remove and self.spool_path is not None:
             self.spool_path.unlink(missing_ok=True)

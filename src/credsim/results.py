@@ -37,6 +37,7 @@ from .constants import (
     TRUTHS,
 )
 from .errors import RunDirError
+from .rundir import CHECKPOINT, RUN_JSON, TABLES, atomic_write, sha256
 from .phases.record import EXIT_REASONS, KINDS, METRICS, N_GROUPS
 from .population import PROPENSITIES
 from .state import mult_values
@@ -48,7 +49,6 @@ if TYPE_CHECKING:
 STOCKS = frozenset(["listed", "listed_court", "listed_score", "listed_wrongful",
                     "listed_association", "ever_listed", "scored", "speakers", "agents"]
                    + [f"tier_{t}" for t in TIERS])
-TABLES = ("daily", "groups", "services", "score_hist", "agents", "ledger")
 PERCENTILES = (1, 10, 50, 90, 99)
 __version__ = "0.1.0"
 
@@ -104,32 +104,37 @@ def build_tables(sim: Sim) -> dict[str, pa.Table]:
     pop, st = sim.pop, sim.state
     days = np.arange(sim.days, dtype=np.int32)
     lo = rec.lo
-    cells = rec.cells.astype(np.int64)
-    cum_lost = np.cumsum(cells[..., METRICS.index("friendships_lost")], axis=0)
+    # sums over int32 cells accumulate in int64 without an int64 copy of the cells
+    n_regions = len(pop.region_names)
+    c4 = rec.cells.reshape(sim.days, n_regions, N_GROUPS, -1)
+    by_group = c4.sum(axis=1, dtype=np.int64)  # [day, group, metric]
+    by_region = c4.sum(axis=2, dtype=np.int64)  # [day, region, metric]
+    lost = METRICS.index("friendships_lost")
+    cum_lost = np.cumsum(rec.cells[..., lost], axis=0, dtype=np.int64)
     friend_ends = rec.friend_ends0[None, :] - cum_lost  # [day, cell]
 
     # daily, national
-    cols = _stats_frame(cells.sum(axis=1), rec.score_sum.sum(axis=1), rec.hist.sum(axis=1), lo)
+    cols = _stats_frame(by_group.sum(axis=1), rec.score_sum.sum(axis=1),
+                        rec.hist.sum(axis=1, dtype=np.int64), lo)
     daily = {"day": days, **cols}
     daily["active_edges"] = rec.edges_active
     daily["edges_cut_total"] = np.cumsum(daily["edges_cut"])
     tables = {"daily": pa.table(daily)}
 
     # groups: urban, age group, sex daily; region every k days
-    n_regions = len(pop.region_names)
     gidx = np.arange(N_GROUPS)
     dims = {"urban": (gidx // 6, ("rural", "urban")),
             "age_group": ((gidx // 2) % 3, AGE_GROUPS),
             "sex": (gidx % 2, SEXES)}
-    c4 = cells.reshape(sim.days, n_regions, N_GROUPS, -1)
     s4 = rec.score_sum.reshape(sim.days, n_regions, N_GROUPS)
     f4 = friend_ends.reshape(sim.days, n_regions, N_GROUPS)
     frames = []
     for dim, (of, names) in dims.items():
         for gv, gname in enumerate(names):
-            sel = of == gv
-            cols = _stats_frame(c4[:, :, sel].sum(axis=(1, 2)), s4[:, :, sel].sum(axis=(1, 2)),
-                                rec.hist[:, sel].sum(axis=1), lo)
+            sel = np.flatnonzero(of == gv)
+            hist = sum(rec.hist[:, g].astype(np.int64) for g in sel)
+            cols = _stats_frame(by_group[:, sel].sum(axis=1), s4[:, :, sel].sum(axis=(1, 2)),
+                                hist, lo)
             cols["friendships"] = f4[:, :, sel].sum(axis=(1, 2))
             frames.append(pd.DataFrame({"day": days, "dimension": dim, "group": gname, **cols}))
     # region rows every k days: stocks on that day, flows summed over the k days ending then
@@ -137,7 +142,7 @@ def build_tables(sim: Sim) -> dict[str, pa.Table]:
     rdays = days[k - 1:: k] if k > 1 else days
     flows = np.array([m not in STOCKS for m in METRICS])
     for r, rname in enumerate(pop.region_names):
-        creg = c4[:, r].sum(axis=1)  # [day, metric]
+        creg = by_region[:, r]  # [day, metric]
         cum = np.cumsum(creg[:, flows], axis=0)
         per = np.diff(np.concatenate([np.zeros((1, cum.shape[1]), cum.dtype), cum[rdays]]),
                       axis=0)
@@ -399,66 +404,85 @@ class Result:
     def save(self, out: str | Path, force: bool = False) -> Path:
         """Write the run directory. Every table is written to a temporary file, synced
         and renamed into place; run.json, which marks the directory complete and records
-        each table's size, comes last."""
-        from .sim import _atomic_write
-
+        each table's size and SHA-256, comes last."""
         out = Path(out)
-        if (out / "run.json").exists() and not force:
+        if (out / RUN_JSON).exists() and not force:
             raise RunDirError(f"{out}: run directory exists (use --force to overwrite)")
         out.mkdir(parents=True, exist_ok=True)
-        (out / "run.json").unlink(missing_ok=True)  # incomplete until the end
+        (out / RUN_JSON).unlink(missing_ok=True)  # incomplete until the end
         t = time.perf_counter()
         files = {}
         for name in TABLES:
             path = out / f"{name}.parquet"
             lazy = self._tables.get(name)
             if isinstance(lazy, AgentsTable):  # batch by batch, then read from the file
-                _atomic_write(path, lazy.write)
+                atomic_write(path, lazy.write)
                 del self._tables[name]
             else:
                 table = self.table(name)
-                _atomic_write(path, lambda fh, tb=table: pq.write_table(tb, fh,
-                                                                          compression="zstd"))
-            files[f"{name}.parquet"] = path.stat().st_size
+                atomic_write(path, lambda fh, tb=table: pq.write_table(tb, fh,
+                                                                       compression="zstd"))
+            files[f"{name}.parquet"] = {"bytes": path.stat().st_size, "sha256": sha256(path)}
         self.meta["timings_s"]["write"] = round(time.perf_counter() - t, 4)
         self.meta["summary"] = summarise(self)
         self.meta["files"] = files
         self.meta["complete"] = True
-        _atomic_write(out / "run.json",
-                      lambda fh: fh.write(json.dumps(self.meta, indent=1).encode()))
+        atomic_write(out / RUN_JSON,
+                     lambda fh: fh.write(json.dumps(self.meta, indent=1,
+                                                    allow_nan=False).encode()))
         self.path = out
         return out
 
 
-def load_run(path: str | Path) -> Result:
+def load_run(path: str | Path, verify: bool = True) -> Result:
     """A complete run directory written by ``credsim run`` (or ``Result.save``); an
-    incomplete or damaged one is refused in one line."""
+    incomplete or damaged one is refused in one line. With ``verify`` (the default) every
+    table's size and SHA-256 are checked against those run.json records."""
     path = Path(path)
-    meta_path = path / "run.json"
+    meta_path = path / RUN_JSON
     if not path.is_dir():
         raise RunDirError(f"{path}: not a run directory (no such directory)")
     if not meta_path.exists():
-        if (path / "checkpoint.npz").exists():
+        if (path / CHECKPOINT).exists():
             raise RunDirError(f"{path}: the run is incomplete (interrupted): resume it with "
                               f"'credsim run --resume {path}'")
         raise RunDirError(f"{path}: not a run directory (no run.json)")
     try:
-        meta = json.loads(meta_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise RunDirError(f"{meta_path}: corrupted run.json ({e})") from None
-    if not isinstance(meta, dict) or not meta.get("complete"):
-        raise RunDirError(f"{path}: the run directory is incomplete")
-    for name, size in meta.get("files", {}).items():
-        f = path / name
+        meta = json.loads(meta_path.read_bytes().decode(), parse_constant=_no_constant)
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError, RecursionError) as e:
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise RunDirError(f"{meta_path}: corrupted run.json ({msg})") from None
+    except OSError as e:
+        raise RunDirError(f"{meta_path}: cannot be read ({e.strerror or e})") from None
+    if not isinstance(meta, dict) or meta.get("complete") is not True:
+        raise RunDirError(f"{path}: the run directory is incomplete (run.json does not "
+                          f"say complete)")
+    files = meta.get("files")
+    expected = {f"{t}.parquet" for t in TABLES}
+    if not isinstance(files, dict) or set(files) != expected:
+        raise RunDirError(f"{meta_path}: corrupted run.json (it must record the size and "
+                          f"SHA-256 of {', '.join(sorted(expected))})")
+    for name in TABLES:
+        f = path / f"{name}.parquet"
+        rec = files[f.name]
         if not f.exists():
-            raise RunDirError(f"{path}: run directory is missing {name}")
-        if f.stat().st_size != size:
-            raise RunDirError(f"{f}: corrupted ({f.stat().st_size:,} bytes, "
-                              f"run.json records {size:,})")
-    missing = [t for t in TABLES if not (path / f"{t}.parquet").exists()]
-    if missing:
-        raise RunDirError(f"{path}: run directory is missing {', '.join(missing)}.parquet")
+            raise RunDirError(f"{path}: run directory is missing {f.name}")
+        if (not isinstance(rec, dict) or not isinstance(rec.get("bytes"), int)
+                or not isinstance(rec.get("sha256"), str)):
+            raise RunDirError(f"{meta_path}: corrupted run.json (no size and SHA-256 of "
+                              f"{f.name})")
+        size = f.stat().st_size
+        if size != rec["bytes"]:
+            raise RunDirError(f"{f}: corrupted ({size:,} bytes, run.json records "
+                              f"{rec['bytes']:,})")
+        if verify and sha256(f) != rec["sha256"]:
+            raise RunDirError(f"{f}: corrupted (its SHA-256 differs from the one run.json "
+                              f"records)")
     return Result(meta, path=path)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 # ------------------------------------------------------------------------------------

@@ -4,8 +4,6 @@ wall time of each phase, and hands the result to results.py."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from . import resources
+from . import resources, rundir
 from .constants import CHILD
 from .errors import CredsimError, RunDirError
 from .network import FriendGraph, build_network
@@ -24,7 +22,6 @@ from .recorder import Recorder
 from .scenario import DayParams, Scenario, load_scenario
 from .state import Day, State
 
-CHECKPOINT = "checkpoint.npz"
 DEFAULT_CHECKPOINT_EVERY = 30  # days, when a run writes a run directory
 
 
@@ -34,42 +31,75 @@ class Interrupted(CredsimError):
     exit_code = 130
 
 
-def prepare_out(out: Path, force: bool) -> None:
-    """Refuse to overwrite an existing run directory unless forced (then clear it)."""
-    if out.exists() and not out.is_dir():
-        raise RunDirError(f"{out}: exists and is not a directory")
-    if out.exists() and any(out.iterdir()):
-        if not force:
-            if (out / CHECKPOINT).exists():
-                raise RunDirError(f"{out}: holds an interrupted run: resume it with "
-                                  f"'credsim run --resume {out}', or use --force to start over")
-            raise RunDirError(f"{out}: run directory exists and is not empty "
-                              f"(use --force to overwrite, or --out another directory)")
-        shutil.rmtree(out)
+def prepare_out(out: Path, force: bool) -> rundir.RunLock:
+    """Take ``out`` for a new run (see :func:`credsim.rundir.claim`): the returned lock is
+    held until the run directory is complete."""
+    return rundir.claim(Path(out), force)
 
 
-def _atomic_write(path: Path, write: Callable[[Any], None]) -> None:
-    """Write through a temporary file, sync it, then rename it into place."""
-    tmp = path.with_name("." + path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        write(fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
+class CompileClock:
+    """Seconds Numba spends compiling kernels (not loading them from its cache), counted
+    from Numba's compile events; ``on_start`` is called when a compilation begins."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.depth = 0
+        self.t0 = 0.0
+        self.on_start: Callable[[], None] | None = None
+
+    def notify(self, event: Any) -> None:
+        from numba.core import event as ev
+
+        if event.status == ev.EventStatus.START:
+            if self.depth == 0:
+                self.t0 = time.perf_counter()
+                if self.on_start is not None:
+                    self.on_start()
+            self.depth += 1
+        elif event.status == ev.EventStatus.END:
+            self.depth -= 1
+            if self.depth == 0:
+                self.seconds += time.perf_counter() - self.t0
 
 
-def _fsync_dir(d: Path) -> None:
+COMPILE = CompileClock()
+
+
+def _install_compile_clock() -> None:
+    from numba.core import event as ev
+
+    class _Listener(ev.Listener):
+        def on_start(self, event: Any) -> None:
+            COMPILE.notify(event)
+
+        def on_end(self, event: Any) -> None:
+            COMPILE.notify(event)
+
+    ev.register("numba:compile", _Listener())
+
+
+_install_compile_clock()
+
+
+REC_ARRAYS = ("cells", "score_sum", "hist", "svc", "edges_active")
+META_KEYS = ("scenario", "day_done", "ledger_rows", "ledger_sha256", "record_ledger",
+             "timings", "agents", "days", "seed")
+
+
+def _read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The metadata and arrays of a checkpoint; a damaged one is refused in one line."""
     try:
-        fd = os.open(d, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        with np.load(path) as z:
+            meta = json.loads(bytes(z["meta"]).decode())
+            arrays = {k: z[k] for k in z.files if k != "meta"}
+    except Exception as e:  # a damaged file: say so in one line
+        msg = str(e).splitlines()[0] if str(e) else ""
+        raise RunDirError(f"{path}: corrupted checkpoint ({type(e).__name__}: {msg})") from None
+    missing = [k for k in META_KEYS if not isinstance(meta, dict) or k not in meta]
+    if missing:
+        raise RunDirError(f"{path}: corrupted checkpoint (no {', '.join(missing)}; written "
+                          f"by another version of credsim?)")
+    return meta, arrays
 
 
 class Sim:
@@ -99,12 +129,16 @@ class Sim:
         scn.check_horizon(self.days)
         self.record_ledger = record_ledger
         self.phases: list[Phase] = [cls(self) for cls in ORDER]
-        self.timings: dict[str, float] = {"build_population": 0.0, "build_network": 0.0}
+        self.timings: dict[str, float] = {"compile": 0.0, "build_population": 0.0,
+                                          "build_network": 0.0}
         self.timings.update({p.name: 0.0 for p in self.phases})
         self.day_done = 0
         self.built = False
         self.stop_requested = False
         self.out: Path | None = None
+        self.lock: rundir.RunLock | None = None
+        self._final_checkpoint: Path | None = None  # written after the last day
+        self.checkpoint_day: int | None = None  # days done at the last checkpoint
         self.cut_cutter = self.cut_other = np.zeros(0, np.int64)
 
     def estimate(self) -> resources.Estimate:
@@ -116,19 +150,24 @@ class Sim:
                                   score_bins=int(scn.score.max - scn.score.min) + 1,
                                   ledger=self.record_ledger)
 
+    def check_resources(self, out: Path | None = None) -> None:
+        """Refuse, in one line, a run this machine (or this process's limits) cannot hold."""
+        resources.check(self.estimate(), self.n, self.scenario.network.mean_degree,
+                        out or self.out)
+
     # --------------------------------------------------------------------------------
     def build(self) -> None:
         """Population, network, state and recorder; O(agents + edges)."""
         if self.built:
             return
         scn = self.scenario
-        resources.check(self.estimate(), self.n, scn.network.mean_degree, self.out)
-        t = time.perf_counter()
-        self.pop: Population = build_population(scn.population, self.n, self.seed)
-        self.timings["build_population"] = time.perf_counter() - t
-        t = time.perf_counter()
-        self.graph: FriendGraph = build_network(self.pop, scn.network, self.seed)
-        self.timings["build_network"] = time.perf_counter() - t
+        self.check_resources()
+        c0 = COMPILE.seconds
+        self.pop: Population = self._clock("build_population", build_population,
+                                           scn.population, self.n, self.seed)
+        self.graph: FriendGraph = self._clock("build_network", build_network, self.pop,
+                                              scn.network, self.seed)
+        c1 = COMPILE.seconds
         self.params = DayParams(scn, self.days)
         who = scn.score.scored
         if who == "everyone":
@@ -152,7 +191,19 @@ class Sim:
         score_kernel(self.state.scored, self.state.own, self.state.assoc, scn.score.base,
                      scn.score.min, scn.score.max, self.params.tier_bounds[0],
                      self.state.score, self.state.tier)
+        self.timings["compile"] += COMPILE.seconds - c1  # the rest of build's kernels
+        assert COMPILE.seconds >= c0
         self.built = True
+
+    def _clock(self, name: str, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)``, its wall time added to ``timings[name]`` less the time Numba
+        spent compiling kernels on the way (added to ``timings["compile"]``)."""
+        c, t = COMPILE.seconds, time.perf_counter()
+        r = fn(*args)
+        dc = COMPILE.seconds - c
+        self.timings[name] += time.perf_counter() - t - dc
+        self.timings["compile"] += dc
+        return r
 
     def sync_friend_sums(self) -> None:
         """Recompute each agent's sum and count of active scored friends' ledgers from
@@ -165,9 +216,7 @@ class Sim:
         """Run one day, every phase in order."""
         day = self.day_done
         for ph in self.phases:
-            t = time.perf_counter()
-            ph.run(day)
-            self.timings[ph.name] += time.perf_counter() - t
+            self._clock(ph.name, ph.run, day)
         self.day_done += 1
 
     def run(self, out: str | Path | None = None,
@@ -176,15 +225,19 @@ class Sim:
         """Run the remaining days; return a Result, written to ``out`` if given.
 
         With ``out``, a checkpoint is written atomically every ``checkpoint_every`` days
-        (default 30; 0 for none) and when a stop is requested (``stop_requested``, set by
-        the CLI on Ctrl-C): the run then raises Interrupted and resumes with
-        :meth:`resume`. An existing run directory is replaced only with ``force``."""
+        (default 30; 0 for none), after the last day (so that an interruption while the
+        tables are written loses nothing) and when a stop is requested
+        (``stop_requested``, set by the CLI on Ctrl-C): the run then raises Interrupted
+        and resumes with :meth:`resume`. An existing run directory is replaced only with
+        ``force``, and only if credsim wrote everything in it. One process at a time
+        writes a run directory (a lock held until it is complete)."""
         from .results import Result
 
         if out is not None:
             out = Path(out)
-            if self.out != out:  # a fresh run (a resumed one already owns its directory)
-                prepare_out(out, force)
+            if self.out != out or self.lock is None:  # a fresh run takes its directory
+                self.check_resources(out)
+                self.lock = prepare_out(out, force)
             self.out = out
         self.build()
         every = DEFAULT_CHECKPOINT_EVERY if checkpoint_every is None else checkpoint_every
@@ -202,19 +255,38 @@ class Sim:
             if (self.out is not None and every and self.day_done % every == 0
                     and self.day_done < self.days):
                 self.checkpoint(self.out)
+        if self.out is None:
+            res = Result.from_sim(self)
+            self.recorder.close()
+            return res
+        ck = self.out / rundir.CHECKPOINT
+        if every and not self._checkpoint_is_final(ck):
+            self.checkpoint(self.out)
         res = Result.from_sim(self)
-        self.recorder.close()
-        if self.out is not None:
-            res.save(self.out, force=True)
-            (self.out / CHECKPOINT).unlink(missing_ok=True)
+        res.save(self.out, force=True)  # run.json last: complete from here on
+        # the checkpoint and spool are no longer needed
+        ck.unlink(missing_ok=True)
+        self.recorder.close(remove=True)
+        rundir.fsync_dir(self.out)
+        self.release()
         return res
+
+    def release(self) -> None:
+        """Let other processes write the run directory again."""
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+
+    def _checkpoint_is_final(self, ck: Path) -> bool:
+        return self.day_done == self.days and self._final_checkpoint == ck
 
     # --------------------------------------------------------------------------------
     # Checkpoints
 
     def checkpoint(self, out: str | Path) -> Path:
         """Write the whole dynamic state atomically to ``out/checkpoint.npz``. The
-        population and network structure are rebuilt from the seed on resume."""
+        population and network structure are rebuilt from the seed on resume; the ledger
+        rows stay on the spool, of which the checkpoint records the length and SHA-256."""
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         t = time.perf_counter()
@@ -222,50 +294,84 @@ class Sim:
         rec = self.recorder
         arrays: dict[str, np.ndarray] = {f"state.{k}": v for k, v in self.state.arrays().items()}
         arrays["graph.active"] = self.graph.active
-        for k in ("cells", "score_sum", "hist", "svc", "edges_active"):
+        for k in REC_ARRAYS:
             arrays[f"rec.{k}"] = getattr(rec, k)[:d]
         self.timings["checkpoint"] = self.timings.get("checkpoint", 0.0)
+        rows, digest = rec.sync()
         meta = {"scenario": self.scenario.model_dump(mode="json"), "day_done": d,
-                "ledger_rows": rec.sync(),
+                "ledger_rows": rows, "ledger_sha256": digest,
                 "record_ledger": self.record_ledger, "timings": self.timings,
                 "agents": self.n, "days": self.days, "seed": self.seed}
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
-        path = out / CHECKPOINT
-        _atomic_write(path, lambda fh: np.savez(fh, **arrays))
+        path = out / rundir.CHECKPOINT
+        rundir.atomic_write(path, lambda fh: np.savez(fh, **arrays))
+        self._final_checkpoint = path if d == self.days else None
+        self.checkpoint_day = d
         self.timings["checkpoint"] += time.perf_counter() - t
         return path
 
     @classmethod
     def resume(cls, out: str | Path) -> Sim:
-        """The simulation saved in ``out/checkpoint.npz``, ready to run on."""
+        """The simulation saved in ``out/checkpoint.npz``, ready to run on. The run
+        directory is locked for this process; a complete run, a missing or damaged
+        checkpoint and a spool that does not match it are refused in one line."""
+        from .results import load_run
+
         out = Path(out)
-        path = out / CHECKPOINT
-        if not path.exists():
-            if (out / "run.json").exists():
-                raise RunDirError(f"{out}: the run is complete; nothing to resume")
-            raise RunDirError(f"{out}: no checkpoint to resume from ({CHECKPOINT} missing)")
+        path = out / rundir.CHECKPOINT
+        if not out.is_dir():
+            raise RunDirError(f"{out}: not a run directory (no such directory)")
+        lock = rundir.RunLock(out)
         try:
-            z = np.load(path)
-            meta = json.loads(bytes(z["meta"]).decode())
-            arrays = {k: z[k] for k in z.files if k != "meta"}
-        except Exception as e:  # a damaged file: say so in one line
-            raise RunDirError(f"{path}: corrupted checkpoint ({type(e).__name__}: {e})") from None
-        sim = cls(meta["scenario"], record_ledger=meta["record_ledger"])
-        sim.out = out
-        sim.build()
-        for k, v in sim.state.arrays().items():
-            v[...] = arrays[f"state.{k}"]
-        sim.graph.active[:] = arrays["graph.active"]
-        d = int(meta["day_done"])
-        rec = sim.recorder
-        for k in ("cells", "score_sum", "hist", "svc", "edges_active"):
-            getattr(rec, k)[:d] = arrays[f"rec.{k}"]
-        rec.truncate(int(meta["ledger_rows"]))
-        rec.active_edges = int(rec.edges_active[d - 1]) if d else rec.active_edges
-        sim.day_done = d
-        for k, v in meta["timings"].items():
-            sim.timings[k] = v
-        return sim
+            if (out / rundir.RUN_JSON).exists():
+                try:
+                    load_run(out)
+                except RunDirError:
+                    pass  # a damaged or partial run.json: the checkpoint decides
+                else:
+                    # complete: what a kill right after run.json left behind goes now
+                    path.unlink(missing_ok=True)
+                    (out / rundir.SPOOL).unlink(missing_ok=True)
+                    raise RunDirError(f"{out}: the run is complete; nothing to resume")
+            if not path.exists():
+                raise RunDirError(f"{out}: no checkpoint to resume from "
+                                  f"({rundir.CHECKPOINT} missing)")
+            meta, arrays = _read_checkpoint(path)
+            try:
+                sim = cls(meta["scenario"], record_ledger=meta["record_ledger"])
+            except CredsimError as e:
+                raise RunDirError(f"{path}: corrupted checkpoint ({e})") from None
+            sim.out = out
+            sim.lock = lock
+            sim.build()
+            d = int(meta["day_done"])
+            if not 0 <= d <= sim.days or int(meta["agents"]) != sim.n:
+                raise RunDirError(f"{path}: corrupted checkpoint (day {d} of {sim.days}, "
+                                  f"{meta['agents']} agents for a run of {sim.n})")
+            rec = sim.recorder
+            targets = {f"state.{k}": v for k, v in sim.state.arrays().items()}
+            targets["graph.active"] = sim.graph.active
+            targets.update({f"rec.{k}": getattr(rec, k)[:d] for k in REC_ARRAYS})
+            for k, v in targets.items():
+                a = arrays.get(k)
+                if a is None:
+                    raise RunDirError(f"{path}: corrupted checkpoint (no array '{k}')")
+                if a.shape != v.shape or a.dtype != v.dtype:
+                    raise RunDirError(f"{path}: corrupted checkpoint ('{k}' is {a.dtype}"
+                                      f"{list(a.shape)}, this run needs {v.dtype}"
+                                      f"{list(v.shape)})")
+                v[...] = a
+            rec.restore(int(meta["ledger_rows"]), str(meta["ledger_sha256"]))
+            rec.active_edges = int(rec.edges_active[d - 1]) if d else rec.active_edges
+            sim.day_done = sim.checkpoint_day = d
+            for k, v in meta["timings"].items():
+                sim.timings[k] = float(v)
+            if d == sim.days:
+                sim._final_checkpoint = path
+            return sim
+        except BaseException:
+            lock.release()
+            raise
 
     @property
     def phase_names(self) -> list[str]:
