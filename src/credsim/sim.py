@@ -231,14 +231,22 @@ class Sim:
         and resumes with :meth:`resume`. An existing run directory is replaced only with
         ``force``, and only if credsim wrote everything in it. One process at a time
         writes a run directory (a lock held until it is complete)."""
-        from .results import Result
-
         if out is not None:
             out = Path(out)
             if self.out != out or self.lock is None:  # a fresh run takes its directory
                 self.check_resources(out)
                 self.lock = prepare_out(out, force)
             self.out = out
+        try:
+            return self._run(progress, checkpoint_every)
+        except BaseException:
+            self.release()  # whatever stopped the run, the directory is free again
+            raise
+
+    def _run(self, progress: Callable[[int, int], None] | None,
+             checkpoint_every: int | None) -> Any:
+        from .results import Result
+
         self.build()
         every = DEFAULT_CHECKPOINT_EVERY if checkpoint_every is None else checkpoint_every
         while self.day_done < self.days:
