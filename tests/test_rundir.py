@@ -275,6 +275,18 @@ def killer(tmp_path_factory):
 
 
 OUTCOMES: dict[str, int] = {}
+STAGES: dict[str, int] = {}
+
+
+def stage(out: Path) -> str:
+    """Where a killed run was, from what it left."""
+    if not out.exists() or not (out / CHECKPOINT).exists() and not (out / "run.json").exists():
+        return "before the first checkpoint"
+    if (out / "run.json").exists():
+        return "after run.json" if (out / CHECKPOINT).exists() else "finishing"
+    if any(out.glob("*.parquet")) or any(out.glob(".*.parquet.tmp")):
+        return "writing tables"
+    return "simulating days"
 
 
 @settings(max_examples=50, deadline=None, database=None,
@@ -291,11 +303,15 @@ def test_sigkill_at_random_points_then_resume(killer, ref, kills):
     for frac in kills + [None]:
         ans = killer.ask({**req, "kill_after": None if frac is None else frac * killer.wall})
         OUTCOMES[ans["status"]] = OUTCOMES.get(ans["status"], 0) + 1
+        if ans["status"] == "killed":
+            STAGES[stage(out)] = STAGES.get(stage(out), 0) + 1
         assert ans["status"] != "crashed", ans["error"]
         if ans["status"] == "refused":
             assert one_line(ans["error"]), ans["error"]
-            assert "no checkpoint" in ans["error"] or "complete" in ans["error"], ans
-            if "no checkpoint" in ans["error"]:  # killed before the first checkpoint
+            early = ("no checkpoint" in ans["error"]  # killed before the first checkpoint
+                     or "not a run directory" in ans["error"])  # or before the directory
+            assert early or "complete" in ans["error"], ans
+            if early:
                 req = {"do": "run", "out": str(out), "force": True}
                 ans = killer.ask({**req, "kill_after": None})
                 assert ans["status"] == "done", ans
@@ -318,8 +334,9 @@ def test_sigkill_at_random_points_then_resume(killer, ref, kills):
 def test_kills_landed_in_every_stage():
     if not OUTCOMES:
         pytest.skip("run with the property test above")
-    print("outcomes of the kill cases:", OUTCOMES)
+    print("outcomes of the kill cases:", OUTCOMES, "where the kills landed:", STAGES)
     assert OUTCOMES.get("killed", 0) >= 20 and OUTCOMES.get("done", 0) >= 20
+    assert len(STAGES) >= 3
 
 
 # ------------------------------------------------------------------------------------
