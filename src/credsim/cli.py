@@ -66,13 +66,20 @@ def run(
 
     A checkpoint is written every --checkpoint-every days; Ctrl-C stops at the end of
     the current day and writes one; --resume RUN continues from it."""
-    from .sim import COMPILE, Sim, prepare_out
+    from .sim import COMPILE, Sim, prepare_out, warm_kernels
 
     sim = None
     try:
         if checkpoint_every < 0:
             raise CredsimError(f"--checkpoint-every {checkpoint_every}: must be >= 0")
         t0 = time.perf_counter()
+        with console.status("loading credsim's kernels...") as status:
+            COMPILE.on_start = lambda: status.update(COMPILING)
+            compiled = warm_kernels()
+        COMPILE.on_start = None
+        if compiled > 0:
+            console.print(f"compiled credsim's kernels in {compiled:.1f} s (once: later runs "
+                          f"load them from the cache)")
         if resume is not None:
             given = [o for o, v in (("a scenario", scenario != "as-reported"),
                                     ("--agents", agents is not None),
@@ -83,8 +90,7 @@ def run(
                 raise CredsimError(f"--resume continues a run as it was started: give no "
                                    f"scenario, --agents, --days, --seed, --set, --out or "
                                    f"--force (got {', '.join(given)})")
-            with console.status(f"rebuilding the run in {resume}...") as status:
-                COMPILE.on_start = lambda: status.update(COMPILING)
+            with console.status(f"rebuilding the run in {resume}..."):
                 sim = Sim.resume(resume)
             out = resume
             console.print(f"resuming {sim.scenario.name} at day {sim.day_done} of {sim.days}")
@@ -94,17 +100,11 @@ def run(
             sim.check_resources(out)
             sim.lock = prepare_out(out, force)
             sim.out = out
-            with console.status(f"building {sim.n:,} agents and their friend "
-                                f"network...") as status:
-                COMPILE.on_start = lambda: status.update(COMPILING)
+            with console.status(f"building {sim.n:,} agents and their friend network..."):
                 sim.build()
             tm = sim.timings
-            if tm["compile"] > 0:
-                console.print(f"compiled credsim's kernels in {tm['compile']:.1f} s (once: "
-                              f"later runs load them from the cache)")
             console.print(f"built {sim.n:,} agents and {sim.graph.nnz // 2:,} friendships "
                           f"in {tm['build_population'] + tm['build_network']:.1f} s")
-        COMPILE.on_start = None
         previous = signal.getsignal(signal.SIGINT)
 
         def stop(signum, frame):  # type: ignore[no-untyped-def]

@@ -81,6 +81,14 @@ def _install_compile_clock() -> None:
 _install_compile_clock()
 
 
+def warm_kernels() -> float:
+    """Load (or, on the first run after an install, compile) the kernels a run uses, with
+    a tiny simulation; return the seconds spent compiling (0 when all were cached)."""
+    c = COMPILE.seconds
+    Sim("as-reported", agents=64, days=2, seed=1, overrides=["record.tracked=8"]).run()
+    return COMPILE.seconds - c
+
+
 REC_ARRAYS = ("cells", "score_sum", "hist", "svc", "edges_active")
 META_KEYS = ("scenario", "day_done", "ledger_rows", "ledger_sha256", "record_ledger",
              "timings", "agents", "days", "seed")
