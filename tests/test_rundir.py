@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 from credsim import Sim, load_run
 from credsim.cli import app
 from credsim.errors import RunDirError
-from credsim.rundir import CHECKPOINT, LOCK, SPOOL, TABLES, RunLock
+from credsim.rundir import AGG_SPOOL, CHECKPOINT, LOCK, SPOOL, TABLES, RunLock
 
 runner = CliRunner()
 SETS = ["behave.p_debt_default=0.01", "observe.court_delay=3", "observe.misid=0.05",
@@ -59,7 +59,8 @@ def ref(tmp_path_factory) -> Path:
 
 
 def test_finished_run_leaves_no_checkpoint_or_spool(ref):
-    assert not (ref / CHECKPOINT).exists() and not (ref / SPOOL).exists()
+    for f in (CHECKPOINT, SPOOL, AGG_SPOOL):
+        assert not (ref / f).exists()
     meta = json.loads((ref / "run.json").read_text())
     assert meta["complete"] is True
     assert set(meta["files"]) == {f"{t}.parquet" for t in TABLES}
@@ -150,8 +151,9 @@ def interrupted(tmp_path) -> Path:
 
 
 @pytest.mark.parametrize("damage", ["truncated to a third", "missing", "one byte changed"])
-def test_a_damaged_spool_is_refused_never_padded(interrupted, damage):
-    spool = interrupted / SPOOL
+@pytest.mark.parametrize("which", [SPOOL, AGG_SPOOL])
+def test_a_damaged_spool_is_refused_never_padded(interrupted, damage, which):
+    spool = interrupted / which
     data = spool.read_bytes()
     if damage == "missing":
         spool.unlink()
@@ -161,7 +163,7 @@ def test_a_damaged_spool_is_refused_never_padded(interrupted, damage):
         spool.write_bytes(data[: len(data) // 3])
     r = runner.invoke(app, ["run", "--resume", str(interrupted)])
     assert r.exit_code == 2 and one_line(r.stderr), r.output
-    assert "ledger spool" in r.stderr and "cannot be resumed exactly" in r.stderr
+    assert which.replace(".", " ") in r.stderr and "cannot be resumed exactly" in r.stderr
     assert not (interrupted / "run.json").exists()
 
 
@@ -186,7 +188,8 @@ def checkpoint_with(path: Path, edit) -> None:
 
 @pytest.mark.parametrize("edit,needle", [
     (lambda a, m: a.pop("state.score"), "no array 'state.score'"),
-    (lambda a, m: m.pop("ledger_rows"), "no ledger_rows"),
+    (lambda a, m: m.pop("spools"), "no spools"),
+    (lambda a, m: m["spools"].pop("aggregates_sha256"), "KeyError"),
     (lambda a, m: a.__setitem__("state.score", a["state.score"][:-5]), "'state.score' is"),
     (lambda a, m: m.__setitem__("agents", 99), "99 agents"),
     (lambda a, m: m["scenario"]["population"].__setitem__("agents", 700), "for a run of 700"),

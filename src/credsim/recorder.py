@@ -3,16 +3,12 @@ record phase fills it, results.py turns it into tables."""
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
-from pathlib import Path
-from typing import IO, TYPE_CHECKING
+import zlib
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .constants import N_SERVICES, SMOKING_IN_PUBLIC, STATUSES, TIERS
-from .errors import RunDirError
 from .phases.record import (
     LEDGER_DTYPE,
     M_MISID,
@@ -24,7 +20,7 @@ from .phases.record import (
     ledger_rows,
     record_kernel,
 )
-from .rundir import SPOOL
+from .rundir import AGG_SPOOL, SPOOL, Spool
 
 if TYPE_CHECKING:
     from .sim import Sim
@@ -56,17 +52,15 @@ class Recorder:
         self._hist = np.zeros((N_CHUNKS, N_GROUPS, self.nbins), np.int64)
         self._svct = np.zeros((N_CHUNKS, N_SERVICES, len(TIERS), len(STATUSES), 4), np.int64)
         # ledger rows go to an append-only spool file (in the run directory when there is
-        # one, so that a checkpoint records only its length), not to memory
-        self.spool_path: Path | None = None
-        self.spool: IO[bytes]
+        # one, so that a checkpoint records only its length), not to memory; the per-day
+        # aggregates are appended, compressed, to another at each checkpoint
         if sim.out is not None:
             sim.out.mkdir(parents=True, exist_ok=True)
-            self.spool_path = sim.out / SPOOL
-            self.spool = open(self.spool_path, "a+b")
-        else:
-            self.spool = tempfile.TemporaryFile()
+        self.spool = Spool(sim.out / SPOOL if sim.out is not None else None, "ledger spool")
+        self.agg = Spool(sim.out / AGG_SPOOL if sim.out is not None else None,
+                         "aggregates spool")
+        self.agg_days = 0  # days whose aggregates are on the aggregates spool
         self.ledger_rows = 0
-        self.digest = hashlib.sha256()  # of the spool's rows, kept as they are written
         self.active_edges = sim.graph.active_edges()
         # edge ends of each cell at the start (active friendships of its agents)
         deg = sim.graph.degree()
@@ -112,62 +106,56 @@ class Recorder:
                     st.lflags, st.case, *pop.parent_args(), s.params.deltas[day],
                     d.false_target, d.false_type, d.false_source)
             out = ledger_rows(*args)
-            b = out.tobytes()
-            self.spool.write(b)
-            self.digest.update(b)
+            self.spool.append(out.tobytes())
             self.ledger_rows += out.shape[0]
 
-    def sync(self) -> tuple[int, str]:
-        """Flush the spool to disk; the number of rows it holds and their SHA-256."""
-        self.spool.flush()
-        os.fsync(self.spool.fileno())
-        return self.ledger_rows, self.digest.hexdigest()
+    ARRAYS = ("cells", "score_sum", "hist", "svc", "edges_active")
 
-    def restore(self, rows: int, digest: str) -> None:
-        """Continue after the first ``rows`` rows (those a checkpoint knows of), which must
-        be on the spool as the checkpoint recorded them; later rows are dropped. A spool
-        that is missing, shorter or different is refused: never padded or trusted."""
-        size = rows * LEDGER_DTYPE.itemsize
-        self.spool.flush()
-        have = os.fstat(self.spool.fileno()).st_size
-        where = self.spool_path or SPOOL
-        if have < size:
-            raise RunDirError(f"{where}: the ledger spool holds {have:,} bytes, the "
-                              f"checkpoint records {size:,}: the run cannot be resumed "
-                              f"exactly; start it over with --force")
-        h = hashlib.sha256()
-        self.spool.seek(0)
-        left = size
-        while left:
-            b = self.spool.read(min(left, 1 << 24))
-            if not b:
-                break
-            h.update(b)
-            left -= len(b)
-        if h.hexdigest() != digest:
-            raise RunDirError(f"{where}: the ledger spool differs from the one the "
-                              f"checkpoint recorded (SHA-256): the run cannot be resumed "
-                              f"exactly; start it over with --force")
-        self.spool.truncate(size)
-        self.spool.seek(0, os.SEEK_END)
-        self.ledger_rows = rows
-        self.digest = h
+    def sync(self, days: int) -> dict[str, int | str]:
+        """Append the aggregates of the days not yet spooled (up to ``days``), compressed,
+        flush both spools to disk, and say what a checkpoint must record of them."""
+        if days > self.agg_days:
+            a = self.agg_days
+            body = zlib.compress(b"".join(getattr(self, k)[a:days].tobytes()
+                                          for k in self.ARRAYS), 1)
+            self.agg.append(np.array([a, days, len(body)], np.int64).tobytes() + body)
+            self.agg_days = days
+        rows = self.spool.sync()
+        agg = self.agg.sync()
+        return {"ledger_bytes": rows[0], "ledger_sha256": rows[1],
+                "aggregates_bytes": agg[0], "aggregates_sha256": agg[1],
+                "aggregates_days": days}
+
+    def restore(self, ck: dict) -> None:
+        """Continue from what a checkpoint recorded of the spools (see :meth:`sync`); a
+        spool that is missing, shorter or different is refused."""
+        self.spool.restore(int(ck["ledger_bytes"]), str(ck["ledger_sha256"]))
+        self.ledger_rows = self.spool.size // LEDGER_DTYPE.itemsize
+        self.agg.restore(int(ck["aggregates_bytes"]), str(ck["aggregates_sha256"]))
+        b = self.agg.read(0, self.agg.size)
+        pos = 0
+        while pos < len(b):
+            a, d, n = np.frombuffer(b, np.int64, 3, pos)
+            body = zlib.decompress(b[pos + 24: pos + 24 + int(n)])
+            off = 0
+            for k in self.ARRAYS:
+                dest = getattr(self, k)[a:d]
+                dest[...] = np.frombuffer(body, dest.dtype, dest.size, off).reshape(dest.shape)
+                off += dest.nbytes
+            pos += 24 + int(n)
+        self.agg_days = int(ck["aggregates_days"])
 
     def ledger_for(self, keep: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
         """Ledger rows of the agents where ``keep`` is true, in day order."""
-        self.spool.flush()
         parts = [np.zeros(0, LEDGER_DTYPE)]
         size = LEDGER_DTYPE.itemsize
         for start in range(0, self.ledger_rows, chunk):
             n = min(chunk, self.ledger_rows - start)
-            self.spool.seek(start * size)
-            r = np.frombuffer(self.spool.read(n * size), LEDGER_DTYPE)
+            r = np.frombuffer(self.spool.read(start * size, n * size), LEDGER_DTYPE)
             parts.append(r[keep[r["agent"]]])
-        self.spool.seek(0, os.SEEK_END)
         return np.concatenate(parts)
 
     def close(self, remove: bool = True) -> None:
-        """Close the spool (and remove it: once the run directory is complete)."""
-        self.spool.close()
-        if remove and self.spool_path is not None:
-            self.spool_path.unlink(missing_ok=True)
+        """Close the spools (and remove them: once the run directory is complete)."""
+        self.spool.close(remove)
+        self.agg.close(remove)

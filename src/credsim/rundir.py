@@ -14,6 +14,7 @@ import fcntl
 import hashlib
 import os
 import re
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
@@ -23,11 +24,12 @@ from .errors import RunDirError
 RUN_JSON = "run.json"
 CHECKPOINT = "checkpoint.npz"
 SPOOL = "ledger.spool"
+AGG_SPOOL = "aggregates.spool"
 LOCK = ".credsim.lock"
 TABLES = ("daily", "groups", "services", "score_hist", "agents", "ledger")
 # every file credsim writes into a run directory (answers included); nothing else is
 # ever removed, and a directory holding anything else is never cleared
-OWNED = re.compile(r"^(run\.json|checkpoint\.npz|ledger\.spool|\.credsim\.lock|"
+OWNED = re.compile(r"^(run\.json|checkpoint\.npz|(ledger|aggregates)\.spool|\.credsim\.lock|"
                    r"(daily|groups|services|score_hist|agents|ledger)\.parquet|"
                    r"report\.html|explain-\d+\.html|"
                    r"\.(run\.json|checkpoint\.npz|[a-z_]+\.parquet|report\.html|"
@@ -95,7 +97,7 @@ def foreign_entries(out: Path) -> list[str]:
 
 def is_run_directory(out: Path) -> bool:
     """Whether ``out`` holds a run (complete or interrupted) that credsim wrote."""
-    return any((out / f).exists() for f in (RUN_JSON, CHECKPOINT, SPOOL, LOCK))
+    return any((out / f).exists() for f in (RUN_JSON, CHECKPOINT, SPOOL, AGG_SPOOL, LOCK))
 
 
 def clear(out: Path) -> None:
@@ -109,6 +111,72 @@ def clear(out: Path) -> None:
         elif e != LOCK and OWNED.match(e):
             p.unlink()
     fsync_dir(out)
+
+
+class Spool:
+    """An append-only file (in the run directory, or a temporary file without one) and
+    the SHA-256 of what has been appended. A checkpoint records its length and digest;
+    :meth:`restore` continues after exactly those bytes, or refuses."""
+
+    def __init__(self, path: Path | None, what: str):
+        self.path = path
+        self.what = what
+        self.fh: IO[bytes] = open(path, "a+b") if path is not None else tempfile.TemporaryFile()
+        self.size = 0
+        self.digest = hashlib.sha256()
+
+    def append(self, b: bytes) -> None:
+        self.fh.write(b)
+        self.digest.update(b)
+        self.size += len(b)
+
+    def sync(self) -> tuple[int, str]:
+        """Flush to disk; the bytes appended and their SHA-256."""
+        self.fh.flush()
+        os.fsync(self.fh.fileno())
+        return self.size, self.digest.hexdigest()
+
+    def restore(self, size: int, digest: str) -> None:
+        """Keep the first ``size`` bytes, which must have the SHA-256 ``digest``, and
+        append after them. A spool that is missing, shorter or different is refused:
+        never padded or trusted."""
+        self.fh.flush()
+        have = os.fstat(self.fh.fileno()).st_size
+        where = self.path or self.what
+        if have < size:
+            raise RunDirError(f"{where}: the {self.what} holds {have:,} bytes, the checkpoint "
+                              f"records {size:,}: the run cannot be resumed exactly; start "
+                              f"it over with --force")
+        h = hashlib.sha256()
+        self.fh.seek(0)
+        left = size
+        while left:
+            b = self.fh.read(min(left, 1 << 24))
+            if not b:
+                break
+            h.update(b)
+            left -= len(b)
+        if h.hexdigest() != digest:
+            raise RunDirError(f"{where}: the {self.what} differs from the one the checkpoint "
+                              f"recorded (SHA-256): the run cannot be resumed exactly; "
+                              f"start it over with --force")
+        self.fh.truncate(size)
+        self.fh.seek(0, os.SEEK_END)
+        self.size = size
+        self.digest = h
+
+    def read(self, start: int, n: int) -> bytes:
+        """``n`` bytes from ``start`` (then back to appending at the end)."""
+        self.fh.flush()
+        self.fh.seek(start)
+        b = self.fh.read(n)
+        self.fh.seek(0, os.SEEK_END)
+        return b
+
+    def close(self, remove: bool) -> None:
+        self.fh.close()
+        if remove and self.path is not None:
+            self.path.unlink(missing_ok=True)
 
 
 class RunLock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -89,9 +90,8 @@ def warm_kernels() -> float:
     return COMPILE.seconds - c
 
 
-REC_ARRAYS = ("cells", "score_sum", "hist", "svc", "edges_active")
-META_KEYS = ("scenario", "day_done", "ledger_rows", "ledger_sha256", "record_ledger",
-             "timings", "agents", "days", "seed")
+META_KEYS = ("scenario", "day_done", "spools", "record_ledger", "timings", "agents", "days",
+             "seed")
 
 
 def _read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -302,7 +302,8 @@ class Sim:
     def checkpoint(self, out: str | Path) -> Path:
         """Write the whole dynamic state atomically to ``out/checkpoint.npz``. The
         population and network structure are rebuilt from the seed on resume; the ledger
-        rows stay on the spool, of which the checkpoint records the length and SHA-256."""
+        rows and the per-day aggregates stay on their append-only spools, of which the
+        checkpoint records the length and SHA-256."""
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         t = time.perf_counter()
@@ -310,14 +311,11 @@ class Sim:
         rec = self.recorder
         arrays: dict[str, np.ndarray] = {f"state.{k}": v for k, v in self.state.arrays().items()}
         arrays["graph.active"] = self.graph.active
-        for k in REC_ARRAYS:
-            arrays[f"rec.{k}"] = getattr(rec, k)[:d]
         self.timings["checkpoint"] = self.timings.get("checkpoint", 0.0)
-        rows, digest = rec.sync()
         meta = {"scenario": self.scenario.model_dump(mode="json"), "day_done": d,
-                "ledger_rows": rows, "ledger_sha256": digest,
-                "record_ledger": self.record_ledger, "timings": self.timings,
-                "agents": self.n, "days": self.days, "seed": self.seed}
+                "spools": rec.sync(d), "record_ledger": self.record_ledger,
+                "timings": self.timings, "agents": self.n, "days": self.days,
+                "seed": self.seed}
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
         path = out / rundir.CHECKPOINT
         rundir.atomic_write(path, lambda fh: np.savez(fh, **arrays))
@@ -367,7 +365,6 @@ class Sim:
             rec = sim.recorder
             targets = {f"state.{k}": v for k, v in sim.state.arrays().items()}
             targets["graph.active"] = sim.graph.active
-            targets.update({f"rec.{k}": getattr(rec, k)[:d] for k in REC_ARRAYS})
             for k, v in targets.items():
                 a = arrays.get(k)
                 if a is None:
@@ -377,7 +374,15 @@ class Sim:
                                       f"{list(a.shape)}, this run needs {v.dtype}"
                                       f"{list(v.shape)})")
                 v[...] = a
-            rec.restore(int(meta["ledger_rows"]), str(meta["ledger_sha256"]))
+            spools = meta["spools"]
+            if not isinstance(spools, dict) or spools.get("aggregates_days") != d:
+                raise RunDirError(f"{path}: corrupted checkpoint (its spools do not match "
+                                  f"day {d})")
+            try:
+                rec.restore(spools)
+            except (KeyError, ValueError, TypeError, zlib.error) as e:
+                raise RunDirError(f"{path}: corrupted checkpoint (spools: "
+                                  f"{type(e).__name__}: {e})") from None
             rec.active_edges = int(rec.edges_active[d - 1]) if d else rec.active_edges
             sim.day_done = sim.checkpoint_day = d
             for k, v in meta["timings"].items():
