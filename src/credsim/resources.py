@@ -4,7 +4,9 @@ byte budget) and disk (tables and checkpoints), against what the machine has."""
 from __future__ import annotations
 
 import os
+import resource
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +67,78 @@ def estimate(agents: int, mean_degree: float, days: int, n_cells: int = 372,
     return Estimate(memory, disk, (run - INDPTR_B * agents) / max(agents, 1))
 
 
+def _read_int(path: Path) -> int | None:
+    try:
+        text = path.read_text().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def _proc_status(key: str) -> int | None:
+    """A size from /proc/self/status (VmRSS, VmSize), in bytes."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _cgroup_headroom() -> int | None:
+    """The least (limit - usage) over this process's memory cgroup and its ancestors
+    (cgroup v2 memory.max, or v1 memory.limit_in_bytes); None without a limit."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    best: int | None = None
+    for line in lines:
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        if parts[0] == "0" and parts[1] == "":
+            root, limit_f, usage_f = Path("/sys/fs/cgroup"), "memory.max", "memory.current"
+        elif "memory" in parts[1].split(","):
+            root = Path("/sys/fs/cgroup/memory")
+            limit_f, usage_f = "memory.limit_in_bytes", "memory.usage_in_bytes"
+        else:
+            continue
+        d = root / parts[2].lstrip("/")
+        while True:
+            limit, usage = _read_int(d / limit_f), _read_int(d / usage_f)
+            if limit is not None and usage is not None and limit < 2**60:
+                room = max(limit - usage, 0)
+                best = room if best is None else min(best, room)
+            if d == root or root not in d.parents:
+                break
+            d = d.parent
+    return best
+
+
+def memory_headroom() -> tuple[int, str] | None:
+    """How much more memory this process may take, and what limits it: the system's
+    available memory, the memory cgroup's limit, or the address-space limit (ulimit -v);
+    None where none is known."""
+    options: list[tuple[int, str]] = []
+    mem = available_memory()
+    if mem is not None:
+        options.append((mem, "available"))
+    cg = _cgroup_headroom()
+    if cg is not None:
+        options.append((cg, "left under the memory cgroup's limit"))
+    try:
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    except (OSError, ValueError):
+        soft = resource.RLIM_INFINITY
+    if soft != resource.RLIM_INFINITY:
+        vm = _proc_status("VmSize") or 0
+        options.append((max(soft - vm, 0), "left under the address-space limit (ulimit -v)"))
+    return min(options) if options else None
+
+
 def available_memory() -> int | None:
     """MemAvailable from /proc/meminfo (None where unknown)."""
     try:
@@ -90,19 +164,37 @@ def available_disk(path: Path) -> int | None:
         return None
 
 
-def check(est: Estimate, agents: int, mean_degree: float, out: Path | None) -> None:
-    """Refuse, in one line, a run that the machine cannot hold."""
-    mem = available_memory()
-    if mem is not None and est.memory > mem:
+def agents_that_fit(fits: Callable[[int], bool], agents: int) -> int:
+    """The largest number of agents below ``agents`` for which ``fits`` holds (0 if
+    none), by bisection on the estimate."""
+    lo, hi = 0, agents
+    while hi - lo > max(1, lo // 100):
+        mid = (lo + hi) // 2
+        if fits(mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def check(estimate_for: Callable[[int], Estimate], agents: int, mean_degree: float,
+          out: Path | None) -> None:
+    """Refuse, in one line, a run that the machine (or this process's limits) cannot
+    hold. ``estimate_for(n)`` is the run's estimate with ``n`` agents."""
+    est = estimate_for(agents)
+    room = memory_headroom()
+    have = _proc_status("VmRSS") or 0  # what this process holds already counts
+    if room is not None and est.memory - have > room[0]:
+        fit = agents_that_fit(lambda n: estimate_for(n).memory - have <= room[0], agents)
         raise ResourceError(
             f"a run of {agents:,} agents at mean degree {mean_degree:g} needs about "
-            f"{gib(est.memory)} of memory; {gib(mem)} is available: use fewer --agents "
-            f"(about {int(agents * mem / est.memory * 0.9):,} fit) or a lower "
-            f"network.mean_degree")
+            f"{gib(est.memory)} of memory; {gib(room[0] + have)} is {room[1]}: use "
+            f"fewer --agents (about {fit:,} fit) or a lower network.mean_degree")
     if out is not None:
         disk = available_disk(out)
         if disk is not None and est.disk > disk:
+            fit = agents_that_fit(lambda n: estimate_for(n).disk <= disk, agents)
             raise ResourceError(
                 f"{out}: a run of {agents:,} agents needs about {gib(est.disk)} of disk for "
-                f"its tables and checkpoints; {gib(disk)} is free there: use fewer --agents "
-                f"or another --out")
+                f"its tables, spools and checkpoints; {gib(disk)} is free there: use fewer "
+                f"--agents (about {fit:,} fit) or another --out")

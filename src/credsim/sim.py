@@ -149,18 +149,20 @@ class Sim:
         self.checkpoint_day: int | None = None  # days done at the last checkpoint
         self.cut_cutter = self.cut_other = np.zeros(0, np.int64)
 
-    def estimate(self) -> resources.Estimate:
-        """Memory and disk this run needs (before anything is allocated)."""
+    def estimate(self, agents: int | None = None) -> resources.Estimate:
+        """Memory and disk this run needs (before anything is allocated); with ``agents``,
+        those of the same run with that many agents."""
         scn = self.scenario
         n_regions = 1 if scn.population.single_region else 31
-        return resources.estimate(self.n, scn.network.mean_degree, self.days,
+        return resources.estimate(self.n if agents is None else agents,
+                                  scn.network.mean_degree, self.days,
                                   n_cells=12 * n_regions,
                                   score_bins=int(scn.score.max - scn.score.min) + 1,
                                   ledger=self.record_ledger)
 
     def check_resources(self, out: Path | None = None) -> None:
         """Refuse, in one line, a run this machine (or this process's limits) cannot hold."""
-        resources.check(self.estimate(), self.n, self.scenario.network.mean_degree,
+        resources.check(self.estimate, self.n, self.scenario.network.mean_degree,
                         out or self.out)
 
     # --------------------------------------------------------------------------------
