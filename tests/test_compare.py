@@ -14,6 +14,7 @@ import credsim
 from credsim import Sim
 from credsim.cli import app
 from credsim.compare import paired_interval, t975, welch_interval
+from credsim.errors import CredsimError
 
 runner = CliRunner()
 RAISED = ["behave.p_traffic_violation=0.3", "score.deltas.traffic_violation=-100",
@@ -122,3 +123,59 @@ def test_compare_mixed_kinds_is_an_error(tmp_path):
                             str(tmp_path / "c")])
     assert r.exit_code == 2 and "must both be run directories" in r.output
     assert len(r.output.strip().splitlines()) == 1, r.output  # no progress bar before it
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("two_runs")
+    for name, preset in (("a", "as-reported"), ("b", "court-list")):
+        Sim(preset, agents=2000, days=10, seed=4).run(out=base / name)
+    return base / "a", base / "b"
+
+
+def test_compare_refuses_to_overwrite_a_comparison(two_runs, tmp_path):
+    a, b = two_runs
+    out = tmp_path / "cmp"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    first = runner.invoke(app, ["compare", str(a), str(b), "--out", str(out)])
+    assert first.exit_code == 0, first.output
+    before = (out / "compare.csv").read_text()
+    again = runner.invoke(app, ["compare", str(b), str(a), "--out", str(out)])
+    assert again.exit_code == 2
+    assert "--force" in again.output and len(again.output.strip().splitlines()) == 1, \
+        again.output
+    assert (out / "compare.csv").read_text() == before  # untouched
+    forced = runner.invoke(app, ["compare", str(b), str(a), "--out", str(out), "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert (out / "compare.csv").read_text() != before
+    assert (out / "notes.txt").read_text() == "mine"  # never touches other files
+    assert sorted(p.name for p in out.iterdir()) == ["compare.csv", "compare.html",
+                                                     "notes.txt", "replicates.csv"]
+
+
+def test_compare_refuses_before_simulating(tmp_path):
+    (tmp_path / "replicates.csv").write_text("side\n")
+    r = runner.invoke(app, ["compare", "as-reported", "accountable", "--agents", "2000",
+                            "--days", "400", "--out", str(tmp_path), "--quiet"])
+    assert r.exit_code == 2 and "already holds a comparison" in r.output, r.output
+
+
+def test_comparison_save_refuses_unless_forced(two_runs, tmp_path):
+    cmp = credsim.compare(*two_runs)
+    cmp.save(tmp_path)
+    with pytest.raises(CredsimError, match="force"):
+        cmp.save(tmp_path)
+    cmp.save(tmp_path, force=True)
+
+
+@pytest.mark.parametrize("opt", [["--replicates", "3"], ["--seed", "0"], ["--agents", "10"],
+                                 ["--days", "5"], ["--set", "observe.misid=0"],
+                                 ["--set-b", "observe.misid=0"]])
+def test_run_directories_refuse_simulation_options(two_runs, tmp_path, opt):
+    a, b = two_runs
+    r = runner.invoke(app, ["compare", str(a), str(b), *opt, "--out", str(tmp_path)])
+    assert r.exit_code == 2, r.output
+    assert opt[0] in r.output and "compared as they are" in r.output, r.output
+    assert len(r.output.strip().splitlines()) == 1, r.output
+    assert not (tmp_path / "compare.html").exists()

@@ -224,11 +224,16 @@ def compare(
     out: Annotated[Path | None, typer.Option(
         help="directory for compare.html, compare.csv and replicates.csv "
              "(default runs/compare-A-vs-B)")] = None,
+    force: Annotated[bool, typer.Option(
+        help="overwrite the comparison already in the output directory")] = False,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
 ) -> None:
-    """Compare two designs: paired differences B - A with 95 % intervals."""
+    """Compare two designs: paired differences B - A with 95 % intervals.
+
+    Two run directories are compared as they are: --replicates, --agents, --days, --seed
+    and --set apply to presets and scenario files only."""
+    from .compare import check_out, rich_table
     from .compare import compare as run_compare
-    from .compare import rich_table
 
     bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("days"), TimeElapsedColumn(), TextColumn("left"),
@@ -241,7 +246,10 @@ def compare(
             tasks.append(bar.add_task(label, total=total))
         bar.update(tasks[0], completed=done, total=total, description=label)
 
+    name = "-vs-".join(Path(x.rstrip("/")).stem or x for x in (a, b))
+    out = out or Path("runs") / f"compare-{name}"
     try:
+        check_out(out, force)  # before minutes of simulation, not after
         try:
             cmp = run_compare(a, b, replicates=replicates, agents=agents, days=days, seed=seed,
                               overrides=set_ or [], overrides_a=set_a or [],
@@ -249,8 +257,7 @@ def compare(
         finally:
             if tasks:
                 bar.stop()
-        name = "-vs-".join(Path(x.rstrip("/")).stem or x for x in (a, b))
-        path = cmp.save(out or Path("runs") / f"compare-{name}")
+        path = cmp.save(out, force=force)
     except CredsimError as e:
         _fail(e)
         return
