@@ -4,6 +4,7 @@ the command line."""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -13,7 +14,7 @@ from typer.testing import CliRunner
 import credsim
 from credsim import Sim
 from credsim.cli import app
-from credsim.compare import paired_interval, t975, welch_interval
+from credsim.compare import fmt_diff, paired_interval, rich_table, t975, welch_interval
 from credsim.errors import CredsimError
 
 runner = CliRunner()
@@ -39,7 +40,7 @@ def test_intervals_by_hand():
     assert d2 == 1.5 and hu > h  # the shared part of the noise cancels only when paired
 
 
-def test_identical_scenarios_give_zero_difference_and_zero_width():
+def test_identical_scenarios_give_zero_difference_and_zero_width(tmp_path):
     cmp = credsim.compare("as-reported", "as-reported", replicates=3, agents=3000, days=20)
     t = cmp.table
     assert cmp.k == 3
@@ -48,6 +49,39 @@ def test_identical_scenarios_give_zero_difference_and_zero_width():
     assert (t["half_width"] == 0).all()
     seeds = cmp.replicates.groupby("side")["seed"].apply(list).to_dict()
     assert seeds["A"] == seeds["B"] == [1, 2, 3]
+    # zero is printed as zero, without a sign
+    text = _rendered(rich_table(cmp))
+    assert "±" not in text, text
+    assert re.search(r"listing entries +│ +0 │ +0 │ +0 │ +\[0, 0\] │", text), text
+    html = (cmp.to_html(tmp_path)).read_text()
+    assert "±" not in html
+    # the run's size is shown once when A and B share it, as numbers, not lists
+    assert "agents 3,000" in html and "days 20" in html and "seeds 1, 2, 3" in html
+    assert "[3000, 3000]" not in html and "[[1, 2, 3]" not in html
+
+
+def _rendered(table) -> str:
+    from rich.console import Console
+
+    con = Console(record=True, width=200)
+    con.print(table)
+    return con.export_text()
+
+
+def test_formatting_of_differences():
+    assert fmt_diff(0.0, "entries") == "0" and fmt_diff(0, "share") == "0"
+    assert fmt_diff(-2.6, "entries") == "−2.6" and fmt_diff(3.0, "agents") == "+3"
+    assert fmt_diff(0.0021, "share") == "+0.21 pp"
+    assert fmt_diff(float("nan"), "entries") == "–"
+
+
+def test_page_shows_differing_sizes_per_side(two_runs, tmp_path):
+    a, _ = two_runs
+    other = tmp_path / "small"
+    Sim("court-list", agents=1500, days=10, seed=5).run(out=other)
+    html = credsim.compare(a, other).to_html(tmp_path / "cmp").read_text()
+    assert "agents A: 2,000, B: 1,500" in html and "days 10" in html
+    assert "seeds A: 4, B: 5" in html
 
 
 @pytest.fixture(scope="module")

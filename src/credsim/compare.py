@@ -281,12 +281,29 @@ def fmt_value(v: float, unit: str) -> str:
 
 
 def fmt_diff(v: float, unit: str) -> str:
+    """A difference with its sign (shares in percentage points); zero is plain 0."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
+    if v == 0:
+        return "0"
     s = fmt_value(abs(v), unit)
     if unit == "share":
         s = s.replace(" %", " pp")
-    return ("+" if v > 0 else "−" if v < 0 else "±") + s
+    return ("+" if v > 0 else "−") + s
+
+
+def fmt_pair(name: str, pair: Any, fmt: Callable[[Any], str] = C.fmt) -> str:
+    """``name value`` when A and B share the value, ``name A: x, B: y`` otherwise."""
+    if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+        return f"{name} {fmt(pair)}"
+    a, b = pair
+    if a == b:
+        return f"{name} {fmt(a)}"
+    return f"{name} A: {fmt(a)}, B: {fmt(b)}"
+
+
+def _seeds(v: Any) -> str:
+    return ", ".join(C.fmt(int(x)) for x in v) if isinstance(v, (list, tuple)) else C.fmt(v)
 
 
 def rich_table(cmp: Comparison) -> Any:
@@ -412,8 +429,9 @@ def write_html(cmp: Comparison, out: str | Path, force: bool = False) -> Path:
                                      "measures)."))
     m = cmp.meta
     sub = [f"A = {cmp.a_label}", f"B = {cmp.b_label}",
-           f"{m.get('mode')}: {k} replicate(s), agents {m.get('agents')}, days "
-           f"{m.get('days')}, seeds {m.get('seeds', [[]])[0]}"]
+           f"{m.get('mode')}: {k} replicate{'s' if k != 1 else ''}; "
+           + "; ".join([fmt_pair("agents", m.get("agents")), fmt_pair("days", m.get("days")),
+                        fmt_pair("seeds", m.get("seeds"), _seeds)])]
     text = C.page("credsim comparison", sub, body,
                   nav=[("table", "Measures"), ("charts", "Charts"),
                        ("replicates", "Replicates")])
