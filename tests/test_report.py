@@ -99,3 +99,36 @@ def test_report_command(report, tmp_path):
     assert len(list((tmp_path / "figures").glob("*.png"))) == len(keys)
     bad = CliRunner().invoke(app, ["report", str(tmp_path / "nosuch")])
     assert bad.exit_code == 2 and "not a run directory" in bad.output
+
+
+def _summary_text(monkeypatch, meta) -> str:
+    from rich.console import Console
+
+    import credsim.cli as cli
+
+    con = Console(record=True, width=200)
+    monkeypatch.setattr(cli, "console", con)
+    cli._summary_table(meta, 1.0)
+    return con.export_text()
+
+
+@pytest.mark.parametrize("agents,represented,heading", [
+    (20_000, 1.4e9, "estimate for 1.4 billion people (x70,000)"),
+    (20_000, 670_000, "estimate for 670,000 people (x33.5)"),
+])
+def test_summary_names_what_the_estimate_represents(report, monkeypatch, agents,
+                                                    represented, heading):
+    res, _, _ = report
+    meta = dict(res.meta, agents=agents, represented=represented,
+                scale=represented / agents)
+    text = _summary_text(monkeypatch, meta)
+    assert heading in text, text
+    assert "national" not in text.lower(), text
+
+
+def test_summary_of_a_city_at_full_scale_has_no_estimate_column(report, monkeypatch):
+    res, _, _ = report
+    meta = dict(res.meta, preset="rongcheng", agents=670_000, represented=670_000, scale=1.0)
+    text = _summary_text(monkeypatch, meta)
+    assert "estimate for" not in text and "(x1" not in text, text
+    assert "each agent stands for one of the 670,000 people" in text, text

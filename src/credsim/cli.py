@@ -120,14 +120,30 @@ def run(
     console.print(f"run directory: [bold]{out}[/]")
 
 
+def _people(n: float) -> str:
+    """1.4 billion, 2.5 million, 670,000."""
+    for size, word in ((1e9, "billion"), (1e6, "million")):
+        if n >= size:
+            return f"{n / size:.3g} {word}"
+    return f"{n:,.0f}"
+
+
+def _times(scale: float) -> str:
+    return f"x{scale:,.0f}" if scale >= 100 or scale == int(scale) else f"x{scale:.3g}"
+
+
 def _summary_table(meta: dict, wall: float) -> None:
     s = meta["summary"]
-    scale = meta["scale"]
+    scale = float(meta["scale"])
+    represented = float(meta.get("represented", scale * meta["agents"]))
+    estimate = scale != 1.0  # at one agent per person the counts are the estimates
     t = Table(title=f"{meta['preset']}: {meta['agents']:,} agents, {meta['days']} days, "
                     f"seed {meta['seed']} ({wall:.1f} s)")
     t.add_column("measure")
     t.add_column("agents", justify="right")
-    t.add_column(f"national estimate (x{scale:,.0f})", justify="right", style="dim")
+    if estimate:
+        t.add_column(f"estimate for {_people(represented)} people ({_times(scale)})",
+                     justify="right", style="dim")
     rows = [("listed at the end", "listed_end"), ("ever listed", "ever_listed"),
             ("listing entries", "listing_entries"), ("  of them wrongful", "wrongful_entries"),
             ("  by association", "association_entries"),
@@ -135,16 +151,23 @@ def _summary_table(meta: dict, wall: float) -> None:
             ("  trains denied", "trains_denied"), ("friendships cut", "edges_cut")]
     for label, key in rows:
         v = s[key]
-        t.add_row(label, f"{v:,}", f"{v * scale:,.0f}")
-    t.add_row("wrongful share of entries", f"{s['wrongful_share_of_entries']:.1%}", "")
-    t.add_row("rumour flags per speaker-year", f"{s['flags_per_speaker_year']:.2f}", "")
+        t.add_row(label, f"{v:,}", *([f"{v * scale:,.0f}"] if estimate else []))
+    blank = [""] if estimate else []
+    t.add_row("wrongful share of entries", f"{s['wrongful_share_of_entries']:.1%}", *blank)
+    t.add_row("rumour flags per speaker-year", f"{s['flags_per_speaker_year']:.2f}", *blank)
     t.add_row("speech volume, posts (day 0 -> last)",
-              f"{s['posts_day0']:,} -> {s['posts_last_day']:,}", "")
+              f"{s['posts_day0']:,} -> {s['posts_last_day']:,}", *blank)
     t.add_row("score mean / Gini at the end",
-              f"{s['score_mean_end']:.1f} / {s['score_gini_end']:.4f}", "")
+              f"{s['score_mean_end']:.1f} / {s['score_gini_end']:.4f}", *blank)
     console.print(t)
-    console.print("[dim]national estimates scale the agent counts by represented/agents; "
-                  "they are model estimates, not observations.[/]")
+    if estimate:
+        console.print(f"[dim]estimates scale the counts by the {_people(represented)} people "
+                      f"represented / {meta['agents']:,} agents; they are model estimates, "
+                      "not observations.[/]")
+    else:
+        console.print(f"[dim]each agent stands for one of the {_people(represented)} people "
+                      "represented: the counts are the model's estimates for them, not "
+                      "observations.[/]")
 
 
 def _profile_table(timings: dict, days: int) -> None:
