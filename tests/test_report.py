@@ -3,6 +3,7 @@ chart, and the same figures as PNG."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 
@@ -112,18 +113,21 @@ def _summary_text(monkeypatch, meta) -> str:
     return con.export_text()
 
 
-@pytest.mark.parametrize("agents,represented,heading", [
-    (20_000, 1.4e9, "estimate for 1.4 billion people (x70,000)"),
-    (20_000, 670_000, "estimate for 670,000 people (x33.5)"),
+@pytest.mark.parametrize("agents,represented,region,heading", [
+    (20_000, 1.4e9, "", "national estimate for 1.4 billion people (x70,000)"),
+    (20_000, 670_000, "Rongcheng", "estimate for 670,000 people (x33.5)"),
 ])
 def test_summary_names_what_the_estimate_represents(report, monkeypatch, agents,
-                                                    represented, heading):
+                                                    represented, region, heading):
     res, _, _ = report
+    scn = json.loads(json.dumps(res.meta["scenario"]))
+    scn["population"]["single_region"] = region
     meta = dict(res.meta, agents=agents, represented=represented,
-                scale=represented / agents)
+                scale=represented / agents, scenario=scn)
     text = _summary_text(monkeypatch, meta)
     assert heading in text, text
-    assert "national" not in text.lower(), text
+    if region:  # a city is not a nation
+        assert "national" not in text.lower(), text
 
 
 def test_summary_of_a_city_at_full_scale_has_no_estimate_column(report, monkeypatch):
@@ -132,3 +136,55 @@ def test_summary_of_a_city_at_full_scale_has_no_estimate_column(report, monkeypa
     text = _summary_text(monkeypatch, meta)
     assert "estimate for" not in text and "(x1" not in text, text
     assert "each agent stands for one of the 670,000 people" in text, text
+
+
+@pytest.fixture(scope="module")
+def sesame(tmp_path_factory):
+    """A commercial score: no list; deposits for low scores, perks for high ones."""
+    out = tmp_path_factory.mktemp("sesame") / "run"
+    Sim("sesame", agents=3000, days=30, seed=1).run(out=out)
+    return load_run(out)
+
+
+def test_summary_counts_every_service_outcome_and_tier(sesame):
+    from credsim.constants import SERVICES, TIERS
+
+    s = sesame.meta["summary"]
+    assert s == json.loads((sesame.path / "run.json").read_text())["summary"]
+    d = sesame.daily
+    for svc in SERVICES:
+        for o in ("requests", "granted", "denied", "deposit", "perk"):
+            assert s["services"][svc][o] == int(d[f"{svc}_{o}"].sum()), (svc, o)
+    for o in ("requests", "granted", "denied", "deposit", "perk"):
+        assert s["services"]["all"][o] == sum(s["services"][svc][o] for svc in SERVICES), o
+    assert s["services"]["all"]["denied"] == s["denials_total"]
+    assert list(s["tiers_end"]) == list(TIERS)
+    for t in TIERS:
+        assert s["tiers_end"][t] == int(d[f"tier_{t}"].iloc[-1]), t
+    # sesame asks a deposit of every low score: every hotel request pays one
+    assert s["services"]["hotel"]["deposit"] == s["services"]["hotel"]["requests"] > 0
+
+
+def test_summary_of_a_commercial_score_shows_what_it_does(sesame, monkeypatch):
+    text = _summary_text(monkeypatch, sesame.meta)
+    s = sesame.meta["summary"]
+    rows = {line.split("│")[1].strip(): line for line in text.splitlines()
+            if line.startswith("│")}
+    svc = s["services"]
+    assert "with a deposit" in rows and f"{svc['all']['deposit']:,}" in rows["with a deposit"]
+    assert "service requests" in rows
+    assert "tier A" in rows and f"{s['tiers_end']['A']:,}" in rows["tier A"]
+    assert "unscored" in rows
+    # the per-service table: hotel deposits, all of its requests
+    hotel = rows["hotel"]
+    assert f"{svc['hotel']['deposit']:,} (100%)" in hotel, hotel
+    # no list in this preset: no list rows, all zero
+    assert "listed at the end" not in rows and "friendships cut" not in rows, text
+
+
+def test_summary_of_the_press_account_keeps_its_list_rows(report, monkeypatch):
+    res, _, _ = report
+    text = _summary_text(monkeypatch, res.meta)
+    for needle in ("listed at the end", "of them wrongful", "flights denied", "trains denied",
+                   "friendships cut", "rumour flags per speaker-year", "tier A"):
+        assert needle in text, (needle, text)
