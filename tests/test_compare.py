@@ -4,6 +4,7 @@ the command line."""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -13,7 +14,8 @@ from typer.testing import CliRunner
 import credsim
 from credsim import Sim
 from credsim.cli import app
-from credsim.compare import paired_interval, t975, welch_interval
+from credsim.compare import fmt_diff, paired_interval, rich_table, t975, welch_interval
+from credsim.errors import CredsimError
 
 runner = CliRunner()
 RAISED = ["behave.p_traffic_violation=0.3", "score.deltas.traffic_violation=-100",
@@ -38,7 +40,7 @@ def test_intervals_by_hand():
     assert d2 == 1.5 and hu > h  # the shared part of the noise cancels only when paired
 
 
-def test_identical_scenarios_give_zero_difference_and_zero_width():
+def test_identical_scenarios_give_zero_difference_and_zero_width(tmp_path):
     cmp = credsim.compare("as-reported", "as-reported", replicates=3, agents=3000, days=20)
     t = cmp.table
     assert cmp.k == 3
@@ -47,6 +49,39 @@ def test_identical_scenarios_give_zero_difference_and_zero_width():
     assert (t["half_width"] == 0).all()
     seeds = cmp.replicates.groupby("side")["seed"].apply(list).to_dict()
     assert seeds["A"] == seeds["B"] == [1, 2, 3]
+    # zero is printed as zero, without a sign
+    text = _rendered(rich_table(cmp))
+    assert "±" not in text, text
+    assert re.search(r"listing entries +│ +0 │ +0 │ +0 │ +\[0, 0\] │", text), text
+    html = (cmp.to_html(tmp_path)).read_text()
+    assert "±" not in html
+    # the run's size is shown once when A and B share it, as numbers, not lists
+    assert "agents 3,000" in html and "days 20" in html and "seeds 1, 2, 3" in html
+    assert "[3000, 3000]" not in html and "[[1, 2, 3]" not in html
+
+
+def _rendered(table) -> str:
+    from rich.console import Console
+
+    con = Console(record=True, width=200)
+    con.print(table)
+    return con.export_text()
+
+
+def test_formatting_of_differences():
+    assert fmt_diff(0.0, "entries") == "0" and fmt_diff(0, "share") == "0"
+    assert fmt_diff(-2.6, "entries") == "−2.6" and fmt_diff(3.0, "agents") == "+3"
+    assert fmt_diff(0.0021, "share") == "+0.21 pp"
+    assert fmt_diff(float("nan"), "entries") == "–"
+
+
+def test_page_shows_differing_sizes_per_side(two_runs, tmp_path):
+    a, _ = two_runs
+    other = tmp_path / "small"
+    Sim("court-list", agents=1500, days=10, seed=5).run(out=other)
+    html = credsim.compare(a, other).to_html(tmp_path / "cmp").read_text()
+    assert "agents A: 2,000, B: 1,500" in html and "days 10" in html
+    assert "seeds A: 4, B: 5" in html
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +157,59 @@ def test_compare_mixed_kinds_is_an_error(tmp_path):
                             str(tmp_path / "c")])
     assert r.exit_code == 2 and "must both be run directories" in r.output
     assert len(r.output.strip().splitlines()) == 1, r.output  # no progress bar before it
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("two_runs")
+    for name, preset in (("a", "as-reported"), ("b", "court-list")):
+        Sim(preset, agents=2000, days=10, seed=4).run(out=base / name)
+    return base / "a", base / "b"
+
+
+def test_compare_refuses_to_overwrite_a_comparison(two_runs, tmp_path):
+    a, b = two_runs
+    out = tmp_path / "cmp"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    first = runner.invoke(app, ["compare", str(a), str(b), "--out", str(out)])
+    assert first.exit_code == 0, first.output
+    before = (out / "compare.csv").read_text()
+    again = runner.invoke(app, ["compare", str(b), str(a), "--out", str(out)])
+    assert again.exit_code == 2
+    assert "--force" in again.output and len(again.output.strip().splitlines()) == 1, \
+        again.output
+    assert (out / "compare.csv").read_text() == before  # untouched
+    forced = runner.invoke(app, ["compare", str(b), str(a), "--out", str(out), "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert (out / "compare.csv").read_text() != before
+    assert (out / "notes.txt").read_text() == "mine"  # never touches other files
+    assert sorted(p.name for p in out.iterdir()) == ["compare.csv", "compare.html",
+                                                     "notes.txt", "replicates.csv"]
+
+
+def test_compare_refuses_before_simulating(tmp_path):
+    (tmp_path / "replicates.csv").write_text("side\n")
+    r = runner.invoke(app, ["compare", "as-reported", "accountable", "--agents", "2000",
+                            "--days", "400", "--out", str(tmp_path), "--quiet"])
+    assert r.exit_code == 2 and "already holds a comparison" in r.output, r.output
+
+
+def test_comparison_save_refuses_unless_forced(two_runs, tmp_path):
+    cmp = credsim.compare(*two_runs)
+    cmp.save(tmp_path)
+    with pytest.raises(CredsimError, match="force"):
+        cmp.save(tmp_path)
+    cmp.save(tmp_path, force=True)
+
+
+@pytest.mark.parametrize("opt", [["--replicates", "3"], ["--seed", "0"], ["--agents", "10"],
+                                 ["--days", "5"], ["--set", "observe.misid=0"],
+                                 ["--set-b", "observe.misid=0"]])
+def test_run_directories_refuse_simulation_options(two_runs, tmp_path, opt):
+    a, b = two_runs
+    r = runner.invoke(app, ["compare", str(a), str(b), *opt, "--out", str(tmp_path)])
+    assert r.exit_code == 2, r.output
+    assert opt[0] in r.output and "compared as they are" in r.output, r.output
+    assert len(r.output.strip().splitlines()) == 1, r.output
+    assert not (tmp_path / "compare.html").exists()

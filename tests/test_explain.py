@@ -11,7 +11,7 @@ import pytest
 from conftest import MID_SETS
 
 from credsim import Sim, load_run
-from credsim.explain import decay_factors, pick
+from credsim.explain import _recon_rows, decay_factors, pick
 
 # due process on (appeals strike false events), association on, a half-life schedule
 SETS = MID_SETS + ["listing.due_process=true", "listing.p_appeal=0.05",
@@ -70,9 +70,31 @@ def test_agent_without_a_kept_history(run):
     plain = ag[~ag.tracked & ~ag.ever_listed].agent.iloc[0]
     s = run.explain(int(plain))
     assert not s.kept and len(s.events) == 0
-    assert s.reconciliation["adds_up"]
-    assert "history is not kept" in s.to_html()
     assert s.attributes["region"] == ag.set_index("agent").loc[plain, "region"]
+    # no history: the story says why, and claims no reconciliation from events
+    assert s.reconciliation["adds_up"] is None
+    said = " ".join(s.summary_lines())
+    assert "its events were not recorded" in said and "not in the tracked sample" in said
+    html = s.to_html()
+    assert "not in the tracked sample" in html and "How the story adds up" not in html
+    rows = dict(_recon_rows(s.reconciliation))
+    assert not any(v == "yes" for v in rows.values()), rows
+    # it names tracked agents to choose from instead
+    tracked = set(ag.loc[ag.tracked, "agent"])
+    near = s.meta["suggest"]
+    assert near and set(near) <= tracked
+    assert all(str(a) in said for a in near)
+
+
+def test_untracked_agent_on_the_command_line(run, tmp_path):
+    ag = run.agents
+    plain = int(ag[~ag.tracked & ~ag.ever_listed].agent.iloc[-1])
+    r = _cli("explain", str(run.path), "--agent", str(plain), "--out", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    out = " ".join(r.stdout.split())
+    assert "its events were not recorded" in out and "--pick" in out
+    assert "how the story adds up" not in out
+    assert "not checked" in out
 
 
 @pytest.mark.parametrize("which", ["wrongful", "association", "speaker", "listed"])

@@ -3,6 +3,7 @@ chart, and the same figures as PNG."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 
@@ -99,3 +100,202 @@ def test_report_command(report, tmp_path):
     assert len(list((tmp_path / "figures").glob("*.png"))) == len(keys)
     bad = CliRunner().invoke(app, ["report", str(tmp_path / "nosuch")])
     assert bad.exit_code == 2 and "not a run directory" in bad.output
+
+
+def _summary_text(monkeypatch, meta) -> str:
+    from rich.console import Console
+
+    import credsim.cli as cli
+
+    con = Console(record=True, width=200)
+    monkeypatch.setattr(cli, "console", con)
+    cli._summary_table(meta, 1.0)
+    return con.export_text()
+
+
+@pytest.mark.parametrize("agents,represented,region,heading", [
+    (20_000, 1.4e9, "", "national estimate for 1.4 billion people (x70,000)"),
+    (20_000, 670_000, "Rongcheng", "estimate for 670,000 people (x33.5)"),
+])
+def test_summary_names_what_the_estimate_represents(report, monkeypatch, agents,
+                                                    represented, region, heading):
+    res, _, _ = report
+    scn = json.loads(json.dumps(res.meta["scenario"]))
+    scn["population"]["single_region"] = region
+    meta = dict(res.meta, agents=agents, represented=represented,
+                scale=represented / agents, scenario=scn)
+    text = _summary_text(monkeypatch, meta)
+    assert heading in text, text
+    if region:  # a city is not a nation
+        assert "national" not in text.lower(), text
+
+
+def test_summary_of_a_city_at_full_scale_has_no_estimate_column(report, monkeypatch):
+    res, _, _ = report
+    meta = dict(res.meta, preset="rongcheng", agents=670_000, represented=670_000, scale=1.0)
+    text = _summary_text(monkeypatch, meta)
+    assert "estimate for" not in text and "(x1" not in text, text
+    assert "each agent stands for one of the 670,000 people" in text, text
+
+
+@pytest.fixture(scope="module")
+def sesame(tmp_path_factory):
+    """A commercial score: no list; deposits for low scores, perks for high ones."""
+    out = tmp_path_factory.mktemp("sesame") / "run"
+    Sim("sesame", agents=3000, days=30, seed=1).run(out=out)
+    return load_run(out)
+
+
+def test_summary_counts_every_service_outcome_and_tier(sesame):
+    from credsim.constants import SERVICES, TIERS
+
+    s = sesame.meta["summary"]
+    assert s == json.loads((sesame.path / "run.json").read_text())["summary"]
+    d = sesame.daily
+    for svc in SERVICES:
+        for o in ("requests", "granted", "denied", "deposit", "perk"):
+            assert s["services"][svc][o] == int(d[f"{svc}_{o}"].sum()), (svc, o)
+    for o in ("requests", "granted", "denied", "deposit", "perk"):
+        assert s["services"]["all"][o] == sum(s["services"][svc][o] for svc in SERVICES), o
+    assert s["services"]["all"]["denied"] == s["denials_total"]
+    assert list(s["tiers_end"]) == list(TIERS)
+    for t in TIERS:
+        assert s["tiers_end"][t] == int(d[f"tier_{t}"].iloc[-1]), t
+    # sesame asks a deposit of every low score: every hotel request pays one
+    assert s["services"]["hotel"]["deposit"] == s["services"]["hotel"]["requests"] > 0
+
+
+def test_summary_of_a_commercial_score_shows_what_it_does(sesame, monkeypatch):
+    text = _summary_text(monkeypatch, sesame.meta)
+    s = sesame.meta["summary"]
+    rows = {line.split("│")[1].strip(): line for line in text.splitlines()
+            if line.startswith("│")}
+    svc = s["services"]
+    assert "with a deposit" in rows and f"{svc['all']['deposit']:,}" in rows["with a deposit"]
+    assert "service requests" in rows
+    assert "tier A" in rows and f"{s['tiers_end']['A']:,}" in rows["tier A"]
+    assert "unscored" in rows
+    # the per-service table: hotel deposits, all of its requests
+    hotel = rows["hotel"]
+    assert f"{svc['hotel']['deposit']:,} (100%)" in hotel, hotel
+    # no list in this preset: no list rows, all zero
+    assert "listed at the end" not in rows and "friendships cut" not in rows, text
+
+
+def test_summary_of_the_press_account_keeps_its_list_rows(report, monkeypatch):
+    res, _, _ = report
+    text = _summary_text(monkeypatch, res.meta)
+    for needle in ("listed at the end", "of them wrongful", "flights denied", "trains denied",
+                   "friendships cut", "rumour flags per speaker-year", "tier A"):
+        assert needle in text, (needle, text)
+
+
+# ------------------------------------------------------------------------------------
+# Figures
+
+
+def _chart(res, key):
+    from credsim.report import all_charts
+
+    return next(ch for _, _, chs in all_charts(res)[0] for ch in chs if ch.key == key)
+
+
+def test_exits_chart_draws_no_series_flat_on_zero(report):
+    res, _, _ = report
+    ch = _chart(res, "exits")
+    d = res.daily
+    cols = {"expired": "exits_expiry", "paid": "exits_paid",
+            "score recovered": "exits_recovered", "overturned on appeal": "exits_appeal",
+            "appeals lodged": "appeals"}
+    zero = [name for name, c in cols.items() if d[c].sum() == 0]
+    assert zero and len(zero) < len(cols)  # the run has both kinds
+    drawn = [s.name for s in ch.series]
+    assert all(max(s.y) > 0 for s in ch.series), drawn
+    assert set(drawn) == set(cols) - set(zero)
+    for name in zero:
+        assert name in ch.caption, (name, ch.caption)
+
+
+def test_exits_chart_without_any_exit_says_so():
+    import numpy as np
+    import pandas as pd
+
+    from credsim.report import REASONS, list_charts
+
+    cols = ["listed", "listed_court", "listed_score", "listed_wrongful",
+            "listed_association", "ever_listed", "entries_wrongful", "entries_association",
+            "exits_expiry", "exits_paid", "exits_recovered", "exits_appeal", "appeals"]
+    d = pd.DataFrame({"day": np.arange(30), **{c: np.zeros(30, int) for c in cols},
+                      **{f"entries_{r}": np.zeros(30, int) for r in REASONS}})
+    ch = next(c for c in list_charts(d) if c.key == "exits")
+    assert len(ch.series) == 1 and "no exit" in ch.caption.lower(), ch.caption
+
+
+def _bar_centres(fig, horizontal: bool):
+    from matplotlib.patches import Rectangle
+
+    ax = fig.axes[0]
+    out = []
+    for p in ax.patches:
+        if isinstance(p, Rectangle) and (p.get_width() if horizontal else p.get_height()) > 0:
+            out.append(p.get_y() + p.get_height() / 2 if horizontal
+                       else p.get_x() + p.get_width() / 2)
+    return out
+
+
+@pytest.mark.parametrize("horizontal", [True, False])
+def test_grouped_bars_sit_on_their_labels(horizontal):
+    from credsim import charts as C
+
+    cats = ["flight", "train", "hotel", "visa"]
+    ch = C.Chart("t", "t", "caption", "x", "y", [
+        C.Series("denied", cats, [5, 7, 0, 0], "bar"),
+        C.Series("deposit", cats, [0, 0, 9, 0], "bar"),
+        C.Series("perk", cats, [0, 3, 0, float("nan")], "bar")], horizontal=horizontal)
+    fig = C._mpl_figure(ch)
+    centres = sorted(_bar_centres(fig, horizontal))
+    # flight and hotel have one bar each: on the tick; train has two: either side of it
+    assert centres[0] == pytest.approx(0.0) and centres[-1] == pytest.approx(2.0)
+    assert centres[1] + centres[2] == pytest.approx(2.0) and centres[1] < 1 < centres[2]
+    fig2 = C.to_plotly(ch)
+    for tr in fig2.data:  # the interactive chart places its bars alike
+        for k, v in enumerate(tr.y if not horizontal else tr.x):
+            if v and v == v:
+                pos = cats.index((tr.x if not horizontal else tr.y)[k])
+                centre = pos + tr.offset[k] + tr.width[k] / 2
+                assert centre == pytest.approx({0: 0.0, 2: 2.0}.get(pos, centre))
+
+
+def test_services_chart_says_what_it_plots(report):
+    res, _, _ = report
+    ch = _chart(res, "services")
+    assert "requests over the run" not in ch.xlabel
+    for o in ("denied", "deposit", "perk"):
+        assert o in ch.xlabel and o in ch.title, (ch.title, ch.xlabel)
+
+
+def test_large_counts_have_plain_tick_labels():
+    import numpy as np
+
+    from credsim import charts as C
+
+    x = np.arange(365)
+    ch = C.Chart("friendships", "Active friendships", "caption", "day", "active friendships",
+                 [C.Series("active friendships", x, 10_000_000 - 160 * x)])
+    fig = C._mpl_figure(ch)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    assert ax.yaxis.get_offset_text().get_text() == ""
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert labels and all("e" not in t and "," in t for t in labels), labels
+    assert any(t.startswith("9,9") for t in labels), labels
+
+
+def test_pngs_carry_the_caption(report):
+    res, _, _ = report
+    from credsim import charts as C
+
+    ch = _chart(res, "speech")
+    fig = C._mpl_figure(ch)
+    text = " ".join(t.get_text() for t in fig.texts).replace("\n", " ")
+    assert ch.caption in text, text

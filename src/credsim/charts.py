@@ -57,6 +57,7 @@ class Chart:
     spans: list[tuple[float, float, str]] = field(default_factory=list)
     ref: float | None = None  # a reference line (x for horizontal charts, else y)
     height: int = 420
+    legend: bool = False  # a legend even for a single series (to name it)
 
 
 def _colors(chart: Chart) -> list[str]:
@@ -87,6 +88,27 @@ def _clean(v: Values, log: bool) -> np.ndarray:
     return a
 
 
+def _bar_slots(chart: Chart) -> tuple[dict[int, np.ndarray], float] | None:
+    """Grouped (not stacked) bars on categories: the offset from its category of each bar
+    series' bar (by the series' index), and the bars' width. In each category only the
+    series with a value there (not 0, not missing) take a place, centred on the
+    category, so that a lone bar sits on its label. None for other charts."""
+    bars = [k for k, s in enumerate(chart.series) if s.kind == "bar"]
+    if len(bars) < 2 or chart.stacked or any(_numeric(chart.series[k].x) for k in bars):
+        return None
+    cats = [str(c) for c in chart.series[bars[0]].x]
+    if any([str(c) for c in chart.series[k].x] != cats for k in bars):
+        return None
+    vals = np.array([np.asarray(chart.series[k].y, dtype=np.float64) for k in bars])
+    present = np.isfinite(vals) & (vals != 0)
+    wd = 0.8 / len(bars)
+    offs = np.zeros(vals.shape)
+    for c in range(len(cats)):
+        idx = np.flatnonzero(present[:, c])
+        offs[idx, c] = (np.arange(idx.size) - (idx.size - 1) / 2) * wd
+    return {k: offs[i] for i, k in enumerate(bars)}, wd
+
+
 def _rgba(hex_color: str, alpha: float) -> str:
     h = hex_color.lstrip("#")
     r, g, b = (int(h[k:k + 2], 16) for k in (0, 2, 4))
@@ -101,7 +123,8 @@ def to_plotly(chart: Chart) -> Any:
     import plotly.graph_objects as go
 
     fig = go.Figure()
-    for s, color in zip(chart.series, _colors(chart)):
+    slots = _bar_slots(chart)
+    for k, (s, color) in enumerate(zip(chart.series, _colors(chart))):
         dash = "dash" if s.dash else "solid"
         if s.kind in ("line", "step", "markers"):
             mode = "markers" if s.kind == "markers" else "lines"
@@ -120,11 +143,16 @@ def to_plotly(chart: Chart) -> Any:
                                      fillcolor=_rgba(color, 0.25), name=s.name))
         elif s.kind == "bar":
             xs, ys = list(s.x), _clean(s.y, chart.logy or chart.logx)
+            # grouped bars on categories: each sits on its label (see _bar_slots)
+            place: dict[str, Any] = {}
+            if slots is not None:
+                off, wd = slots[0][k], slots[1]
+                place = {"offset": list(off - wd / 2), "width": [wd] * len(xs)}
             if chart.horizontal:
                 fig.add_trace(go.Bar(x=ys, y=xs, name=s.name, orientation="h",
-                                     marker_color=color))
+                                     marker_color=color, **place))
             else:
-                fig.add_trace(go.Bar(x=xs, y=ys, name=s.name, marker_color=color))
+                fig.add_trace(go.Bar(x=xs, y=ys, name=s.name, marker_color=color, **place))
         elif s.kind == "interval":
             x = np.asarray(s.x, dtype=np.float64)
             lo = np.asarray(s.lo, dtype=np.float64)
@@ -156,6 +184,8 @@ def to_plotly(chart: Chart) -> Any:
         barmode="stack" if chart.stacked else "group", template="plotly_white",
         legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0},
         margin={"l": 70, "r": 20, "t": 50, "b": 90})
+    if chart.legend:
+        fig.update_layout(showlegend=True)
     if chart.logy and _log_ok(chart):
         fig.update_yaxes(type="log")
     if chart.logx and _log_ok(chart):
@@ -182,7 +212,84 @@ def plotly_js() -> str:
 # matplotlib
 
 
-def _mpl_figure(chart: Chart) -> Any:
+def _readable_ticks(ax: Any) -> None:
+    """Tick labels a reader takes in at once: plain numbers with thousands separators
+    (no offset such as 1e7, no scientific notation) on linear axes, 1, 10, 1,000 on log
+    axes. Category axes keep their labels."""
+    from matplotlib import ticker
+
+    class Plain(ticker.Formatter):
+        """Thousands separators and as many decimals as the ticks need."""
+
+        decimals = 0
+
+        def set_locs(self, locs: Any) -> None:
+            vals = [float(v) for v in locs if np.isfinite(v)]
+            self.decimals = next((d for d in range(7) if all(
+                abs(round(v, d) - v) <= 1e-9 * max(1.0, abs(v)) for v in vals)), 6)
+
+        def __call__(self, x: float, pos: Any = None) -> str:
+            text = f"{x:,.{self.decimals}f}"
+            if text.lstrip("-").strip("0.,") == "":
+                text = text.lstrip("-")  # no "-0"
+            return text.replace("-", "\u2212")
+
+    class LogPlain(ticker.Formatter):
+        """Labels where matplotlib's log formatter puts one, as 1, 10, 20,000."""
+
+        def __init__(self, inner: Any):
+            self.inner = inner
+
+        def set_axis(self, axis: Any) -> None:
+            super().set_axis(axis)
+            self.inner.set_axis(axis)
+
+        def set_locs(self, locs: Any) -> None:
+            self.inner.set_locs(locs)
+
+        def __call__(self, x: float, pos: Any = None) -> str:
+            if not self.inner(x, pos):
+                return ""
+            return f"{x:,.0f}" if x >= 1 else f"{x:g}"
+
+    for axis in (ax.xaxis, ax.yaxis):
+        fmt = axis.get_major_formatter()
+        if isinstance(fmt, ticker.LogFormatter):
+            axis.set_major_formatter(LogPlain(fmt))
+            if isinstance(axis.get_minor_formatter(), ticker.LogFormatter):
+                axis.set_minor_formatter(LogPlain(axis.get_minor_formatter()))
+        elif isinstance(fmt, ticker.ScalarFormatter):
+            axis.set_major_formatter(Plain())
+
+
+def _empty_axes(ax: Any, chart: Chart) -> None:
+    """A chart whose values are all 0 (or missing): a 0-to-1 axis with whole ticks
+    instead of matplotlib's -0.05 to 0.05, and the x range of the data when nothing
+    could be drawn."""
+    from matplotlib import ticker
+
+    if _sideways(chart) or chart.logy:
+        return
+    ys = [np.asarray(s.y, dtype=np.float64) for s in chart.series if s.kind != "interval"]
+    ys += [np.asarray(s.upper, dtype=np.float64) for s in chart.series if s.upper is not None]
+    finite = np.concatenate([y[np.isfinite(y)] for y in ys]) if ys else np.zeros(0)
+    if np.any(finite != 0):
+        return
+    ax.set_ylim(-0.05, 1.0)
+    ax.yaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+    xs = [np.asarray(s.x, dtype=np.float64) for s in chart.series if _numeric(s.x)]
+    if not finite.size and xs:
+        lo, hi = min(float(x.min()) for x in xs), max(float(x.max()) for x in xs)
+        pad = 0.02 * (hi - lo) if hi > lo else 0.5
+        ax.set_xlim(lo - pad, hi + pad)
+
+
+CAPTION_WRAP = 135  # characters per caption line under a 10-inch PNG
+
+
+def _mpl_figure(chart: Chart, caption: bool = True) -> Any:
+    """The matplotlib drawing of ``chart``, with its caption under the plot unless the
+    page around it (an HTML figcaption) shows it."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -196,9 +303,10 @@ def _mpl_figure(chart: Chart) -> Any:
     colors = _colors(chart)
     bars = [s for s in chart.series if s.kind == "bar"]
     nb = len(bars)
+    slots = _bar_slots(chart)
     bottoms: np.ndarray | None = None
     bar_k = 0
-    for s, color in zip(chart.series, colors):
+    for k, (s, color) in enumerate(zip(chart.series, colors)):
         ls = "--" if s.dash else "-"
         if s.kind == "line":
             ax.plot(list(s.x), _clean(s.y, chart.logy), color=color, lw=s.width * 0.75,
@@ -237,7 +345,9 @@ def _mpl_figure(chart: Chart) -> Any:
                 bottoms = base + vals
             else:
                 wd = 0.8 / nb
-                off = (bar_k - (nb - 1) / 2) * wd
+                off: Any = (bar_k - (nb - 1) / 2) * wd
+                if slots is not None:  # each bar on its label (see _bar_slots)
+                    off, wd = slots[0][k], slots[1]
                 if chart.horizontal:
                     ax.barh(pos + off, vals, height=wd, color=color, label=s.name)
                 else:
@@ -275,13 +385,27 @@ def _mpl_figure(chart: Chart) -> Any:
     ax.set_xlabel(chart.xlabel)
     ax.set_ylabel(chart.ylabel)
     ax.grid(True, alpha=0.3)
-    if sum(1 for s in chart.series if s.name) > 1:
+    _empty_axes(ax, chart)
+    _readable_ticks(ax)
+    if sum(1 for s in chart.series if s.name) > 1 or chart.legend:
         ax.legend(fontsize=8, loc="best")
-    fig.tight_layout()
+    if caption and chart.caption:
+        import textwrap
+
+        lines = textwrap.wrap(chart.caption, CAPTION_WRAP)
+        width, height = fig.get_size_inches()
+        extra = (len(lines) * 9 * 1.3 + 10) / 72  # inches: 9-point lines and a margin
+        fig.set_size_inches(width, height + extra)
+        fig.text(0.012, 4 / 72 / (height + extra), "\n".join(lines), ha="left",
+                 va="bottom", fontsize=9, color="#555555")
+        fig.tight_layout(rect=(0, extra / (height + extra), 1, 1))
+    else:
+        fig.tight_layout()
     return fig
 
 
 def save_png(chart: Chart, path: Path) -> Path:
+    """The chart as a PNG, its caption under the plot."""
     import matplotlib.pyplot as plt
 
     fig = _mpl_figure(chart)
@@ -294,7 +418,7 @@ def svg(chart: Chart) -> str:
     """The chart as an inline SVG element (for small pages without plotly.js)."""
     import matplotlib.pyplot as plt
 
-    fig = _mpl_figure(chart)
+    fig = _mpl_figure(chart, caption=False)  # the page's figcaption shows it
     buf = io.StringIO()
     fig.savefig(buf, format="svg")
     plt.close(fig)

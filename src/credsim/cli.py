@@ -170,31 +170,153 @@ def _fail_run(sim, what: str, code: int) -> None:  # type: ignore[no-untyped-def
     raise typer.Exit(code)
 
 
+def _people(n: float) -> str:
+    """1.4 billion, 2.5 million, 670,000."""
+    for size, word in ((1e9, "billion"), (1e6, "million")):
+        if n >= size:
+            return f"{n / size:.3g} {word}"
+    return f"{n:,.0f}"
+
+
+def _times(scale: float) -> str:
+    return f"x{scale:,.0f}" if scale >= 100 or scale == int(scale) else f"x{scale:.3g}"
+
+
+def _mechanisms(scn: dict) -> dict[str, bool]:
+    """Which of the summary's mechanisms the scenario switches on (True when unknown)."""
+    def on(v: object) -> bool:
+        if isinstance(v, dict) and "values" in v:  # a schedule
+            return any(x != 0 for x in v["values"])
+        return v is None or bool(v)
+
+    lst = scn.get("listing", {})
+    listing = on(lst.get("court_listing")) or on(lst.get("score_listing"))
+    svcs = scn.get("services", {}).values()
+    deny = lambda v: (listing and bool(v.get("deny_listed", True)  # noqa: E731
+                                       or v.get("deny_parent_listed", False))
+                      or v.get("deny_below", 0) is not None)
+    return {
+        "list": listing,
+        "association": on(lst.get("score_listing"))
+        and on(scn.get("score", {}).get("association_weight")),
+        "deny": any(deny(v) for v in svcs) if svcs else True,
+        "flight": deny(scn.get("services", {}).get("flight", {})),
+        "train": deny(scn.get("services", {}).get("train", {})),
+        "deposit": any(v.get("deposit_below", 0) is not None or v.get("unscored_deposit")
+                       for v in svcs) if svcs else True,
+        "perk": any(v.get("perk_from", 0) is not None for v in svcs) if svcs else True,
+        "unfriending": on(scn.get("respond", {}).get("unfriending")),
+        "speech": on(scn.get("observe", {}).get("speech_monitor")),
+    }
+
+
 def _summary_table(meta: dict, wall: float) -> None:
+    """The end-of-run summary: what the preset did (its list, services, grades,
+    friendships, speech), rows that are zero and whose mechanism is off left out (all of
+    it stays in run.json's summary)."""
+    from .constants import SERVICES
+
     s = meta["summary"]
-    scale = meta["scale"]
+    scale = float(meta["scale"])
+    represented = float(meta.get("represented", scale * meta["agents"]))
+    estimate = scale != 1.0  # at one agent per person the counts are the estimates
+    scn = meta.get("scenario", {})
+    national = not scn.get("population", {}).get("single_region")
+    on = _mechanisms(scn)
     t = Table(title=f"{meta['preset']}: {meta['agents']:,} agents, {meta['days']} days, "
                     f"seed {meta['seed']} ({wall:.1f} s)")
     t.add_column("measure")
-    t.add_column("agents", justify="right")
-    t.add_column(f"national estimate (x{scale:,.0f})", justify="right", style="dim")
-    rows = [("listed at the end", "listed_end"), ("ever listed", "ever_listed"),
-            ("listing entries", "listing_entries"), ("  of them wrongful", "wrongful_entries"),
-            ("  by association", "association_entries"),
-            ("service denials", "denials_total"), ("  flights denied", "flights_denied"),
-            ("  trains denied", "trains_denied"), ("friendships cut", "edges_cut")]
-    for label, key in rows:
-        v = s[key]
-        t.add_row(label, f"{v:,}", f"{v * scale:,.0f}")
-    t.add_row("wrongful share of entries", f"{s['wrongful_share_of_entries']:.1%}", "")
-    t.add_row("rumour flags per speaker-year", f"{s['flags_per_speaker_year']:.2f}", "")
-    t.add_row("speech volume, posts (day 0 -> last)",
-              f"{s['posts_day0']:,} -> {s['posts_last_day']:,}", "")
+    t.add_column("simulation", justify="right")
+    if estimate:
+        t.add_column(f"{'national ' if national else ''}estimate for {_people(represented)} "
+                     f"people ({_times(scale)})", justify="right", style="dim")
+    blank = [""] if estimate else []
+
+    def count(label: str, v: int, shown: bool = True) -> None:
+        if v or shown:
+            t.add_row(label, f"{v:,}", *([f"{v * scale:,.0f}"] if estimate else []))
+
+    def section(title: str) -> None:
+        if t.row_count:
+            t.rows[-1].end_section = True
+        t.add_row(f"[bold]{title}[/]", "", *blank)
+
+    if on["list"] or s.get("ever_listed") or s.get("listing_entries"):
+        section("the list")
+        count("listed at the end", s["listed_end"])
+        count("ever listed", s["ever_listed"])
+        count("listing entries", s["listing_entries"])
+        count("  of them wrongful", s["wrongful_entries"])
+        count("  by association", s["association_entries"], on["association"])
+        t.add_row("wrongful share of entries", f"{s['wrongful_share_of_entries']:.1%}", *blank)
+    section("services")
+    svc = s.get("services", {})
+    every = svc.get("all", {})
+    if every:
+        count("service requests", every["requests"])
+    count("  denied", s["denials_total"], on["deny"])
+    count("    flights denied", s["flights_denied"], on["flight"])
+    count("    trains denied", s["trains_denied"], on["train"])
+    if every:
+        count("  with a deposit", every["deposit"], on["deposit"])
+        count("  with a perk", every["perk"], on["perk"])
+    section("scores and grades")
+    tiers = {tier: n for tier, n in s.get("tiers_end", {}).items() if n}
+    if tiers:
+        t.add_row("agents by tier at the end", "", *blank)
+        for tier, n in tiers.items():
+            count(f"  {'unscored' if tier == 'unscored' else 'tier ' + tier}", n)
     t.add_row("score mean / Gini at the end",
-              f"{s['score_mean_end']:.1f} / {s['score_gini_end']:.4f}", "")
+              f"{s['score_mean_end']:.1f} / {s['score_gini_end']:.4f}", *blank)
+    section("friendships and speech")
+    count("friendships cut", s["edges_cut"], on["unfriending"])
+    if on["speech"] or s.get("flags_per_speaker_year"):
+        t.add_row("rumour flags per speaker-year", f"{s['flags_per_speaker_year']:.2f}",
+                  *blank)
+    t.add_row("speech volume, posts (day 0 -> last)",
+              f"{s['posts_day0']:,} -> {s['posts_last_day']:,}", *blank)
     console.print(t)
-    console.print("[dim]national estimates scale the agent counts by represented/agents; "
-                  "they are model estimates, not observations.[/]")
+    _services_table(svc, SERVICES)
+    if estimate:
+        console.print(f"[dim]estimates scale the counts by the {_people(represented)} people "
+                      f"represented / {meta['agents']:,} agents; they are model estimates, "
+                      "not observations.[/]")
+    else:
+        console.print(f"[dim]each agent stands for one of the {_people(represented)} people "
+                      "represented: the counts are the model's estimates for them, not "
+                      "observations.[/]")
+
+
+def _services_table(s: dict, services: tuple[str, ...]) -> None:
+    """Requests and their outcomes other than granted, for the services that had any
+    (``s``: the summary's ``services``)."""
+    outcomes = [o for o in ("denied", "deposit", "perk")
+                if any(s.get(svc, {}).get(o) for svc in services)]
+    rows = [svc for svc in services if any(s.get(svc, {}).get(o) for o in outcomes)]
+    if not rows:
+        if s:
+            console.print("[dim]every service request was granted: no denial, deposit or "
+                          "perk.[/]")
+        return
+    t = Table(title="services that denied, asked a deposit or gave a perk (over the run)")
+    t.add_column("service")
+    t.add_column("requests", justify="right")
+    for o in outcomes:
+        t.add_column({"deposit": "with a deposit", "perk": "with a perk"}.get(o, o),
+                     justify="right")
+    for svc in rows:
+        n = s[svc]["requests"]
+        t.add_row(svc.replace("_", " "), f"{n:,}", *[_of(s[svc][o], n) for o in outcomes])
+    console.print(t)
+
+
+def _of(k: int, n: int) -> str:
+    """A count and its share of n: 11,956 (100%), 23 (0.4%), 0."""
+    if not k or not n:
+        return f"{k:,}"
+    p = 100 * k / n
+    share = f"{p:.0f}%" if p >= 10 or p == int(p) else f"{p:.1f}%" if p >= 0.1 else "<0.1%"
+    return f"{k:,} ({share})"
 
 
 def _profile_table(timings: dict, days: int) -> None:
@@ -274,11 +396,16 @@ def compare(
     out: Annotated[Path | None, typer.Option(
         help="directory for compare.html, compare.csv and replicates.csv "
              "(default runs/compare-A-vs-B)")] = None,
+    force: Annotated[bool, typer.Option(
+        help="overwrite the comparison already in the output directory")] = False,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
 ) -> None:
-    """Compare two designs: paired differences B - A with 95 % intervals."""
+    """Compare two designs: paired differences B - A with 95 % intervals.
+
+    Two run directories are compared as they are: --replicates, --agents, --days, --seed
+    and --set apply to presets and scenario files only."""
+    from .compare import check_out, rich_table
     from .compare import compare as run_compare
-    from .compare import rich_table
 
     bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("days"), TimeElapsedColumn(), TextColumn("left"),
@@ -291,7 +418,10 @@ def compare(
             tasks.append(bar.add_task(label, total=total))
         bar.update(tasks[0], completed=done, total=total, description=label)
 
+    name = "-vs-".join(Path(x.rstrip("/")).stem or x for x in (a, b))
+    out = out or Path("runs") / f"compare-{name}"
     try:
+        check_out(out, force)  # before minutes of simulation, not after
         try:
             cmp = run_compare(a, b, replicates=replicates, agents=agents, days=days, seed=seed,
                               overrides=set_ or [], overrides_a=set_a or [],
@@ -299,8 +429,7 @@ def compare(
         finally:
             if tasks:
                 bar.stop()
-        name = "-vs-".join(Path(x.rstrip("/")).stem or x for x in (a, b))
-        path = cmp.save(out or Path("runs") / f"compare-{name}")
+        path = cmp.save(out, force=force)
     except CredsimError as e:
         _fail(e)
         return

@@ -26,6 +26,8 @@ T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8
         9: 2.262, 10: 2.228, 12: 2.179, 15: 2.131, 20: 2.086, 25: 2.060, 30: 2.042,
         40: 2.021, 60: 2.000, 120: 1.980}
 Z975 = 1.960
+# the files a comparison writes: the only ones --force overwrites
+COMPARISON_FILES = ("compare.html", "compare.csv", "replicates.csv")
 DAILY_COLUMNS = ["day", "listed", "ever_listed", "entries_wrongful", "posts", "active_edges",
                  "edges_cut", "score_mean"]
 
@@ -96,20 +98,37 @@ class Comparison:
     def _repr_html_(self) -> str:
         return self.table.to_html(index=False)
 
-    def to_html(self, out: str | Path) -> Path:
-        """Write ``compare.html`` into the directory ``out``; return its path."""
-        return write_html(self, out)
+    def to_html(self, out: str | Path, force: bool = False) -> Path:
+        """Write ``compare.html`` into the directory ``out``; return its path. A directory
+        that holds a comparison already is refused unless ``force``."""
+        return write_html(self, out, force)
 
-    def save(self, out: str | Path) -> Path:
+    def save(self, out: str | Path, force: bool = False) -> Path:
         """Write ``compare.html``, ``compare.csv`` (the table) and ``replicates.csv`` (every
-        run) into the directory ``out``; return the path of the HTML page."""
-        path = write_html(self, out)
+        run) into the directory ``out``; return the path of the HTML page. A directory
+        that holds a comparison already is refused unless ``force`` (which overwrites
+        those three files and touches nothing else)."""
+        check_out(out, force)
+        path = write_html(self, out, force=True)
         self.table.to_csv(path.parent / "compare.csv", index=False)
         self.replicates.to_csv(path.parent / "replicates.csv", index=False)
         return path
 
 
 # ------------------------------------------------------------------------------------
+
+
+def check_out(out: str | Path, force: bool = False) -> None:
+    """Refuse, in one line, an output directory that holds a comparison already (one of
+    :data:`COMPARISON_FILES`) unless ``force``."""
+    found = [f for f in COMPARISON_FILES if (Path(out) / f).is_file()]
+    if found and not force:
+        raise CredsimError(f"compare: {out} already holds a comparison ({', '.join(found)}): "
+                           "use --force to overwrite it, or --out DIR")
+
+
+def _given(v: Any) -> bool:
+    return v is not None and not (isinstance(v, (list, tuple)) and not v)
 
 
 def _is_run_dir(x: Any) -> bool:
@@ -170,12 +189,15 @@ def compare(a: Any, b: Any, replicates: int | None = None, agents: int | None = 
         if not (_is_run_dir(a) and _is_run_dir(b)):
             raise CredsimError("compare: A and B must both be run directories, or both "
                                "presets or scenario files")
-        given = [n for n, v in (("agents", agents), ("days", days), ("seed", seed),
-                                ("overrides", overrides or overrides_a or overrides_b))
-                 if v]
+        given = [n for n, v in (("--replicates", replicates), ("--agents", agents),
+                                ("--days", days), ("--seed", seed), ("--set", overrides),
+                                ("--set-a", overrides_a), ("--set-b", overrides_b))
+                 if _given(v)]
         if given:
-            raise CredsimError(f"compare: {', '.join(given)} apply to presets and scenario "
-                               "files, not to run directories")
+            raise CredsimError(f"compare: {', '.join(given)} "
+                               f"{'applies' if len(given) == 1 else 'apply'} to presets and "
+                               "scenario files only: two run directories are compared as "
+                               "they are (one run each)")
         ra, rb = load_run(a), load_run(b)
         rep = pd.DataFrame([_row("A", 0, int(ra.meta["seed"]), ra, metrics),
                             _row("B", 0, int(rb.meta["seed"]), rb, metrics)])
@@ -259,12 +281,29 @@ def fmt_value(v: float, unit: str) -> str:
 
 
 def fmt_diff(v: float, unit: str) -> str:
+    """A difference with its sign (shares in percentage points); zero is plain 0."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
+    if v == 0:
+        return "0"
     s = fmt_value(abs(v), unit)
     if unit == "share":
         s = s.replace(" %", " pp")
-    return ("+" if v > 0 else "−" if v < 0 else "±") + s
+    return ("+" if v > 0 else "−") + s
+
+
+def fmt_pair(name: str, pair: Any, fmt: Callable[[Any], str] = C.fmt) -> str:
+    """``name value`` when A and B share the value, ``name A: x, B: y`` otherwise."""
+    if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+        return f"{name} {fmt(pair)}"
+    a, b = pair
+    if a == b:
+        return f"{name} {fmt(a)}"
+    return f"{name} A: {fmt(a)}, B: {fmt(b)}"
+
+
+def _seeds(v: Any) -> str:
+    return ", ".join(C.fmt(int(x)) for x in v) if isinstance(v, (list, tuple)) else C.fmt(v)
 
 
 def rich_table(cmp: Comparison) -> Any:
@@ -346,7 +385,8 @@ def comparison_charts(cmp: Comparison) -> list[C.Chart]:
     return out
 
 
-def write_html(cmp: Comparison, out: str | Path) -> Path:
+def write_html(cmp: Comparison, out: str | Path, force: bool = False) -> Path:
+    check_out(out, force)
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -389,8 +429,9 @@ def write_html(cmp: Comparison, out: str | Path) -> Path:
                                      "measures)."))
     m = cmp.meta
     sub = [f"A = {cmp.a_label}", f"B = {cmp.b_label}",
-           f"{m.get('mode')}: {k} replicate(s), agents {m.get('agents')}, days "
-           f"{m.get('days')}, seeds {m.get('seeds', [[]])[0]}"]
+           f"{m.get('mode')}: {k} replicate{'s' if k != 1 else ''}; "
+           + "; ".join([fmt_pair("agents", m.get("agents")), fmt_pair("days", m.get("days")),
+                        fmt_pair("seeds", m.get("seeds"), _seeds)])]
     text = C.page("credsim comparison", sub, body,
                   nav=[("table", "Measures"), ("charts", "Charts"),
                        ("replicates", "Replicates")])

@@ -140,9 +140,31 @@ class Story:
                  f"friends: {self.friends['friends']} ({self.friends['active']} still active, "
                  f"{self.friends['cut']} cut)"]
         if not self.kept:
-            lines.append("its event history is not kept: the ledger holds only the tracked "
-                         "sample and agents ever listed")
+            lines.append(self.not_recorded)
         return lines
+
+    @property
+    def not_recorded(self) -> str:
+        """Why this agent has no history, and which agents have one (empty when kept)."""
+        if self.kept:
+            return ""
+        m = self.meta
+        kept_by = (f"the ledger keeps the {C.fmt(m.get('n_tracked', 0))} tracked agents"
+                   + (" and every agent ever listed" if m.get("ledger_listed", True) else ""))
+        why = f"agent {self.agent} is not in the tracked sample"
+        if self.state.get("ever_listed") and not m.get("ledger_listed", True):
+            why += " (and this run did not keep the ledgers of listed agents)"
+        near = m.get("suggest") or []
+        names = [str(a) for a in near]
+        if not names:
+            choose = "no agent's ledger was kept in this run."
+        else:
+            some = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+            choose = (f"for a full story choose a tracked agent such as {some} (--agent ID), "
+                      "or --pick listed|wrongful|association|speaker.")
+        return (f"its events were not recorded: {why} ({kept_by}). There is no history to "
+                "show and no reconciliation from events; its attributes and final state are "
+                f"complete. {choose[0].upper() + choose[1:]}")
 
     def __repr__(self) -> str:
         return "Story(" + "; ".join(self.summary_lines()) + ")"
@@ -181,9 +203,8 @@ class Story:
                 C.table_html(["state", "value"], [(k, _show(v)) for k, v in
                                                    self.state.items()])]
         if not self.kept:
-            body.append('<p class="note">Its event history is not kept: the ledger holds '
-                        "only the tracked sample and every agent ever listed. Attributes and "
-                        "the final state above are complete.</p>")
+            text = self.not_recorded
+            body.append(f'<p class="note">{C.esc(text[0].upper() + text[1:])}</p>')
         else:
             body += ["<h2>Score over time</h2>", C.figure_html(self.chart(), interactive=False),
                      "<h2>Observed events</h2>", _events_html(self.events),
@@ -194,7 +215,8 @@ class Story:
             if len(self.elsewhere):
                 body += ["<h2>Seen elsewhere in the ledger</h2>",
                          _frame_html(self.elsewhere, "")]
-        body += ["<h2>How the story adds up</h2>", _recon_html(self.reconciliation)]
+        body += [f"<h2>{C.esc(_recon_title(self.reconciliation).capitalize())}</h2>",
+                 _recon_html(self.reconciliation)]
         m = self.meta
         sub = [self.headline, f"run: scenario {m.get('preset')}, {C.fmt(m.get('agents'))} "
                               f"agents, {m.get('days')} days, seed {m.get('seed')}"]
@@ -239,7 +261,7 @@ class Story:
             _rich_frame(console, self.denials, "services denied", max_rows)
             if len(self.elsewhere):
                 _rich_frame(console, self.elsewhere, "seen elsewhere in the ledger", max_rows)
-        r = Table(title="how the story adds up")
+        r = Table(title=_recon_title(self.reconciliation))
         r.add_column("term")
         r.add_column("points", justify="right")
         for label, v in _recon_rows(self.reconciliation):
@@ -306,8 +328,15 @@ def _recon_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
             ("adds up (to float32 precision)", "yes" if r["adds_up"] else "NO")]
     if not r["kept"]:
         rows = [x for x in rows if "event" not in x[0] and "rebuilt" not in x[0]
-                or x[0].startswith("score =")]
+                and not x[0].startswith("adds up") or x[0].startswith("score =")]
+        rows.append(("adds up from its events", "not checked: its events were not recorded"))
     return rows
+
+
+def _recon_title(r: dict[str, Any]) -> str:
+    if r["kept"]:
+        return "how the story adds up"
+    return "its final score, from its final state (no events to rebuild it from)"
 
 
 def _recon_html(r: dict[str, Any]) -> str:
@@ -452,19 +481,37 @@ def explain(res: Result, agent: int) -> Story:
         "own_false_recorded": float(row["own_false"]), "assoc": assoc, "base": base,
         "min": lo, "max": hi, "score_rebuilt": score_rebuilt,
         "score_recorded": float(row["score"]), "strike_days": strikes}
+    m: dict[str, Any] = {k: meta.get(k) for k in ("preset", "agents", "days", "seed")}
     if kept:
         recon["adds_up"] = bool(abs(recon["own_rebuilt"] - own_rec) <= tol_own
                                 and abs(score_rebuilt - recon["score_recorded"]) <= tol_score)
     else:
+        # the final score from the final state only: nothing recorded to check it against
         recon["score_rebuilt"] = (float(np.float32(min(max(base + own_rec + assoc, lo), hi)))
                                   if row["scored"] else base)
-        recon["adds_up"] = bool(abs(recon["score_rebuilt"] - recon["score_recorded"])
-                                <= tol_score)
-    spans = _listed_spans(rows, days)
-    m = {k: meta.get(k) for k in ("preset", "agents", "days", "seed")}
-    m["spans"] = spans
+        recon["adds_up"] = None
+        m["n_tracked"], m["suggest"] = _kept_near(res, agent, ledger_listed)
+        m["ledger_listed"] = ledger_listed
+    m["spans"] = _listed_spans(rows, days)
     return Story(agent, attributes, state, friends, kept, events, record, denials, traj,
                  recon, elsewhere, m)
+
+
+def _kept_near(res: Result, agent: int, ledger_listed: bool, k: int = 3
+               ) -> tuple[int, list[int]]:
+    """The number of tracked agents, and the ``k`` agents nearest to ``agent`` (by index)
+    whose ledger is kept."""
+    if "agents" not in res._tables and res.path is not None:
+        t = pq.read_table(res.path / "agents.parquet", columns=["agent", "tracked",
+                                                                 "ever_listed"])
+    else:
+        t = res.table("agents").select(["agent", "tracked", "ever_listed"])
+    ids = t["agent"].to_numpy()
+    tracked = t["tracked"].to_numpy(zero_copy_only=False)
+    kept = tracked | (t["ever_listed"].to_numpy(zero_copy_only=False) & ledger_listed)
+    cand = ids[kept]
+    near = cand[np.argsort(np.abs(cand.astype(np.int64) - agent), kind="stable")[:k]]
+    return int(tracked.sum()), sorted(int(a) for a in near)
 
 
 def _record_label(r: Any) -> str:

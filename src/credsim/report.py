@@ -4,6 +4,7 @@ inline, opens offline) and the same figures as PNG, built from a run directory o
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +62,24 @@ def _binned(d: pd.DataFrame, cols: list[str], width: int) -> pd.DataFrame:
     out = b.groupby("bin")[cols].sum()
     out.index = out.index * width + (width - 1) / 2
     return out
+
+
+def _drawn(series: list[C.Series], caption: str, none: str, none_name: str
+           ) -> dict[str, Any]:
+    """A chart's series that are not zero throughout (a flat line on 0 would hide under
+    the others) and its caption naming those left out, as keywords of :class:`Chart`;
+    when every one is zero, one series named ``none_name`` for all of them, with ``none``
+    as the caption's last sentence."""
+    nonzero = [bool(np.nansum(np.abs(np.asarray(s.y, dtype=np.float64))) > 0)
+               for s in series]
+    keep = [s for s, nz in zip(series, nonzero) if nz]
+    zero = [s.name for s, nz in zip(series, nonzero) if not nz]
+    if not keep:
+        return {"series": [replace(series[0], name=none_name, color="#7f7f7f", dash=False)],
+                "caption": f"{caption} {none}", "legend": True}
+    if zero:
+        caption += f" Zero throughout, not drawn: {', '.join(zero)}."
+    return {"series": keep, "caption": caption, "legend": bool(zero)}
 
 
 def _pct(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -121,46 +140,54 @@ def list_charts(d: pd.DataFrame) -> list[C.Chart]:
     w = _bin_width(len(d))
     unit = "week" if w == 7 else "day"
     b = _binned(d, [f"entries_{r}" for r in REASONS], w)
-    out = [C.Chart(
-        "entries", "List entries by reason", f"New listings per {unit} by reason: court "
-        "judgments (debt default, fraud, tax evasion), insincere apologies (speech), and a "
-        "score below the threshold.", "day", f"entries per {unit}",
-        [C.Series(r.replace("_", " "), b.index.to_numpy(), b[f"entries_{r}"].to_numpy(), "bar")
-         for r in REASONS], stacked=True)]
-    out.append(C.Chart(
-        "listed", "The list over time", "Agents on the list at the end of each day, by kind "
-        "of listing, and agents ever listed so far (dashed).", "day", "agents", [
-            C.Series("listed (any)", x, d.listed, color="#90caf9", width=6),
-            C.Series("court listing", x, d.listed_court),
-            C.Series("score listing", x, d.listed_score),
-            C.Series("wrongfully listed", x, d.listed_wrongful),
-            C.Series("listed by association", x, d.listed_association),
-            C.Series("ever listed", x, d.ever_listed, dash=True)]))
+    drawn = _drawn(
+        [C.Series(r.replace("_", " "), b.index.to_numpy(), b[f"entries_{r}"].to_numpy(), "bar",
+                  color=C.PALETTE[k]) for k, r in enumerate(REASONS)],
+        f"New listings per {unit} by reason: court judgments (debt default, fraud, tax "
+        "evasion), insincere apologies (speech), and a score below the threshold.",
+        "Nobody was listed in this run.", "entries, all reasons (none)")
+    out = [C.Chart("entries", "List entries by reason", xlabel="day",
+                   ylabel=f"entries per {unit}", stacked=True, **drawn)]
+    drawn = _drawn([
+        C.Series("listed (any)", x, d.listed, color="#90caf9", width=6),
+        C.Series("court listing", x, d.listed_court, color=C.PALETTE[1]),
+        C.Series("score listing", x, d.listed_score, color=C.PALETTE[2]),
+        C.Series("wrongfully listed", x, d.listed_wrongful, color=C.PALETTE[3]),
+        C.Series("listed by association", x, d.listed_association, color=C.PALETTE[4]),
+        C.Series("ever listed", x, d.ever_listed, dash=True, color=C.PALETTE[5])],
+        "Agents on the list at the end of each day, by kind of listing, and agents ever "
+        "listed so far (dashed).", "Nobody was listed in this run.", "listed (nobody)")
+    out.append(C.Chart("listed", "The list over time", xlabel="day", ylabel="agents", **drawn))
     ent = sum(d[f"entries_{r}"].to_numpy() for r in REASONS)
     ce = np.cumsum(ent)
-    out.append(C.Chart(
-        "shares", "Wrongful and by-association shares", "Share of all list entries so far "
-        "that were wrongful or by association (solid), and share of the standing list on "
-        "each day (dashed).", "day", "% of entries / % of listed agents", [
-            C.Series("wrongful, % of entries so far", x,
-                     _pct(np.cumsum(d.entries_wrongful.to_numpy()), ce), color=C.PALETTE[1]),
-            C.Series("by association, % of entries so far", x,
-                     _pct(np.cumsum(d.entries_association.to_numpy()), ce), color=C.PALETTE[4]),
-            C.Series("wrongful, % of listed", x,
-                     _pct(d.listed_wrongful.to_numpy(), d.listed.to_numpy()),
-                     color=C.PALETTE[1], dash=True),
-            C.Series("by association, % of listed", x,
-                     _pct(d.listed_association.to_numpy(), d.listed.to_numpy()),
-                     color=C.PALETTE[4], dash=True)]))
-    out.append(C.Chart(
-        "exits", "Exits from the list and appeals", "Cumulative exits by reason (term "
-        "expired, debt paid, score recovered, overturned on appeal) and appeals lodged.",
-        "day", "exits / appeals so far", [
-            C.Series("expired", x, np.cumsum(d.exits_expiry)),
-            C.Series("paid", x, np.cumsum(d.exits_paid)),
-            C.Series("score recovered", x, np.cumsum(d.exits_recovered)),
-            C.Series("overturned on appeal", x, np.cumsum(d.exits_appeal)),
-            C.Series("appeals lodged", x, np.cumsum(d.appeals), dash=True)]))
+    drawn = _drawn([
+        C.Series("wrongful, % of entries so far", x,
+                 _pct(np.cumsum(d.entries_wrongful.to_numpy()), ce), color=C.PALETTE[1]),
+        C.Series("by association, % of entries so far", x,
+                 _pct(np.cumsum(d.entries_association.to_numpy()), ce), color=C.PALETTE[4]),
+        C.Series("wrongful, % of listed", x,
+                 _pct(d.listed_wrongful.to_numpy(), d.listed.to_numpy()),
+                 color=C.PALETTE[1], dash=True),
+        C.Series("by association, % of listed", x,
+                 _pct(d.listed_association.to_numpy(), d.listed.to_numpy()),
+                 color=C.PALETTE[4], dash=True)],
+        "Share of all list entries so far that were wrongful or by association (solid), "
+        "and share of the standing list on each day (dashed).",
+        "No entry was wrongful or by association in this run (0 %)." if ce[-1:].sum()
+        else "Nobody was listed in this run.", "wrongful and by-association shares (none)")
+    out.append(C.Chart("shares", "Wrongful and by-association shares", xlabel="day",
+                       ylabel="% of entries / % of listed agents", **drawn))
+    drawn = _drawn([
+        C.Series("expired", x, np.cumsum(d.exits_expiry), color=C.PALETTE[0]),
+        C.Series("paid", x, np.cumsum(d.exits_paid), color=C.PALETTE[1]),
+        C.Series("score recovered", x, np.cumsum(d.exits_recovered), color=C.PALETTE[2]),
+        C.Series("overturned on appeal", x, np.cumsum(d.exits_appeal), color=C.PALETTE[3]),
+        C.Series("appeals lodged", x, np.cumsum(d.appeals), dash=True, color=C.PALETTE[4])],
+        "Cumulative exits by reason (term expired, debt paid, score recovered, overturned "
+        "on appeal) and appeals lodged.", "No exit from the list and no appeal in this run.",
+        "exits and appeals (none)")
+    out.append(C.Chart("exits", "Exits from the list and appeals", xlabel="day",
+                       ylabel="exits / appeals so far", **drawn))
     return out
 
 
@@ -187,11 +214,21 @@ def service_frames(d: pd.DataFrame, sv: pd.DataFrame) -> dict[str, pd.DataFrame]
 
 def service_charts(frames: dict[str, pd.DataFrame], groups: pd.DataFrame) -> list[C.Chart]:
     bs = frames["by_service"]
+    some = bs[["denied", "deposit", "perk"]].sum(axis=1) > 0
+    names = [x.replace("_", " ") for x in bs["service"]]
+    caption = ("Requests denied, asked for a deposit, or given a perk over the whole run, by "
+               "service (log scale; granted requests not shown).")
+    if some.any():
+        idle = [n for n, s in zip(names, some) if not s]
+        if idle:
+            caption += f" No denial, deposit or perk: {', '.join(idle)}."
+        bs, names = bs[some], [n for n, s in zip(names, some) if s]
+    else:
+        caption += " Every request was granted."
     out = [C.Chart(
-        "services", "Service outcomes by service", "Requests denied, asked for a deposit, or "
-        "given a perk over the whole run, by service (log scale; granted requests not shown).",
-        "requests over the run (log scale)", "service",
-        [C.Series(o, [x.replace("_", " ") for x in bs["service"]], bs[o].to_numpy(), "bar",
+        "services", "Requests denied, with a deposit or with a perk, by service", caption,
+        "requests denied / with a deposit / with a perk, over the run (log scale)", "service",
+        [C.Series(o, names, bs[o].to_numpy(), "bar",
                   color={"denied": C.PALETTE[1], "deposit": C.PALETTE[3],
                          "perk": C.PALETTE[2]}[o]) for o in ("denied", "deposit", "perk")],
         horizontal=True, logx=True)]

@@ -488,8 +488,10 @@ def _no_constant(name: str) -> Any:
 # ------------------------------------------------------------------------------------
 
 
-def summarise(res: Result) -> dict[str, float]:
-    """Headline aggregates of a run (raw counts, and national-scaled where labelled)."""
+def summarise(res: Result) -> dict[str, Any]:
+    """Headline aggregates of a run (raw counts, and national-scaled where labelled);
+    ``services`` (per service and ``all``: requests and each outcome) and ``tiers_end``
+    (agents per tier on the last day) are dicts."""
     d = res.table("daily")
     col = lambda c: np.asarray(d.column(c).to_numpy())  # noqa: E731
     scale = float(res.meta["scale"])
@@ -527,6 +529,13 @@ def summarise(res: Result) -> dict[str, float]:
     out["speakers"] = speakers
     out["flags_per_speaker_year"] = (float(col("rumours_of_speakers").sum()) / speakers
                                      * 365 / days) if speakers else 0.0
+    # services: requests and each outcome, per service and for all of them
+    svc_out = {svc: {o: int(col(f"{svc}_{o}").sum()) for o in ("requests",) + OUTCOMES}
+               for svc in SERVICES}
+    svc_out["all"] = {o: sum(v[o] for v in svc_out.values()) for o in ("requests",) + OUTCOMES}
+    out["services"] = svc_out
+    # grades: agents in each tier (and unscored) on the last day
+    out["tiers_end"] = {t: int(col(f"tier_{t}")[last]) for t in TIERS}
     for k in ("listed_end", "ever_listed", "listing_entries", "wrongful_entries",
               "flights_denied", "trains_denied", "edges_cut"):
         out[f"national_est_{k}"] = out[k] * scale
