@@ -1,19 +1,60 @@
-"""Scenario input at the edges of what is allowed: Beta shapes over their whole range."""
+"""Scenario input at the edges of what is allowed: Beta shapes over their whole range,
+thresholds and schedules that must be finite and in range, numbers that must be numbers.
+Every refusal is one line (file or preset, key, value, what is allowed) and exit code 2
+from the CLI."""
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
+from credsim.cli import app
+from credsim.errors import ScenarioError
 from credsim.population import N_CLASSES, beta_classes
+from credsim.scenario import PRESETS, describe_parameters, load_scenario
 
+runner = CliRunner()
 SETTINGS = settings(max_examples=200, deadline=None, database=None,
                     suppress_health_check=list(HealthCheck))
 BETA_LO, BETA_HI = 0.05, 1000.0
+THRESHOLDS = [f"services.{s}.{t}" for s in ("flight", "hotel", "visa", "private_school")
+              for t in ("deny_below", "deposit_below", "perk_from")] + \
+    ["respond.good_from", "respond.bad_below"]
+PARAMS = describe_parameters()
+NUMERIC = [r["key"] for r in PARAMS if isinstance(r["default"], (int, float))
+           and not isinstance(r["default"], bool)]
+
+
+def cli_run(*args: str, out: Path) -> tuple[int, str]:
+    r = runner.invoke(app, ["run", *args, "--agents", "50", "--days", "5", "--quiet",
+                            "--out", str(out)])
+    return r.exit_code, r.stderr
+
+
+def assert_one_line(code: int, err: str, *needles: str) -> None:
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "Traceback" not in err
+    for n in needles:
+        assert n in err, (n, err)
+
+
+def refused(sets: list[str], *needles: str, source: str | dict = "as-reported") -> str:
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(source, sets)
+    msg = str(e.value)
+    assert "\n" not in msg, msg
+    for n in needles:
+        assert n in msg, (n, msg)
+    return msg
 
 
 # ------------------------------------------------------------------------------------
@@ -79,3 +120,144 @@ def test_extreme_shapes_give_every_agent_a_propensity():
     for name in ("honesty", "civility", "civic"):
         col = sim.pop.column(name)
         assert np.all(np.isfinite(col)) and col.min() >= 0 and col.max() <= 1, name
+
+
+@pytest.mark.parametrize("value,needle", [
+    ("[0.049, 2]", "each in [0.05, 1000]"), ("[2, 1000.5]", "each in [0.05, 1000]"),
+    ("[nan, 2]", "each in [0.05, 1000]"), ("[2, inf]", "each in [0.05, 1000]"),
+    ("[true, 2]", "[a, b]"), ("[2, '3']", "[a, b]"), ("[2]", "[a, b]"), ("[1, 2, 3]", "[a, b]"),
+    ("2", "[a, b]"), ("'2, 3'", "[a, b]"),
+])
+def test_bad_beta_shapes_are_refused(value, needle):
+    refused([f"population.honesty={value}"], "key 'population.honesty'", needle)
+
+
+# ------------------------------------------------------------------------------------
+# 2. Thresholds and schedules: finite, in range; strings are not numbers
+
+
+@pytest.mark.parametrize("key", THRESHOLDS)
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "-1e308", "1e308", "-5", "100001",
+                                   "{days=[0, 5], values=[600, nan]}",
+                                   "{days=[0, 5], values=[600, inf]}",
+                                   "{days=[0, 5], values=[600, -1]}"])
+def test_thresholds_must_be_finite_scores(key, value):
+    refused([f"{key}={value}"], f"key '{key}'", "[0, 100000]")
+
+
+@pytest.mark.parametrize("key", THRESHOLDS)
+def test_thresholds_in_range_are_kept(key):
+    for value, want in (("0", 0.0), ("100000", 100000.0), ("650.5", 650.5), ("'AA'", "AA"),
+                        ("false", None)):
+        s = load_scenario("as-reported", [f"{key}={value}"])
+        sec, _, field = key.rpartition(".")
+        obj = s
+        for part in sec.split("."):
+            obj = getattr(obj, part)
+        assert getattr(obj, field) == want
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e400", "-1e400"])
+@pytest.mark.parametrize("key", ["observe.misid", "score.base", "score.tier_c", "run.days",
+                                 "population.agents", "network.mean_degree",
+                                 "listing.score_threshold", "score.deltas.fraud"])
+def test_non_finite_numbers_are_refused(key, value):
+    refused([f"{key}={value}"], f"key '{key}'", "must be")
+
+
+finite_or_not = st.one_of(st.floats(allow_nan=True, allow_infinity=True),
+                          st.sampled_from([math.nan, math.inf, -math.inf, 0.0, -0.0, 1e-300]),
+                          st.integers(-10**30, 10**30))
+
+
+@SETTINGS
+@given(st.sampled_from(NUMERIC + THRESHOLDS), finite_or_not, st.booleans())
+def test_whatever_is_accepted_is_finite_and_strict_json(key, value, scheduled):
+    """Any number for any parameter (or in a schedule): either a one-line refusal, or a
+    scenario whose every value is finite, so that run.json is strict JSON."""
+    v: object = {"days": [0, 3], "values": [value, value]} if scheduled else value
+    data: dict = {}
+    node = data
+    parts = key.split(".")
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+    node[parts[-1]] = v
+    try:
+        s = load_scenario(data)
+    except ScenarioError as e:  # the key, or its section for a rule between keys
+        assert "\n" not in str(e) and f"key '{key.split('.')[0]}" in str(e), str(e)
+        return
+    json.dumps(s.model_dump(), allow_nan=False)
+    json.dumps(s.model_dump(mode="json"), allow_nan=False)
+
+
+def test_presets_dump_to_strict_json():
+    for p in PRESETS:
+        json.dumps(load_scenario(p).model_dump(), allow_nan=False)
+
+
+@pytest.mark.parametrize("key", NUMERIC + ["population.honesty"] + THRESHOLDS)
+def test_strings_are_not_numbers_in_files(tmp_path, key):
+    sec, _, field = key.rpartition(".")
+    value = '["8", "2"]' if key == "population.honesty" else '"0.1"'
+    f = tmp_path / "s.toml"
+    f.write_text(f"[{sec}]\n{field} = {value}\n" if sec else f"{field} = {value}\n")
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(f)
+    msg = str(e.value)
+    assert "\n" not in msg and str(f) in msg and f"key '{key}'" in msg and "must be" in msg
+
+
+@pytest.mark.parametrize("sched", [
+    "{days=[0, 5], values=['0.1', 0.2]}", "{days=['0', 5], values=[0.1, 0.2]}",
+    "{days=[0, 5], values=[true, false]}", "{days=[0, true], values=[0.1, 0.2]}",
+    "{days=[0, 5.5], values=[0.1, 0.2]}",
+])
+def test_schedule_entries_must_be_numbers(sched):
+    refused([f"observe.misid={sched}"], "key 'observe.misid'", "must")
+
+
+@pytest.mark.parametrize("sched,needle", [
+    ("{days=[0, 20000], values=[0.1, 0.2]}", "[0, 19999]"),
+    ("{days=[0, 100000000000000000000000], values=[0.1, 0.2]}", "[0, 19999]"),
+    ("{days=[-1, 5], values=[0.1, 0.2]}", "day 0"),
+    ("{days=[0, 5, 5], values=[0.1, 0.2, 0.3]}", "strictly increasing"),
+    ("{days=[0, 7, 5], values=[0.1, 0.2, 0.3]}", "strictly increasing"),
+    ("{days=[0, 5], values=[0.1]}", "as many"),
+    ("{days=[], values=[]}", "at least one"),
+])
+def test_schedule_days(sched, needle):
+    refused([f"observe.misid={sched}"], "key 'observe.misid'", needle)
+
+
+def test_command_line_numbers_are_still_numbers():
+    s = load_scenario("as-reported", ["observe.misid=0.1", "run.days=30", "observe.p_case=.5",
+                                      "score.base=1e3", "network.mean_degree=7.",
+                                      "run.seed=012"])
+    assert s.observe.misid == 0.1 and s.run.days == 30 and s.observe.p_case == 0.5
+    assert s.score.base == 1000.0 and s.network.mean_degree == 7.0 and s.run.seed == 12
+    # text that is not TOML stays text where the key takes text, a number where it does not
+    s = load_scenario("as-reported", ["name=1.", "population.single_region=007",
+                                      "services.flight.deny_below=650.",
+                                      "services.hotel.deposit_below=AA"])
+    assert s.name == "1." and s.population.single_region == "007"
+    assert s.services.flight.deny_below == 650.0 and s.services.hotel.deposit_below == "AA"
+    refused(["observe.misid='0.1'"], "key 'observe.misid' = '0.1'", "must be a number")
+    refused(["observe.misid=high"], "key 'observe.misid' = 'high'", "must be a number")
+
+
+def test_strings_and_booleans_in_files_through_the_cli(tmp_path):
+    for body, key in (('[services.flight]\ndeny_below = nan\n', "services.flight.deny_below"),
+                      ('[observe]\nmisid = "0.1"\n', "observe.misid"),
+                      ('[run]\ndays = "30"\n', "run.days"),
+                      ('[population]\nhonesty = [true, 2]\n', "population.honesty")):
+        f = tmp_path / "s.toml"
+        f.write_text(body)
+        code, err = cli_run(str(f), out=tmp_path / "out")
+        assert_one_line(code, err, str(f), f"key '{key}'", "must be")
+        assert not (tmp_path / "out").exists()
+
+
+def test_error_values_are_shortened():
+    msg = refused([f"observe.misid='{'x' * 5000}'"], "key 'observe.misid'")
+    assert len(msg) < 400

@@ -10,7 +10,7 @@ import math
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 import numpy as np
 from pydantic import (
@@ -27,6 +27,13 @@ from .constants import AGE_GROUPS, EVENT_TYPES, N_SERVICES, SERVICES, TIER_BOUND
 from .errors import ScenarioError
 
 PRESETS = ("as-reported", "court-list", "rongcheng", "sesame", "accountable")
+MAX_DAYS = 20000  # the longest horizon (run.days); a schedule's days lie in [0, MAX_DAYS)
+SCORE_LO, SCORE_HI = 0.0, 100000.0  # where score.min, score.max, tiers and thresholds lie
+BETA_LO, BETA_HI = 0.05, 1000.0
+BETA_MSG = f"must be two Beta shape parameters [a, b], each in [{BETA_LO:g}, {BETA_HI:g}]"
+THRESHOLD_MSG = (f"must be a score in [{SCORE_LO:g}, {SCORE_HI:g}] (or a schedule of such "
+                 f"scores), a tier name ({', '.join(TIER_BOUNDS)}) or false")
+MAX_DEPTH = 16  # lists shown in an error message
 
 
 class Schedule(BaseModel):
@@ -36,14 +43,30 @@ class Schedule(BaseModel):
     days: list[int]
     values: list[float]
 
+    @model_validator(mode="before")
+    @classmethod
+    def _kinds(cls, data: Any) -> Any:
+        """Days are whole numbers and values numbers: never true/false or a string."""
+        if isinstance(data, dict):
+            days, values = data.get("days"), data.get("values")
+            if isinstance(days, list) and any(isinstance(d, (bool, str)) for d in days):
+                raise ValueError("a schedule's days must be whole numbers")
+            if isinstance(values, list) and any(isinstance(x, (bool, str)) for x in values):
+                raise ValueError("a schedule's values must be numbers")
+        return data
+
     @model_validator(mode="after")
     def _check(self) -> Schedule:
         if len(self.days) == 0 or len(self.days) != len(self.values):
             raise ValueError("a schedule needs as many 'days' as 'values', at least one")
         if self.days[0] != 0:
-            raise ValueError(f"a schedule must start on day 0 (got days={self.days})")
+            raise ValueError(f"a schedule must start on day 0 (got days={_short(self.days)})")
         if any(b <= a for a, b in zip(self.days, self.days[1:])):
-            raise ValueError(f"schedule days must be strictly increasing (got days={self.days})")
+            raise ValueError("schedule days must be strictly increasing "
+                             f"(got days={_short(self.days)})")
+        if self.days[-1] >= MAX_DAYS:
+            raise ValueError(f"schedule days must lie in [0, {MAX_DAYS - 1}] (the longest "
+                             f"horizon), got day {_short(self.days[-1])}")
         return self
 
     def at(self, day: int) -> float:
@@ -70,6 +93,43 @@ def _allowed(lo: float | None, hi: float | None) -> str:
     return "a number"
 
 
+def _numeric(ann: Any) -> bool:
+    """A parameter that takes a number (or a schedule of numbers), not a string."""
+    args = set(get_args(ann)) if get_args(ann) and get_origin(ann) is not tuple else {ann}
+    return bool(args & {int, float}) and str not in args
+
+
+def _must_be(f: Any) -> str:
+    extra = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
+    what = _allowed(extra.get("lo"), extra.get("hi"))
+    return "must be " + (what.replace("a number", "a whole number") if f.annotation is int
+                         else what)
+
+
+def _text(v: Any, depth: int = 0) -> str:
+    """A value as written in a scenario: true/false, 'text', [1, 2]."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return repr(v)
+    if isinstance(v, (list, tuple)) and depth < MAX_DEPTH:
+        return "[" + ", ".join(_text(x, depth + 1) for x in v[:100]) + \
+            (", ...]" if len(v) > 100 else "]")
+    try:
+        return str(v)
+    except (RecursionError, ValueError):  # nested too deeply; an int too long to print
+        return f"<{type(v).__name__}>"
+
+
+def _cut(text: str, width: int = 80) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _short(v: Any, width: int = 80) -> str:
+    """A value as text, cut to ``width`` characters (an error message stays readable)."""
+    return _cut(_text(v), width)
+
+
 class Section(BaseModel):
     """A group of parameters; checks every numeric value (or schedule value) against its range."""
 
@@ -90,7 +150,9 @@ class Section(BaseModel):
             if f.annotation is not bool and isinstance(v, bool) and not (
                     v is False and name in _FALSE_OK):
                 raise _KindError(name, v, "must be a string" if f.annotation is str
-                                 else "must be a number")
+                                 else _must_be(f))
+            if isinstance(v, str) and _numeric(f.annotation):  # "0.1" is not a number
+                raise _KindError(name, v, _must_be(f))
         return data
 
     @field_validator("*", mode="after")
@@ -112,7 +174,7 @@ class Section(BaseModel):
 
 
 class Run(Section):
-    days: int = P(365, 1, 20000, "days", "horizon")
+    days: int = P(365, 1, MAX_DAYS, "days", "horizon")
     seed: int = P(1, 0, 2**63 - 1, "", "random seed")
 
 
@@ -134,11 +196,18 @@ class Population(Section):
                            "a one-region population named so ('' = 31 provinces)")
     single_region_urban: float = P(0.6, 0, 1, "share", "urban share of the single region")
 
+    @field_validator("honesty", "civility", "civic", mode="before")
+    @classmethod
+    def _beta_kinds(cls, v: Any) -> Any:
+        if not isinstance(v, (list, tuple)) or any(isinstance(x, (bool, str)) for x in v):
+            raise ValueError(BETA_MSG)
+        return v
+
     @field_validator("honesty", "civility", "civic")
     @classmethod
     def _beta(cls, v: tuple[float, float]) -> tuple[float, float]:
-        if not all(math.isfinite(x) and 0.05 <= x <= 1000 for x in v):
-            raise ValueError("must be two Beta shape parameters, each in [0.05, 1000]")
+        if not all(math.isfinite(x) and BETA_LO <= x <= BETA_HI for x in v):
+            raise ValueError(BETA_MSG)
         return v
 
     @model_validator(mode="after")
@@ -269,10 +338,17 @@ def _check_threshold(v: Any) -> Any:
     """A score, a schedule, a tier name, or false (no such rule; TOML has no null)."""
     if v is False or v is None:
         return None
-    if isinstance(v, bool):
-        raise ValueError("must be a score, a tier name (C, B, A, AA, AAA) or false")
-    if isinstance(v, str) and v not in TIER_BOUNDS:
-        raise ValueError(f"must be a score, a tier name ({', '.join(TIER_BOUNDS)}) or false")
+    if isinstance(v, bool) or (isinstance(v, str) and v not in TIER_BOUNDS):
+        raise ValueError(THRESHOLD_MSG)
+    return v
+
+
+def _threshold_range(v: Any) -> Any:
+    """A score (or every value of a schedule) finite and in [SCORE_LO, SCORE_HI]: NaN
+    would switch a rule off without a word and could not be written as JSON."""
+    vals = v.values if isinstance(v, Schedule) else [v] if isinstance(v, (int, float)) else []
+    if any(not (math.isfinite(x) and SCORE_LO <= x <= SCORE_HI) for x in vals):
+        raise ValueError(THRESHOLD_MSG)
     return v
 
 
@@ -297,6 +373,11 @@ class Service(Section):
     @classmethod
     def _threshold(cls, v: Any) -> Any:
         return _check_threshold(v)
+
+    @field_validator("deny_below", "deposit_below", "perk_from")
+    @classmethod
+    def _threshold_in_range(cls, v: Any) -> Any:
+        return _threshold_range(v)
 
 
 def _svc(who: list[Any], pu: float, pr: float, **kw: Any) -> Any:
@@ -331,6 +412,11 @@ class Respond(Section):
     @classmethod
     def _threshold(cls, v: Any) -> Any:
         return _check_threshold(v)
+
+    @field_validator("good_from", "bad_below")
+    @classmethod
+    def _threshold_in_range(cls, v: Any) -> Any:
+        return _threshold_range(v)
 
 
 class Record(Section):
@@ -494,19 +580,35 @@ def _preset_dict(name: str, origin: str) -> dict[str, Any]:
     return d
 
 
+class _Raw(str):
+    """Command-line text that TOML does not read (``--set name=my-run``, ``x=.5``)."""
+
+
+def _number_or_text(raw: str) -> Any:
+    """Command-line text for a numeric parameter: a number if Python reads one ('.5',
+    '5.', '007'), else the text itself (which validation then refuses)."""
+    for parse in (int, float):
+        try:
+            return parse(raw)
+        except ValueError:
+            pass
+    return str(raw)
+
+
 def parse_override(text: str) -> tuple[list[str], Any]:
-    """'a.b=1e-3' -> (['a', 'b'], 0.001). The value is read as TOML, else as a string."""
+    """'a.b=1e-3' -> (['a', 'b'], 0.001). The value is read as TOML, else kept as text
+    (a ``_Raw`` string, which ``load_scenario`` reads as a number for a numeric key)."""
     if "=" not in text:
-        raise ScenarioError(f"--set '{text}': expected key=value (for example "
+        raise ScenarioError(f"--set {_short(text)}: expected key=value (for example "
                             f"observe.misid=0.001)")
     key, raw = text.split("=", 1)
     key, raw = key.strip(), raw.strip()
     if not key:
-        raise ScenarioError(f"--set '{text}': empty key")
+        raise ScenarioError(f"--set {_short(text)}: empty key")
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
-        value = raw
+        value = _Raw(raw)
     return key.split("."), value
 
 
@@ -546,10 +648,10 @@ _PYDANTIC_MSG = {
     "int_type": "must be a whole number", "int_parsing": "must be a whole number",
     "int_from_float": "must be a whole number", "string_type": "must be a string",
     "float_type": "must be a number", "float_parsing": "must be a number",
+    "finite_number": "must be a finite number",
     "model_type": "must be a table of parameters", "dict_type": "must be a table",
-    "tuple_type": "must be a list [a, b]", "list_type": "must be a list",
-    "missing": "must be two Beta shape parameters [a, b]",
-    "too_long": "must be two Beta shape parameters [a, b]",
+    "tuple_type": BETA_MSG, "list_type": "must be a list",
+    "missing": BETA_MSG, "too_long": BETA_MSG,
 }
 
 
@@ -568,10 +670,8 @@ def _field_at(loc: tuple[Any, ...]) -> Any:
 
 def _fmt_value(v: Any) -> str:
     if isinstance(v, dict) and set(v) == {"days", "values"}:
-        return f"{{days={v['days']}, values={v['values']}}}"
-    if isinstance(v, str):
-        return repr(v)
-    return str(v)
+        return _cut(f"{{days={_short(v['days'])}, values={_short(v['values'])}}}", 160)
+    return _short(v)
 
 
 def _friendly(err: ValidationError, origin: str) -> ScenarioError:
@@ -598,8 +698,10 @@ def _friendly(err: ValidationError, origin: str) -> ScenarioError:
     f = _field_at(loc)
     extra = f.json_schema_extra if f is not None and isinstance(f.json_schema_extra, dict) \
         else {}
-    if typ.startswith(("int", "float")) and extra.get("lo") is not None:
-        whole = "a whole number" if typ.startswith("int") else "a number"
+    if (typ.startswith(("int", "float")) or typ == "finite_number") and \
+            extra.get("lo") is not None:
+        whole = "a whole number" if typ.startswith("int") or f.annotation is int \
+            else "a number"
         msg = f"must be {whole} in [{extra['lo']:g}, {extra['hi']:g}]"
         if isinstance(inp, dict) and "days" in inp:
             msg += " (fixed for the whole run: it cannot follow a schedule)"
@@ -667,6 +769,11 @@ def load_scenario(source: str | Path | dict[str, Any] | Scenario = "as-reported"
     data = _merge(Scenario().model_dump(), data)
     for text in overrides or []:
         path_, value = parse_override(text)
+        if isinstance(value, _Raw):
+            f = _field_at(tuple(path_))
+            takes_number = f is not None and bool(set(get_args(f.annotation) or
+                                                      (f.annotation,)) & {int, float})
+            value = _number_or_text(value) if takes_number else str(value)
         _set_path(data, path_, value)
     return build_scenario(data, origin + " with --set" if overrides else origin)
 
