@@ -1,7 +1,7 @@
 """Scenario input at the edges of what is allowed: Beta shapes over their whole range,
-thresholds and schedules that must be finite and in range, numbers that must be numbers.
-Every refusal is one line (file or preset, key, value, what is allowed) and exit code 2
-from the CLI."""
+thresholds and schedules that must be finite and in range, numbers that must be numbers,
+names that must not be paths. Every refusal is one line (file or preset, key, value,
+what is allowed) and exit code 2 from the CLI."""
 
 from __future__ import annotations
 
@@ -261,3 +261,48 @@ def test_strings_and_booleans_in_files_through_the_cli(tmp_path):
 def test_error_values_are_shortened():
     msg = refused([f"observe.misid='{'x' * 5000}'"], "key 'observe.misid'")
     assert len(msg) < 400
+
+
+# ------------------------------------------------------------------------------------
+# 3. A scenario's name is a plain name, never a path
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", "/some/dir", "a/b", "../x", ".hidden",
+                                  "-rf", "a b", "a\nb", "x" * 101, "\u00e9t\u00e9", "a\\b"])
+def test_names_that_are_not_plain_are_refused(name):
+    refused([f"name={json.dumps(name)}"], "key 'name'", "letters, digits")
+    refused([], "key 'name'", source={"name": name})
+
+
+@pytest.mark.parametrize("name", ["as-reported", "a", "A_1.v2-final", "_x", "9", "x" * 100])
+def test_plain_names_are_kept(name):
+    assert load_scenario("as-reported", [f"name={json.dumps(name)}"]).name == name
+
+
+def test_raw_command_line_names():
+    refused(["name="], "key 'name' = ''")
+    refused(["name=.."], "key 'name' = '..'")
+    assert load_scenario("as-reported", ["name=my-run"]).name == "my-run"
+
+
+def test_a_name_that_is_a_path_deletes_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    keep = tmp_path / "keep"
+    keep.mkdir()
+    (keep / "data.txt").write_text("precious")
+    f = tmp_path / "s.toml"
+    for name in (str(keep), "..", "../keep"):
+        f.write_text(f"name = {json.dumps(name)}\n")
+        r = runner.invoke(app, ["run", str(f), "--agents", "50", "--days", "2", "--quiet",
+                                "--force"])
+        assert_one_line(r.exit_code, r.stderr, str(f), "key 'name'")
+        assert (keep / "data.txt").read_text() == "precious"
+
+
+@pytest.mark.parametrize("stem,want", [("mine", "mine"), ("my scenario", "my_scenario"),
+                                       ("..", "scenario"), (".hidden", "hidden"),
+                                       ("-x", "x"), ("caf\u00e9 2", "caf_2")])
+def test_default_name_from_the_file_name_is_plain(tmp_path, stem, want):
+    f = tmp_path / f"{stem}.toml"
+    f.write_text("[observe]\nmisid = 0.02\n")
+    assert load_scenario(f).name == want

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import difflib
 import math
+import re
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -33,6 +34,9 @@ BETA_LO, BETA_HI = 0.05, 1000.0
 BETA_MSG = f"must be two Beta shape parameters [a, b], each in [{BETA_LO:g}, {BETA_HI:g}]"
 THRESHOLD_MSG = (f"must be a score in [{SCORE_LO:g}, {SCORE_HI:g}] (or a schedule of such "
                  f"scores), a tier name ({', '.join(TIER_BOUNDS)}) or false")
+NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,99}")
+NAME_MSG = ("must be a plain name of 1 to 100 ASCII letters, digits, '.', '_' or '-', "
+            "starting with a letter, digit or '_' (it names the run directory runs/<name>)")
 MAX_DEPTH = 16  # lists shown in an error message
 
 
@@ -443,6 +447,14 @@ class Scenario(BaseModel):
     record: Record = Field(default_factory=Record)
     _origin: str = PrivateAttr(default="scenario")
 
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, v: str) -> str:
+        """The name becomes the default run directory runs/<name>: never a path."""
+        if not NAME_RE.fullmatch(v):
+            raise ValueError(NAME_MSG)
+        return v
+
     @property
     def origin(self) -> str:
         """Where the scenario came from (a file, a preset, overrides), for error messages."""
@@ -731,6 +743,13 @@ def build_scenario(data: dict[str, Any], origin: str) -> Scenario:
     return scn
 
 
+def _name_from_stem(stem: str) -> str:
+    """The default name of a scenario file: its stem made plain ('my run' -> 'my_run',
+    '..' -> 'scenario')."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).lstrip(".-")[:100]
+    return name if NAME_RE.fullmatch(name) else "scenario"
+
+
 def load_scenario(source: str | Path | dict[str, Any] | Scenario = "as-reported",
                   overrides: list[str] | None = None) -> Scenario:
     """A preset name, a TOML file (which may name a preset), a dict or a Scenario, plus
@@ -752,7 +771,7 @@ def load_scenario(source: str | Path | dict[str, Any] | Scenario = "as-reported"
             path = Path(s)
             data = _read_toml(path)
             origin = str(path)
-            name = data.get("name", path.stem)
+            name = data.get("name", _name_from_stem(path.stem))
             if "preset" in data:
                 preset = data.pop("preset")
                 if not isinstance(preset, str):
