@@ -1,12 +1,13 @@
 """Scenario input at the edges of what is allowed: Beta shapes over their whole range,
 thresholds and schedules that must be finite and in range, numbers that must be numbers,
-names that must not be paths. Every refusal is one line (file or preset, key, value,
-what is allowed) and exit code 2 from the CLI."""
+names that must not be paths, and scenario files that cannot be read. Every refusal is
+one line (file or preset, key, value, what is allowed) and exit code 2 from the CLI."""
 
 from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -306,3 +307,101 @@ def test_default_name_from_the_file_name_is_plain(tmp_path, stem, want):
     f = tmp_path / f"{stem}.toml"
     f.write_text("[observe]\nmisid = 0.02\n")
     assert load_scenario(f).name == want
+
+
+# ------------------------------------------------------------------------------------
+# 4. Scenario files that cannot be read: one line, exit 2, never a traceback
+
+
+def _unreadable(tmp_path: Path, monkeypatch) -> Path:
+    f = tmp_path / "locked.toml"
+    f.write_text("[observe]\nmisid = 0.02\n")
+    f.chmod(0)
+    if os.access(f, os.R_OK):  # root reads anything: refuse it by hand
+        real = os.open
+
+        def deny(path, *a, **k):  # type: ignore[no-untyped-def]
+            if str(path) == str(f):
+                raise PermissionError(13, "Permission denied", str(path))
+            return real(path, *a, **k)
+        monkeypatch.setattr(os, "open", deny)
+        import builtins
+        real_open = builtins.open
+
+        def deny_open(path, *a, **k):  # type: ignore[no-untyped-def]
+            if str(path) == str(f):
+                raise PermissionError(13, "Permission denied", str(path))
+            return real_open(path, *a, **k)
+        monkeypatch.setattr(builtins, "open", deny_open)
+    return f
+
+
+def _file(tmp_path: Path, kind: str, monkeypatch) -> Path:
+    if kind == "symlink loop":
+        f = tmp_path / "a.toml"
+        f.symlink_to("a.toml")
+    elif kind == "symlink loop, no suffix":
+        f = tmp_path / "loop"
+        f.symlink_to("loop")
+    elif kind == "directory":
+        f = tmp_path / "d.toml"
+        f.mkdir()
+    elif kind == "directory, no suffix":
+        f = tmp_path / "dir"
+        f.mkdir()
+    elif kind == "unreadable":
+        f = _unreadable(tmp_path, monkeypatch)
+    elif kind == "not UTF-8":
+        f = tmp_path / "latin.toml"
+        f.write_bytes('name = "caf\u00e9"\n'.encode("latin-1"))
+    elif kind == "deep arrays":
+        f = tmp_path / "deep.toml"
+        f.write_text("x = " + "[" * 5000 + "\n")
+    elif kind == "deep inline tables":
+        f = tmp_path / "deep2.toml"
+        f.write_text("x = " + "{a = " * 5000 + "\n")
+    elif kind == "deep dotted key":
+        f = tmp_path / "deep3.toml"
+        f.write_text("observe" + ".a" * 5000 + " = 1\n")
+    elif kind == "deep table header":
+        f = tmp_path / "deep4.toml"
+        f.write_text("[" + ".".join(["x"] * 5000) + "]\n")
+    elif kind == "deep value of a key":
+        f = tmp_path / "deep5.toml"
+        f.write_text("[observe]\nmisid = " + "[" * 300 + "]" * 300 + "\n")
+    elif kind == "huge":
+        f = tmp_path / "huge.toml"
+        with open(f, "w") as fh:
+            line = "# " + "x" * 1021 + "\n"
+            for _ in range(9 * 1024):
+                fh.write(line)
+    elif kind == "very long name":
+        f = tmp_path / ("x" * 300 + ".toml")
+    else:
+        raise AssertionError(kind)
+    return f
+
+
+KINDS = ["symlink loop", "symlink loop, no suffix", "directory", "directory, no suffix",
+         "unreadable", "not UTF-8", "deep arrays", "deep inline tables", "deep dotted key",
+         "deep table header", "deep value of a key", "huge", "very long name"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_unreadable_scenario_files_are_one_line(tmp_path, monkeypatch, kind):
+    f = _file(tmp_path, kind, monkeypatch)
+    code, err = cli_run(str(f), out=tmp_path / "out")
+    assert_one_line(code, err)
+    shown = str(f) if len(str(f)) < 200 else "x" * 100
+    assert shown in err, err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("value", ["[" * 5000, "{a=" * 5000, "[" * 300 + "]" * 300],
+                         ids=["5000 arrays", "5000 tables", "300 arrays"])
+def test_deep_override_values_are_one_line(value):
+    refused([f"observe.misid={value}"], "observe.misid")
+
+
+def test_deep_override_keys_are_one_line():
+    refused(["observe" + ".a" * 5000 + "=1"], "--set")

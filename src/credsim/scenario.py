@@ -37,7 +37,8 @@ THRESHOLD_MSG = (f"must be a score in [{SCORE_LO:g}, {SCORE_HI:g}] (or a schedul
 NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,99}")
 NAME_MSG = ("must be a plain name of 1 to 100 ASCII letters, digits, '.', '_' or '-', "
             "starting with a letter, digit or '_' (it names the run directory runs/<name>)")
-MAX_DEPTH = 16  # lists shown in an error message
+MAX_FILE_BYTES = 8 * 2**20  # a scenario file is a few kB; a schedule of every day ~ 200 kB
+MAX_DEPTH = 16  # tables and lists nested in a scenario (the deepest valid one has 5)
 
 
 class Schedule(BaseModel):
@@ -558,17 +559,63 @@ def preset_text(name: str) -> str:
     return preset_path(name).read_text()
 
 
+def _show_path(path: str | Path) -> str:
+    """A path for a one-line message (a control character in it is escaped)."""
+    text = str(path)
+    return text if text.isprintable() else ascii(text)
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
+    """A scenario file as a dict; anything that is not one (missing, a directory, a link
+    loop, unreadable, too large, not UTF-8, malformed, nested too deeply) is one line."""
+    where = _show_path(path)
     try:
         with open(path, "rb") as fh:
-            return tomllib.load(fh)
+            raw = fh.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such scenario file or preset "
+        raise ScenarioError(f"{where}: no such scenario file or preset "
                             f"(presets: {', '.join(PRESETS)})") from None
+    except IsADirectoryError:
+        raise ScenarioError(f"{where}: cannot read scenario file: it is a directory") from None
+    except OSError as e:  # permission, symlink loop, name too long, I/O error
+        raise ScenarioError(f"{where}: cannot read scenario file: "
+                            f"{e.strerror or type(e).__name__}") from None
+    except ValueError as e:  # a NUL byte in the name
+        raise ScenarioError(f"{where}: cannot read scenario file: {e}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError(f"{where}: cannot read scenario file: larger than "
+                            f"{MAX_FILE_BYTES >> 20} MiB")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ScenarioError(f"{where}: cannot read scenario file: not UTF-8 text (byte "
+                            f"{e.start})") from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ScenarioError(f"{path}: malformed TOML: {e}") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:
-        raise ScenarioError(f"{path}: cannot read scenario file: {e}") from None
+        raise ScenarioError(f"{where}: malformed TOML: {e}") from None
+    except RecursionError:
+        raise ScenarioError(f"{where}: malformed TOML: nested too deeply") from None
+    _check_depth(data, where)
+    return data
+
+
+def _check_depth(data: Any, origin: str) -> None:
+    """Refuse tables and lists nested more than MAX_DEPTH deep (before anything recurses
+    into them: copying, validating or printing them would exhaust the stack)."""
+    stack: list[tuple[Any, int, tuple[str, ...]]] = [(data, 1, ())]
+    while stack:
+        v, depth, keys = stack.pop()
+        if isinstance(v, dict):
+            items = [(c, keys + (str(k),)) for k, c in v.items()]
+        elif isinstance(v, (list, tuple)):
+            items = [(c, keys) for c in v]
+        else:
+            continue
+        if depth > MAX_DEPTH:
+            raise ScenarioError(f"{origin}: key {_short('.'.join(keys[:MAX_DEPTH + 1]))}: "
+                                f"nested deeper than {MAX_DEPTH} levels of tables and lists")
+        stack.extend((c, depth + 1, k) for c, k in items)
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -621,6 +668,8 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         value = _Raw(raw)
+    except RecursionError:
+        raise ScenarioError(f"--set {_short(key)}: value nested too deeply") from None
     return key.split("."), value
 
 
@@ -735,12 +784,22 @@ def _friendly(err: ValidationError, origin: str) -> ScenarioError:
 
 
 def build_scenario(data: dict[str, Any], origin: str) -> Scenario:
+    _check_depth(data, origin)
     try:
         scn = Scenario.model_validate(data)
     except ValidationError as err:
         raise _friendly(err, origin) from None
     scn._origin = origin
     return scn
+
+
+def _exists(s: str) -> bool:
+    """Whether ``s`` names something on disk; a name the system refuses (too long, a NUL
+    byte) counts as a file, so that reading it says why it cannot be read."""
+    try:
+        return Path(s).exists()
+    except (OSError, ValueError):
+        return True
 
 
 def _name_from_stem(stem: str) -> str:
@@ -758,6 +817,7 @@ def load_scenario(source: str | Path | dict[str, Any] | Scenario = "as-reported"
         data = source.model_dump(exclude_defaults=False)
         origin = f"scenario '{source.name}'"
     elif isinstance(source, dict):
+        _check_depth(source, "scenario")
         data = copy.deepcopy(source)
         origin = "scenario"
         if "preset" in data:
@@ -767,10 +827,10 @@ def load_scenario(source: str | Path | dict[str, Any] | Scenario = "as-reported"
         if s in PRESETS:
             data = _preset_dict(s, f"preset '{s}'")
             origin = f"preset '{s}'"
-        elif s.endswith(".toml") or Path(s).exists():
+        elif s.endswith(".toml") or _exists(s):
             path = Path(s)
             data = _read_toml(path)
-            origin = str(path)
+            origin = _show_path(path)
             name = data.get("name", _name_from_stem(path.stem))
             if "preset" in data:
                 preset = data.pop("preset")
@@ -782,7 +842,7 @@ def load_scenario(source: str | Path | dict[str, Any] | Scenario = "as-reported"
         else:
             close = difflib.get_close_matches(s, PRESETS, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise ScenarioError(f"'{s}': not a preset or a scenario file "
+            raise ScenarioError(f"{_short(s)}: not a preset or a scenario file "
                                 f"(presets: {', '.join(PRESETS)}){hint}")
     # every key present, so that an override of one field keeps its siblings' values
     data = _merge(Scenario().model_dump(), data)
