@@ -405,3 +405,18 @@ def test_deep_override_values_are_one_line(value):
 
 def test_deep_override_keys_are_one_line():
     refused(["observe" + ".a" * 5000 + "=1"], "--set")
+
+
+# ------------------------------------------------------------------------------------
+# 5. Merging a file over a preset keeps the preset's other keys
+
+
+def test_merging_a_section_that_has_days_keeps_its_other_keys():
+    from credsim.scenario import _merge
+    merged = _merge({"run": {"days": 365, "seed": 7}, "observe": {"misid": 0.01}},
+                    {"run": {"days": 30}, "observe": {"misid": {"days": [0], "values": [0.1]}}})
+    assert merged["run"] == {"days": 30, "seed": 7}
+    assert merged["observe"]["misid"] == {"days": [0], "values": [0.1]}
+    sched = _merge({"x": {"days": [0, 4], "values": [0.1, 0.2]}},
+                   {"x": {"days": [0], "values": [0.3]}})
+    assert sched["x"] == {"days": [0], "values": [0.3]}

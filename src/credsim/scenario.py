@@ -618,10 +618,17 @@ def _check_depth(data: Any, origin: str) -> None:
         stack.extend((c, depth + 1, k) for c, k in items)
 
 
+def _is_schedule(v: Any) -> bool:
+    return isinstance(v, dict) and "values" in v
+
+
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` on top of ``base``, table by table; a schedule is a value, not a table
+    (a table with a 'days' key, like [run], is merged key by key)."""
     out = copy.deepcopy(base)
     for k, v in over.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict) and "days" not in v:
+        if (isinstance(v, dict) and isinstance(out.get(k), dict) and not _is_schedule(v)
+                and not _is_schedule(out[k])):
             out[k] = _merge(out[k], v)
         else:
             out[k] = copy.deepcopy(v)
