@@ -9,6 +9,7 @@ from importlib import resources
 
 import numba as nb
 import numpy as np
+from scipy.special import betainc, betaincc, betaincinv
 
 from .constants import ADULT, CHILD, ELDER, S_POPULATION
 from .rng import bits, day_key, uniform
@@ -177,19 +178,51 @@ PROPENSITIES = ("honesty", "civility", "civic")
 N_CLASSES = 256
 
 
-def beta_classes(a: float, b: float, k: int = N_CLASSES, grid: int = 1 << 20) -> np.ndarray:
-    """Beta(a, b) cut into ``k`` classes of equal probability, each valued at its
-    conditional mean (so the mean, and every expectation linear in the propensity, is
-    that of the Beta itself). Integrated numerically on a grid that is dense near 0 and 1
-    (x = sin^2(pi t / 2)), where a or b below 1 makes the density infinite."""
-    t = (np.arange(grid) + 0.5) / grid
-    x = np.sin(0.5 * np.pi * t) ** 2
-    logw = (a - 1.0) * np.log(x) + (b - 1.0) * np.log1p(-x) + np.log(np.sin(np.pi * t))
-    w = np.exp(logw - logw.max())
-    w /= w.sum()
-    mid = np.cumsum(w) - 0.5 * w
-    cls = np.minimum((mid * k).astype(np.int64), k - 1)
-    return (np.bincount(cls, w * x, k) / np.bincount(cls, w, k)).astype(np.float32)
+def _mass(a: float, b: float, x0: np.ndarray, x1: np.ndarray) -> np.ndarray:
+    """I_x1(a, b) - I_x0(a, b), the Beta(a, b) probability of [x0, x1], from whichever
+    of the regularised incomplete beta function and its complement is the smaller at x0
+    (a difference of two numbers near 1 would lose the digits that matter)."""
+    lo = betainc(a, b, x0)
+    return np.where(lo > 0.5, betaincc(a, b, x0) - betaincc(a, b, x1), betainc(a, b, x1) - lo)
+
+
+def _class_means(a: float, b: float, q0: np.ndarray, q1: np.ndarray) -> np.ndarray:
+    """E[X | q0 < X < q1] for X ~ Beta(a, b): a/(a+b) (I(a+1, b) mass) / (I(a, b) mass)."""
+    with np.errstate(all="ignore"):
+        v = a / (a + b) * _mass(a + 1.0, b, q0, q1) / _mass(a, b, q0, q1)
+    # an interval too narrow to carry mass in double precision: its middle
+    v = np.where(np.isfinite(v), v, 0.5 * (q0 + q1))
+    return np.clip(v, q0, q1)
+
+
+def _quantiles(a: float, b: float, k: int) -> np.ndarray:
+    q = np.maximum.accumulate(betaincinv(a, b, np.arange(k + 1) / k))
+    q[0], q[-1] = 0.0, 1.0
+    return q
+
+
+def beta_class_means(a: float, b: float, k: int = N_CLASSES) -> np.ndarray:
+    """float64: Beta(a, b) cut into ``k`` classes of equal probability at its quantiles,
+    each valued at its conditional mean (so the mean, and every expectation linear in the
+    propensity, is that of the Beta itself), in closed form through the incomplete beta
+    function. A class whose lower bound is at least 1/2 is computed on the mirror image,
+    1 - X ~ Beta(b, a), whose quantiles near 0 double precision resolves where those of X
+    near 1 would round to 1 (a shape below 1 puts classes within 1e-40 of an end)."""
+    q = _quantiles(a, b, k)
+    out = np.empty(k)
+    low = np.flatnonzero(q[:-1] < 0.5)
+    out[low] = _class_means(a, b, q[low], q[low + 1])
+    high = np.flatnonzero(q[:-1] >= 0.5)
+    if high.size:
+        r = _quantiles(b, a, k)
+        m = k - 1 - high  # class j of X is class k - 1 - j of 1 - X
+        out[high] = 1.0 - _class_means(b, a, r[m], r[m + 1])
+    return np.maximum.accumulate(np.clip(out, 0.0, 1.0))
+
+
+def beta_classes(a: float, b: float, k: int = N_CLASSES) -> np.ndarray:
+    """The class values of :func:`beta_class_means`, stored as float32."""
+    return beta_class_means(a, b, k).astype(np.float32)
 
 
 @nb.njit(parallel=True, cache=True)

@@ -7,10 +7,11 @@ from __future__ import annotations
 import copy
 import difflib
 import math
+import re
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 import numpy as np
 from pydantic import (
@@ -27,6 +28,17 @@ from .constants import AGE_GROUPS, EVENT_TYPES, N_SERVICES, SERVICES, TIER_BOUND
 from .errors import ScenarioError
 
 PRESETS = ("as-reported", "court-list", "rongcheng", "sesame", "accountable")
+MAX_DAYS = 20000  # the longest horizon (run.days); a schedule's days lie in [0, MAX_DAYS)
+SCORE_LO, SCORE_HI = 0.0, 100000.0  # where score.min, score.max, tiers and thresholds lie
+BETA_LO, BETA_HI = 0.05, 1000.0
+BETA_MSG = f"must be two Beta shape parameters [a, b], each in [{BETA_LO:g}, {BETA_HI:g}]"
+THRESHOLD_MSG = (f"must be a score in [{SCORE_LO:g}, {SCORE_HI:g}] (or a schedule of such "
+                 f"scores), a tier name ({', '.join(TIER_BOUNDS)}) or false")
+NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,99}")
+NAME_MSG = ("must be a plain name of 1 to 100 ASCII letters, digits, '.', '_' or '-', "
+            "starting with a letter, digit or '_' (it names the run directory runs/<name>)")
+MAX_FILE_BYTES = 8 * 2**20  # a scenario file is a few kB; a schedule of every day ~ 200 kB
+MAX_DEPTH = 16  # tables and lists nested in a scenario (the deepest valid one has 5)
 
 
 class Schedule(BaseModel):
@@ -36,14 +48,30 @@ class Schedule(BaseModel):
     days: list[int]
     values: list[float]
 
+    @model_validator(mode="before")
+    @classmethod
+    def _kinds(cls, data: Any) -> Any:
+        """Days are whole numbers and values numbers: never true/false or a string."""
+        if isinstance(data, dict):
+            days, values = data.get("days"), data.get("values")
+            if isinstance(days, list) and any(isinstance(d, (bool, str)) for d in days):
+                raise ValueError("a schedule's days must be whole numbers")
+            if isinstance(values, list) and any(isinstance(x, (bool, str)) for x in values):
+                raise ValueError("a schedule's values must be numbers")
+        return data
+
     @model_validator(mode="after")
     def _check(self) -> Schedule:
         if len(self.days) == 0 or len(self.days) != len(self.values):
             raise ValueError("a schedule needs as many 'days' as 'values', at least one")
         if self.days[0] != 0:
-            raise ValueError(f"a schedule must start on day 0 (got days={self.days})")
+            raise ValueError(f"a schedule must start on day 0 (got days={_short(self.days)})")
         if any(b <= a for a, b in zip(self.days, self.days[1:])):
-            raise ValueError(f"schedule days must be strictly increasing (got days={self.days})")
+            raise ValueError("schedule days must be strictly increasing "
+                             f"(got days={_short(self.days)})")
+        if self.days[-1] >= MAX_DAYS:
+            raise ValueError(f"schedule days must lie in [0, {MAX_DAYS - 1}] (the longest "
+                             f"horizon), got day {_short(self.days[-1])}")
         return self
 
     def at(self, day: int) -> float:
@@ -70,6 +98,43 @@ def _allowed(lo: float | None, hi: float | None) -> str:
     return "a number"
 
 
+def _numeric(ann: Any) -> bool:
+    """A parameter that takes a number (or a schedule of numbers), not a string."""
+    args = set(get_args(ann)) if get_args(ann) and get_origin(ann) is not tuple else {ann}
+    return bool(args & {int, float}) and str not in args
+
+
+def _must_be(f: Any) -> str:
+    extra = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
+    what = _allowed(extra.get("lo"), extra.get("hi"))
+    return "must be " + (what.replace("a number", "a whole number") if f.annotation is int
+                         else what)
+
+
+def _text(v: Any, depth: int = 0) -> str:
+    """A value as written in a scenario: true/false, 'text', [1, 2]."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return repr(v)
+    if isinstance(v, (list, tuple)) and depth < MAX_DEPTH:
+        return "[" + ", ".join(_text(x, depth + 1) for x in v[:100]) + \
+            (", ...]" if len(v) > 100 else "]")
+    try:
+        return str(v)
+    except (RecursionError, ValueError):  # nested too deeply; an int too long to print
+        return f"<{type(v).__name__}>"
+
+
+def _cut(text: str, width: int = 80) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _short(v: Any, width: int = 80) -> str:
+    """A value as text, cut to ``width`` characters (an error message stays readable)."""
+    return _cut(_text(v), width)
+
+
 class Section(BaseModel):
     """A group of parameters; checks every numeric value (or schedule value) against its range."""
 
@@ -90,7 +155,9 @@ class Section(BaseModel):
             if f.annotation is not bool and isinstance(v, bool) and not (
                     v is False and name in _FALSE_OK):
                 raise _KindError(name, v, "must be a string" if f.annotation is str
-                                 else "must be a number")
+                                 else _must_be(f))
+            if isinstance(v, str) and _numeric(f.annotation):  # "0.1" is not a number
+                raise _KindError(name, v, _must_be(f))
         return data
 
     @field_validator("*", mode="after")
@@ -112,7 +179,7 @@ class Section(BaseModel):
 
 
 class Run(Section):
-    days: int = P(365, 1, 20000, "days", "horizon")
+    days: int = P(365, 1, MAX_DAYS, "days", "horizon")
     seed: int = P(1, 0, 2**63 - 1, "", "random seed")
 
 
@@ -134,11 +201,18 @@ class Population(Section):
                            "a one-region population named so ('' = 31 provinces)")
     single_region_urban: float = P(0.6, 0, 1, "share", "urban share of the single region")
 
+    @field_validator("honesty", "civility", "civic", mode="before")
+    @classmethod
+    def _beta_kinds(cls, v: Any) -> Any:
+        if not isinstance(v, (list, tuple)) or any(isinstance(x, (bool, str)) for x in v):
+            raise ValueError(BETA_MSG)
+        return v
+
     @field_validator("honesty", "civility", "civic")
     @classmethod
     def _beta(cls, v: tuple[float, float]) -> tuple[float, float]:
-        if not all(math.isfinite(x) and 0.05 <= x <= 1000 for x in v):
-            raise ValueError("must be two Beta shape parameters, each in [0.05, 1000]")
+        if not all(math.isfinite(x) and BETA_LO <= x <= BETA_HI for x in v):
+            raise ValueError(BETA_MSG)
         return v
 
     @model_validator(mode="after")
@@ -269,10 +343,17 @@ def _check_threshold(v: Any) -> Any:
     """A score, a schedule, a tier name, or false (no such rule; TOML has no null)."""
     if v is False or v is None:
         return None
-    if isinstance(v, bool):
-        raise ValueError("must be a score, a tier name (C, B, A, AA, AAA) or false")
-    if isinstance(v, str) and v not in TIER_BOUNDS:
-        raise ValueError(f"must be a score, a tier name ({', '.join(TIER_BOUNDS)}) or false")
+    if isinstance(v, bool) or (isinstance(v, str) and v not in TIER_BOUNDS):
+        raise ValueError(THRESHOLD_MSG)
+    return v
+
+
+def _threshold_range(v: Any) -> Any:
+    """A score (or every value of a schedule) finite and in [SCORE_LO, SCORE_HI]: NaN
+    would switch a rule off without a word and could not be written as JSON."""
+    vals = v.values if isinstance(v, Schedule) else [v] if isinstance(v, (int, float)) else []
+    if any(not (math.isfinite(x) and SCORE_LO <= x <= SCORE_HI) for x in vals):
+        raise ValueError(THRESHOLD_MSG)
     return v
 
 
@@ -297,6 +378,11 @@ class Service(Section):
     @classmethod
     def _threshold(cls, v: Any) -> Any:
         return _check_threshold(v)
+
+    @field_validator("deny_below", "deposit_below", "perk_from")
+    @classmethod
+    def _threshold_in_range(cls, v: Any) -> Any:
+        return _threshold_range(v)
 
 
 def _svc(who: list[Any], pu: float, pr: float, **kw: Any) -> Any:
@@ -332,6 +418,11 @@ class Respond(Section):
     def _threshold(cls, v: Any) -> Any:
         return _check_threshold(v)
 
+    @field_validator("good_from", "bad_below")
+    @classmethod
+    def _threshold_in_range(cls, v: Any) -> Any:
+        return _threshold_range(v)
+
 
 class Record(Section):
     tracked: int = P(10_000, 0, 2_000_000_000, "agents", "agents whose full ledger is kept")
@@ -356,6 +447,14 @@ class Scenario(BaseModel):
     respond: Respond = Field(default_factory=Respond)
     record: Record = Field(default_factory=Record)
     _origin: str = PrivateAttr(default="scenario")
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, v: str) -> str:
+        """The name becomes the default run directory runs/<name>: never a path."""
+        if not NAME_RE.fullmatch(v):
+            raise ValueError(NAME_MSG)
+        return v
 
     @property
     def origin(self) -> str:
@@ -460,23 +559,76 @@ def preset_text(name: str) -> str:
     return preset_path(name).read_text()
 
 
+def _show_path(path: str | Path) -> str:
+    """A path for a one-line message (a control character in it is escaped)."""
+    text = str(path)
+    return text if text.isprintable() else ascii(text)
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
+    """A scenario file as a dict; anything that is not one (missing, a directory, a link
+    loop, unreadable, too large, not UTF-8, malformed, nested too deeply) is one line."""
+    where = _show_path(path)
     try:
         with open(path, "rb") as fh:
-            return tomllib.load(fh)
+            raw = fh.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such scenario file or preset "
+        raise ScenarioError(f"{where}: no such scenario file or preset "
                             f"(presets: {', '.join(PRESETS)})") from None
+    except IsADirectoryError:
+        raise ScenarioError(f"{where}: cannot read scenario file: it is a directory") from None
+    except OSError as e:  # permission, symlink loop, name too long, I/O error
+        raise ScenarioError(f"{where}: cannot read scenario file: "
+                            f"{e.strerror or type(e).__name__}") from None
+    except ValueError as e:  # a NUL byte in the name
+        raise ScenarioError(f"{where}: cannot read scenario file: {e}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError(f"{where}: cannot read scenario file: larger than "
+                            f"{MAX_FILE_BYTES >> 20} MiB")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ScenarioError(f"{where}: cannot read scenario file: not UTF-8 text (byte "
+                            f"{e.start})") from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ScenarioError(f"{path}: malformed TOML: {e}") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:
-        raise ScenarioError(f"{path}: cannot read scenario file: {e}") from None
+        raise ScenarioError(f"{where}: malformed TOML: {e}") from None
+    except RecursionError:
+        raise ScenarioError(f"{where}: malformed TOML: nested too deeply") from None
+    _check_depth(data, where)
+    return data
+
+
+def _check_depth(data: Any, origin: str) -> None:
+    """Refuse tables and lists nested more than MAX_DEPTH deep (before anything recurses
+    into them: copying, validating or printing them would exhaust the stack)."""
+    stack: list[tuple[Any, int, tuple[str, ...]]] = [(data, 1, ())]
+    while stack:
+        v, depth, keys = stack.pop()
+        if isinstance(v, dict):
+            items = [(c, keys + (str(k),)) for k, c in v.items()]
+        elif isinstance(v, (list, tuple)):
+            items = [(c, keys) for c in v]
+        else:
+            continue
+        if depth > MAX_DEPTH:
+            raise ScenarioError(f"{origin}: key {_short('.'.join(keys[:MAX_DEPTH + 1]))}: "
+                                f"nested deeper than {MAX_DEPTH} levels of tables and lists")
+        stack.extend((c, depth + 1, k) for c, k in items)
+
+
+def _is_schedule(v: Any) -> bool:
+    return isinstance(v, dict) and "values" in v
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` on top of ``base``, table by table; a schedule is a value, not a table
+    (a table with a 'days' key, like [run], is merged key by key)."""
     out = copy.deepcopy(base)
     for k, v in over.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict) and "days" not in v:
+        if (isinstance(v, dict) and isinstance(out.get(k), dict) and not _is_schedule(v)
+                and not _is_schedule(out[k])):
             out[k] = _merge(out[k], v)
         else:
             out[k] = copy.deepcopy(v)
@@ -494,19 +646,37 @@ def _preset_dict(name: str, origin: str) -> dict[str, Any]:
     return d
 
 
+class _Raw(str):
+    """Command-line text that TOML does not read (``--set name=my-run``, ``x=.5``)."""
+
+
+def _number_or_text(raw: str) -> Any:
+    """Command-line text for a numeric parameter: a number if Python reads one ('.5',
+    '5.', '007'), else the text itself (which validation then refuses)."""
+    for parse in (int, float):
+        try:
+            return parse(raw)
+        except ValueError:
+            pass
+    return str(raw)
+
+
 def parse_override(text: str) -> tuple[list[str], Any]:
-    """'a.b=1e-3' -> (['a', 'b'], 0.001). The value is read as TOML, else as a string."""
+    """'a.b=1e-3' -> (['a', 'b'], 0.001). The value is read as TOML, else kept as text
+    (a ``_Raw`` string, which ``load_scenario`` reads as a number for a numeric key)."""
     if "=" not in text:
-        raise ScenarioError(f"--set '{text}': expected key=value (for example "
+        raise ScenarioError(f"--set {_short(text)}: expected key=value (for example "
                             f"observe.misid=0.001)")
     key, raw = text.split("=", 1)
     key, raw = key.strip(), raw.strip()
     if not key:
-        raise ScenarioError(f"--set '{text}': empty key")
+        raise ScenarioError(f"--set {_short(text)}: empty key")
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
-        value = raw
+        value = _Raw(raw)
+    except RecursionError:
+        raise ScenarioError(f"--set {_short(key)}: value nested too deeply") from None
     return key.split("."), value
 
 
@@ -546,10 +716,10 @@ _PYDANTIC_MSG = {
     "int_type": "must be a whole number", "int_parsing": "must be a whole number",
     "int_from_float": "must be a whole number", "string_type": "must be a string",
     "float_type": "must be a number", "float_parsing": "must be a number",
+    "finite_number": "must be a finite number",
     "model_type": "must be a table of parameters", "dict_type": "must be a table",
-    "tuple_type": "must be a list [a, b]", "list_type": "must be a list",
-    "missing": "must be two Beta shape parameters [a, b]",
-    "too_long": "must be two Beta shape parameters [a, b]",
+    "tuple_type": BETA_MSG, "list_type": "must be a list",
+    "missing": BETA_MSG, "too_long": BETA_MSG,
 }
 
 
@@ -568,10 +738,8 @@ def _field_at(loc: tuple[Any, ...]) -> Any:
 
 def _fmt_value(v: Any) -> str:
     if isinstance(v, dict) and set(v) == {"days", "values"}:
-        return f"{{days={v['days']}, values={v['values']}}}"
-    if isinstance(v, str):
-        return repr(v)
-    return str(v)
+        return _cut(f"{{days={_short(v['days'])}, values={_short(v['values'])}}}", 160)
+    return _short(v)
 
 
 def _friendly(err: ValidationError, origin: str) -> ScenarioError:
@@ -598,8 +766,10 @@ def _friendly(err: ValidationError, origin: str) -> ScenarioError:
     f = _field_at(loc)
     extra = f.json_schema_extra if f is not None and isinstance(f.json_schema_extra, dict) \
         else {}
-    if typ.startswith(("int", "float")) and extra.get("lo") is not None:
-        whole = "a whole number" if typ.startswith("int") else "a number"
+    if (typ.startswith(("int", "float")) or typ == "finite_number") and \
+            extra.get("lo") is not None:
+        whole = "a whole number" if typ.startswith("int") or f.annotation is int \
+            else "a number"
         msg = f"must be {whole} in [{extra['lo']:g}, {extra['hi']:g}]"
         if isinstance(inp, dict) and "days" in inp:
             msg += " (fixed for the whole run: it cannot follow a schedule)"
@@ -621,12 +791,29 @@ def _friendly(err: ValidationError, origin: str) -> ScenarioError:
 
 
 def build_scenario(data: dict[str, Any], origin: str) -> Scenario:
+    _check_depth(data, origin)
     try:
         scn = Scenario.model_validate(data)
     except ValidationError as err:
         raise _friendly(err, origin) from None
     scn._origin = origin
     return scn
+
+
+def _exists(s: str) -> bool:
+    """Whether ``s`` names something on disk; a name the system refuses (too long, a NUL
+    byte) counts as a file, so that reading it says why it cannot be read."""
+    try:
+        return Path(s).exists()
+    except (OSError, ValueError):
+        return True
+
+
+def _name_from_stem(stem: str) -> str:
+    """The default name of a scenario file: its stem made plain ('my run' -> 'my_run',
+    '..' -> 'scenario')."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).lstrip(".-")[:100]
+    return name if NAME_RE.fullmatch(name) else "scenario"
 
 
 def load_scenario(source: str | Path | dict[str, Any] | Scenario = "as-reported",
@@ -637,6 +824,7 @@ def load_scenario(source: str | Path | dict[str, Any] | Scenario = "as-reported"
         data = source.model_dump(exclude_defaults=False)
         origin = f"scenario '{source.name}'"
     elif isinstance(source, dict):
+        _check_depth(source, "scenario")
         data = copy.deepcopy(source)
         origin = "scenario"
         if "preset" in data:
@@ -646,11 +834,11 @@ def load_scenario(source: str | Path | dict[str, Any] | Scenario = "as-reported"
         if s in PRESETS:
             data = _preset_dict(s, f"preset '{s}'")
             origin = f"preset '{s}'"
-        elif s.endswith(".toml") or Path(s).exists():
+        elif s.endswith(".toml") or _exists(s):
             path = Path(s)
             data = _read_toml(path)
-            origin = str(path)
-            name = data.get("name", path.stem)
+            origin = _show_path(path)
+            name = data.get("name", _name_from_stem(path.stem))
             if "preset" in data:
                 preset = data.pop("preset")
                 if not isinstance(preset, str):
@@ -661,12 +849,17 @@ def load_scenario(source: str | Path | dict[str, Any] | Scenario = "as-reported"
         else:
             close = difflib.get_close_matches(s, PRESETS, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise ScenarioError(f"'{s}': not a preset or a scenario file "
+            raise ScenarioError(f"{_short(s)}: not a preset or a scenario file "
                                 f"(presets: {', '.join(PRESETS)}){hint}")
     # every key present, so that an override of one field keeps its siblings' values
     data = _merge(Scenario().model_dump(), data)
     for text in overrides or []:
         path_, value = parse_override(text)
+        if isinstance(value, _Raw):
+            f = _field_at(tuple(path_))
+            takes_number = f is not None and bool(set(get_args(f.annotation) or
+                                                      (f.annotation,)) & {int, float})
+            value = _number_or_text(value) if takes_number else str(value)
         _set_path(data, path_, value)
     return build_scenario(data, origin + " with --set" if overrides else origin)
 
