@@ -33,7 +33,7 @@ def dir_bytes(path: Path) -> int:
             for e in it:
                 try:
                     if e.is_file(follow_symlinks=False):
-                        total += e.stat(follow_symlinks=False).st_blocks * 512
+                        total += e.stat(follow_symlinks=False).st_size
                 except FileNotFoundError:
                     pass
     except FileNotFoundError:
@@ -44,8 +44,8 @@ def dir_bytes(path: Path) -> int:
 def measure(agents: int, days: int, scenario: str, threads: int, workdir: Path) -> dict:
     from credsim import Sim
 
-    est = Sim(scenario, agents=agents, days=days).estimate()
     out = workdir / f"run-{agents}-{days}"
+    est = Sim(scenario, agents=agents, days=days).estimate(out=out)
     cmd = [sys.executable, "-m", "credsim.cli", "run", scenario, "--agents", str(agents),
            "--days", str(days), "--out", str(out), "--quiet", "--force"]
     env = dict(os.environ, NUMBA_NUM_THREADS=str(threads))

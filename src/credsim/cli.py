@@ -97,6 +97,7 @@ def run(
         else:
             sim = Sim(scenario, agents=agents, days=days, seed=seed, overrides=set_ or [])
             out = out or Path("runs") / sim.scenario.name
+            sim.checkpoint_every = checkpoint_every
             sim.check_resources(out)
             sim.lock = prepare_out(out, force)
             sim.out = out

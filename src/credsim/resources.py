@@ -3,6 +3,7 @@ byte budget) and disk (tables and checkpoints), against what the machine has."""
 
 from __future__ import annotations
 
+import math
 import os
 import resource
 import shutil
@@ -20,16 +21,22 @@ RECORD_B = 1  # tracked
 INDPTR_B = 4  # CSR row pointer (uint32 below 2**32 slots)
 EDGE_B = 4.125  # int32 neighbour + one active bit, per directed edge (2 per friendship)
 BUILD_AGENT_B = 4  # extra per agent while the network is built (counts, block tables)
-# Measured peak resident memory, as-reported, 365 days, degree 20 (2-core reference
-# machine): 0.82 GiB at 1e6 agents and 16.3 GiB at 1e8 (2.3 GiB at 1e7 for 5 days); the
-# constants below give 0.9, 16.3 and 2.6 GiB.
 OUTPUT_B = 12  # per agent while the agents table is written (degrees, parents)
 BATCH_ROW_B = 130  # per row of one batch of the agents table (at most 2**22 rows)
-BASE_B = 550 * 2**20  # the interpreter, NumPy, Numba, Arrow, DuckDB and compiled kernels
-DISK_AGENT_B = 30  # agents.parquet per agent
-DISK_CHECKPOINT_B = 50  # a checkpoint per agent (state, active bits)
-DISK_SPOOL_B_PER_DAY = 0.6  # the ledger spool, per agent and day (as-reported rates)
-DISK_LEDGER_B_PER_DAY = 0.02  # ledger.parquet per agent and day
+BASE_B = 330 * 2**20  # the interpreter, NumPy, Numba, Arrow, DuckDB and loaded kernels
+# The per-day aggregates (cells x metrics, score histograms, services) are held for every
+# day; building the tables from them takes about 0.6 times as much again.
+TABLES_OF_AGGREGATES = 1.6
+LEDGER_MEM_B = 0.03  # ledger rows of tracked and listed agents in memory, per agent-day
+# Disk, from the files of as-reported runs (2026-12, benchmarks/resources.py):
+DISK_AGENT_B = 21  # agents.parquet per agent
+DISK_DAY_B = 2_400  # daily, groups, services and score_hist tables, per day
+DISK_SPOOL_B = 0.47  # the ledger spool, per agent-day (as-reported rates)
+DISK_LEDGER_B = 0.01  # ledger.parquet per agent-day of listed agents...
+DISK_LEDGER_TRACKED_B = 0.13  # ...and per tracked agent-day
+# the aggregates spool (zlib), per day: more agents fill more cells, so it grows with the
+# decades of agents: 10.9 KB a day at 1e4 agents, 16 KB at 1e5
+AGG_SPOOL_DAY_B = (5_100, -9_500)  # bytes per decade of agents, intercept
 
 
 class ResourceError(CredsimError):
@@ -52,18 +59,33 @@ def gib(b: float) -> str:
 
 def estimate(agents: int, mean_degree: float, days: int, n_cells: int = 372,
              n_metrics: int = 120, score_bins: int = 1501, ledger: bool = True,
-             checkpoints: bool = True) -> Estimate:
-    """Peak memory and disk of a run, from the byte budget."""
+             checkpoint_every: int = 30, tracked: int = 10_000) -> Estimate:
+    """Peak memory and disk of a run, from the byte budget (see docs/performance.md,
+    "Pre-flight estimates", for how they compare with measured peaks)."""
     edges = agents * mean_degree  # directed
     run = (POPULATION_B + STATE_B + DAY_B + RECORD_B + INDPTR_B) * agents + EDGE_B * edges
     build = (POPULATION_B + BUILD_AGENT_B + INDPTR_B) * agents + EDGE_B * edges
-    aggregates = days * (n_cells * n_metrics * 4 + 12 * score_bins * 4 + 11 * 84 * 4)
-    memory = int(BASE_B + aggregates + max(build, run + OUTPUT_B * agents
-                                                + BATCH_ROW_B * min(agents, 1 << 22)))
-    disk = int(DISK_AGENT_B * agents + (DISK_CHECKPOINT_B * agents if checkpoints else 0)
-               + ((DISK_SPOOL_B_PER_DAY + DISK_LEDGER_B_PER_DAY) * agents * days if ledger
-                  else 0)
-               + aggregates // 4 + 2**20)
+    per_day = n_cells * n_metrics * 4 + n_cells * 8 + 12 * score_bins * 4 + 11 * 5 * 3 * 4 * 4
+    aggregates = days * per_day
+    ledger_mem = LEDGER_MEM_B * agents * days if ledger else 0
+    memory = int(BASE_B + TABLES_OF_AGGREGATES * aggregates + ledger_mem
+                 + max(build, run + OUTPUT_B * agents + BATCH_ROW_B * min(agents, 1 << 22)))
+    # disk at its peak: both spools whole, and either two checkpoints (one replacing the
+    # other, when there is more than one) or the final checkpoint beside the tables
+    checkpoints = checkpoint_every > 0
+    checkpoint = (STATE_B + EDGE_B / 33 * mean_degree) * agents if checkpoints else 0
+    replaced = checkpoint if checkpoints and days > checkpoint_every else 0
+    tables = DISK_AGENT_B * agents + DISK_DAY_B * days + 2**16
+    spools = 0.0
+    if ledger:
+        share = min(tracked, agents) / max(agents, 1)
+        tables += (DISK_LEDGER_B + DISK_LEDGER_TRACKED_B * share) * agents * days
+        spools += DISK_SPOOL_B * agents * days
+    if checkpoints:
+        a, b = AGG_SPOOL_DAY_B
+        decades = math.log10(max(agents, 10))
+        spools += days * min(max(a * decades + b, 2_000), per_day)
+    disk = int(spools + max(checkpoint + replaced, checkpoint + tables))
     return Estimate(memory, disk, (run - INDPTR_B * agents) / max(agents, 1))
 
 

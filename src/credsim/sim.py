@@ -18,6 +18,7 @@ from .errors import CredsimError, RunDirError
 from .network import FriendGraph, build_network
 from .phases import ORDER
 from .phases.base import Phase
+from .phases.record import N_METRICS
 from .population import Population, build_population
 from .recorder import Recorder
 from .scenario import DayParams, Scenario, load_scenario
@@ -147,23 +148,30 @@ class Sim:
         self.lock: rundir.RunLock | None = None
         self._final_checkpoint: Path | None = None  # written after the last day
         self.checkpoint_day: int | None = None  # days done at the last checkpoint
+        self.checkpoint_every = DEFAULT_CHECKPOINT_EVERY  # days (0: none), with out
         self.cut_cutter = self.cut_other = np.zeros(0, np.int64)
 
-    def estimate(self, agents: int | None = None) -> resources.Estimate:
-        """Memory and disk this run needs (before anything is allocated); with ``agents``,
-        those of the same run with that many agents."""
+    def estimate(self, agents: int | None = None,
+                 out: Path | None = None) -> resources.Estimate:
+        """Memory and disk this run needs (before anything is allocated), written to its
+        run directory (or ``out``); with ``agents``, those of the same run with that many
+        agents."""
         scn = self.scenario
         n_regions = 1 if scn.population.single_region else 31
         return resources.estimate(self.n if agents is None else agents,
                                   scn.network.mean_degree, self.days,
                                   n_cells=12 * n_regions,
+                                  n_metrics=N_METRICS,
                                   score_bins=int(scn.score.max - scn.score.min) + 1,
-                                  ledger=self.record_ledger)
+                                  ledger=self.record_ledger, tracked=scn.record.tracked,
+                                  checkpoint_every=self.checkpoint_every if self.out or out
+                                  else 0)
 
     def check_resources(self, out: Path | None = None) -> None:
         """Refuse, in one line, a run this machine (or this process's limits) cannot hold."""
-        resources.check(self.estimate, self.n, self.scenario.network.mean_degree,
-                        out or self.out)
+        out = out or self.out
+        resources.check(lambda n: self.estimate(n, out), self.n,
+                        self.scenario.network.mean_degree, out)
 
     # --------------------------------------------------------------------------------
     def build(self) -> None:
@@ -241,6 +249,8 @@ class Sim:
         and resumes with :meth:`resume`. An existing run directory is replaced only with
         ``force``, and only if credsim wrote everything in it. One process at a time
         writes a run directory (a lock held until it is complete)."""
+        if checkpoint_every is not None:
+            self.checkpoint_every = checkpoint_every
         if out is not None:
             out = Path(out)
             if self.out != out or self.lock is None:  # a fresh run takes its directory
@@ -248,17 +258,16 @@ class Sim:
                 self.lock = prepare_out(out, force)
             self.out = out
         try:
-            return self._run(progress, checkpoint_every)
+            return self._run(progress)
         except BaseException:
             self.release()  # whatever stopped the run, the directory is free again
             raise
 
-    def _run(self, progress: Callable[[int, int], None] | None,
-             checkpoint_every: int | None) -> Any:
+    def _run(self, progress: Callable[[int, int], None] | None) -> Any:
         from .results import Result
 
         self.build()
-        every = DEFAULT_CHECKPOINT_EVERY if checkpoint_every is None else checkpoint_every
+        every = self.checkpoint_every
         while self.day_done < self.days:
             self.step()
             if progress is not None:
