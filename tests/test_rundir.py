@@ -493,3 +493,76 @@ def test_run_json_is_strict_json(tmp_path, ref):
     with pytest.raises(RunDirError, match="corrupted run.json"):
         load_run(bad)
     json.loads((ref / "run.json").read_text(), parse_constant=lambda c: 1 / 0)
+
+
+# ------------------------------------------------------------------------------------
+# The process's own limits
+
+
+def test_address_space_limit_is_respected(tmp_path):
+    """Under ulimit -v a run that would not fit is refused before it starts (naming the
+    limit), and one that fits runs."""
+    import resource
+
+    def limit():  # 2.6 GB: credsim's libraries reserve about 1.9 GB of address space
+        resource.setrlimit(resource.RLIMIT_AS, (2_600_000_000, 2_600_000_000))
+
+    env = dict(os.environ, NUMBA_NUM_THREADS="1")
+    base = [sys.executable, "-m", "credsim.cli", "run", "--quiet"]
+    big = subprocess.run([*base, "--agents", "20000", "--days", "2000", "--out",
+                          str(tmp_path / "big")], capture_output=True, text=True,
+                         preexec_fn=limit, env=env)
+    assert big.returncode == 2 and one_line(big.stderr), big.stderr
+    assert "ulimit -v" in big.stderr and "fit" in big.stderr
+    assert not (tmp_path / "big").exists()
+    small = subprocess.run([*base, "--agents", "2000", "--days", "20", "--out",
+                            str(tmp_path / "small")], capture_output=True, text=True,
+                           preexec_fn=limit, env=env)
+    assert small.returncode == 0, small.stderr
+    load_run(tmp_path / "small")
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_memory_cgroup_limit_is_read_from_the_process_and_its_ancestors(tmp_path, version):
+    from credsim.resources import _cgroup_headroom
+
+    proc = tmp_path / "cgroup"
+    mount = tmp_path / "fs"
+    if version == 2:
+        proc.write_text("0::/jobs/run1\n")
+        files, root = ("memory.max", "memory.current"), mount
+    else:
+        proc.write_text("5:cpu:/\n4:memory:/jobs/run1\n")
+        files, root = ("memory.limit_in_bytes", "memory.usage_in_bytes"), mount / "memory"
+    for d, lim, use in ((root, None, None), (root / "jobs", 3 * 2**30, 2 * 2**30),
+                        (root / "jobs/run1", 5 * 2**30, 1 * 2**30)):
+        d.mkdir(parents=True, exist_ok=True)
+        if lim is not None:
+            (d / files[0]).write_text(f"{lim}\n")
+            (d / files[1]).write_text(f"{use}\n")
+    assert _cgroup_headroom(proc, mount) == 2**30  # the parent's limit binds
+    (root / "jobs" / files[0]).write_text("max\n" if version == 2 else f"{2**63 - 4096}\n")
+    assert _cgroup_headroom(proc, mount) == 4 * 2**30
+    proc.write_text("0::/\n" if version == 2 else "4:memory:/\n")
+    assert _cgroup_headroom(proc, mount) is None
+
+
+@pytest.mark.parametrize("sets", [[], ["score.min=0", "score.max=20000", "score.base=1000"]])
+def test_the_agents_that_fit_do_fit(monkeypatch, sets):
+    import re
+
+    import credsim.resources as res
+
+    room = 3 * 2**30
+    monkeypatch.setattr(res, "memory_headroom", lambda: (room, "available"))
+    monkeypatch.setattr(res, "_proc_status", lambda key: 0)
+    sim = Sim("as-reported", agents=50_000_000, days=365, overrides=sets)
+    with pytest.raises(res.ResourceError) as e:
+        sim.check_resources()
+    fit = int(re.search(r"about ([\d,]+) fit", str(e.value)).group(1).replace(",", ""))
+    assert sim.estimate(fit).memory <= room < sim.estimate(int(fit * 1.03)).memory
+    # a score range so wide that the horizon alone does not fit says so
+    wide = Sim("as-reported", agents=1000, days=365,
+               overrides=["score.min=0", "score.max=100000", "score.base=1000"])
+    with pytest.raises(res.ResourceError, match="fewer --days or a narrower score range"):
+        wide.check_resources()

@@ -109,11 +109,12 @@ def _proc_status(key: str) -> int | None:
     return None
 
 
-def _cgroup_headroom() -> int | None:
+def _cgroup_headroom(proc: Path = Path("/proc/self/cgroup"),
+                     mount: Path = Path("/sys/fs/cgroup")) -> int | None:
     """The least (limit - usage) over this process's memory cgroup and its ancestors
     (cgroup v2 memory.max, or v1 memory.limit_in_bytes); None without a limit."""
     try:
-        lines = Path("/proc/self/cgroup").read_text().splitlines()
+        lines = proc.read_text().splitlines()
     except OSError:
         return None
     best: int | None = None
@@ -122,9 +123,9 @@ def _cgroup_headroom() -> int | None:
         if len(parts) != 3:
             continue
         if parts[0] == "0" and parts[1] == "":
-            root, limit_f, usage_f = Path("/sys/fs/cgroup"), "memory.max", "memory.current"
+            root, limit_f, usage_f = mount, "memory.max", "memory.current"
         elif "memory" in parts[1].split(","):
-            root = Path("/sys/fs/cgroup/memory")
+            root = mount / "memory"
             limit_f, usage_f = "memory.limit_in_bytes", "memory.usage_in_bytes"
         else:
             continue
@@ -208,10 +209,14 @@ def check(estimate_for: Callable[[int], Estimate], agents: int, mean_degree: flo
     have = _proc_status("VmRSS") or 0  # what this process holds already counts
     if room is not None and est.memory - have > room[0]:
         fit = agents_that_fit(lambda n: estimate_for(n).memory - have <= room[0], agents)
+        advice = (f"use fewer --agents (about {fit:,} fit) or a lower network.mean_degree"
+                  if fit > 0 else
+                  f"even with no agents the horizon's per-day aggregates need "
+                  f"{gib(estimate_for(0).memory)}: use fewer --days or a narrower score "
+                  f"range (score.min to score.max)")
         raise ResourceError(
             f"a run of {agents:,} agents at mean degree {mean_degree:g} needs about "
-            f"{gib(est.memory)} of memory; {gib(room[0] + have)} is {room[1]}: use "
-            f"fewer --agents (about {fit:,} fit) or a lower network.mean_degree")
+            f"{gib(est.memory)} of memory; {gib(room[0] + have)} is {room[1]}: {advice}")
     if out is not None:
         disk = available_disk(out)
         if disk is not None and est.disk > disk:
