@@ -1,4 +1,4 @@
-"""Observed rates against MODEL.md, with tolerances derived from the sample size
+"""Observed rates against the model (docs/model.md), with tolerances derived from the sample size
 (z = 4.5 standard errors, fixed seed)."""
 
 from __future__ import annotations

@@ -1,15 +1,16 @@
-"""The `as-reported` scenario of MODEL.md written as an idiomatic Mesa 3 model.
+"""The `as-reported` scenario of credsim's model (docs/model.md) as an idiomatic Mesa 3
+model.
 
 credsim's benchmark suite uses this module as the *peer*: an independent implementation
 of the same model, written the way a Mesa user would write it, against which credsim is
 compared for speed (agent-days per second) and, statistically, for its aggregates. Each
 citizen is a ``mesa.Agent`` with plain Python attributes; friends are Python sets of
-agents; the day's phases run in MODEL.md's order (behave, observe, score, list,
+agents; the day's phases run in the model's order (behave, observe, score, list,
 services, respond, record) as ``AgentSet`` passes over the agents; random numbers come
 from the model's ``self.random`` and ``self.rng``. It is not bit-compatible with credsim
 (no counter-based generator): the two agree within sampling noise, not draw by draw.
 
-Where MODEL.md is silent the peer follows the choices recorded in credsim's
+Where the specification leaves room the peer follows the choices recorded in credsim's
 ``docs/model.md`` (largest-remainder apportionment of regions and age groups, the
 network's out-edge scheme, the order of the steps within a phase, the service policy
 precedence, and so on), so that both implement the same model.
@@ -31,7 +32,7 @@ from pathlib import Path
 import mesa
 import numpy as np
 
-# --- Parameters of the as-reported scenario (MODEL.md's defaults) ---------------------
+# --- Parameters of the as-reported scenario (the model's defaults) ---------------------
 
 # population
 CHILD_SHARE, ELDER_SHARE = 0.21, 0.135

@@ -1,5 +1,5 @@
-"""The validated scenario: every parameter of MODEL.md with its default, unit and valid
-range; presets shipped as TOML; scenario files that name a preset and override keys;
+"""The validated scenario: every parameter of the model (docs/model.md) with its default,
+unit and valid range; presets shipped as TOML; scenario files that name a preset and override keys;
 ``key=value`` overrides; schedules (a numeric value that changes on given days)."""
 
 from __future__ import annotations

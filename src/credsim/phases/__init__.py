@@ -1,4 +1,4 @@
-"""The phases of a day, one module each, in MODEL.md's order."""
+"""The phases of a day, one module each, in the model's order (docs/model.md)."""
 
 from .behave import Behave
 from .listing import List
