@@ -110,6 +110,7 @@ def test_help_shows_plain_placeholders_and_defaults():
                    "[default: 30]", "[default: as-reported]"):
         assert needle in run_help, needle
     q = " ".join(helps["query"].split())
-    for needle in ("--out FILE", "--limit N", "[default: 50]"):
+    for needle in ("--out FILE", "--limit N", "[default: 50]", "--memory-limit SIZE",
+                   "[default: 1GB]", "--unsafe", "--force"):
         assert needle in q, needle
     assert "--set-a KEY=VALUE" in " ".join(helps["compare"].split())

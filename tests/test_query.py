@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from credsim import Sim, load_run
+from credsim import Sim, load_run, query
 from credsim.errors import CredsimError
+from credsim.query import QueryError
 from credsim.results import TABLES
 
 
@@ -81,3 +88,150 @@ def test_bad_output_and_run_directory(run, tmp_path):
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
     with pytest.raises(CredsimError, match="does not exist"):
         run.sql("select * from nosuch")
+
+
+# ---------------------------------------------------------------------------------------
+# A read-only, bounded query by default; a full shell only with --unsafe
+
+def _one_line_error(r, needle):
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and needle in lines[0], r.stderr
+    assert "Traceback" not in r.stderr
+
+
+@pytest.fixture
+def outside(tmp_path):
+    """A file outside the run directory that a query must not read."""
+    f = tmp_path / "secret.csv"
+    f.write_text("secret\nsecret-value-4711\n")
+    return f
+
+
+@pytest.mark.parametrize("sql,needle,created", [
+    ("copy (select 1 as x) to '{tmp}/copied.csv'", "COPY is not allowed", "copied.csv"),
+    ("select * from read_csv('{secret}')", "disabled by configuration", None),
+    ("attach '{tmp}/attached.db' as other", "ATTACH is not allowed", "attached.db"),
+    ("install httpfs", "INSTALL is not allowed", ".duckdb"),
+    ("select 1; copy (select 1) to '{tmp}/second.csv'", "2 statements", "second.csv"),
+    ("select 1 as a; select 2 as b", "2 statements", None),
+    ("create table t as select 1", "CREATE is not allowed", None),
+])
+def test_only_one_read_only_query_is_run(run, tmp_path, outside, sql, needle, created):
+    sql = sql.format(tmp=tmp_path, secret=outside)
+    before = set(tmp_path.iterdir())
+    r = subprocess.run([sys.executable, "-m", "credsim.cli", "query", str(run.path), sql],
+                       capture_output=True, text=True,
+                       env={**os.environ, "HOME": str(tmp_path)})  # INSTALL writes ~/.duckdb
+    _one_line_error(r, needle)
+    assert "secret-value" not in r.stdout + r.stderr
+    assert set(tmp_path.iterdir()) == before
+    if created:
+        assert not (tmp_path / created).exists()
+
+
+def test_python_api_is_read_only_unless_unsafe(run, tmp_path, outside):
+    with pytest.raises(QueryError, match="COPY is not allowed"):
+        run.sql(f"copy (select 1) to '{tmp_path}/a.csv'")
+    with pytest.raises(QueryError, match="disabled by configuration"):
+        query.sql(run, f"select * from read_csv('{outside}')")
+    # the limits cannot be lifted from SQL: the configuration is locked
+    with query.session(run) as con:
+        with pytest.raises(duckdb.Error, match="locked"):
+            con.execute("SET enable_external_access = true")
+        assert con.execute("select count(*) from agents").fetchone()[0] == 5000
+    # the full shell, asked for by name
+    df = query.sql(run, f"copy (select 1 as x) to '{tmp_path}/a.csv'; "
+                        f"select * from read_csv('{outside}')", unsafe=True)
+    assert df.secret.tolist() == ["secret-value-4711"]
+    assert (tmp_path / "a.csv").exists()
+
+
+def test_unsafe_flag_is_a_full_shell(run, tmp_path, outside):
+    r = _cli("query", str(run.path), f"select * from read_csv('{outside}')", "--unsafe")
+    assert r.returncode == 0, r.stderr
+    assert "secret-value-4711" in r.stdout
+
+
+def test_memory_is_capped(run):
+    with query.session(run, memory_limit="200MB") as con:
+        assert con.execute("select current_setting('memory_limit')").fetchone()[0] == "190.7 MiB"
+        assert con.execute("select current_setting('threads')").fetchone()[0] <= 4
+    r = _cli("query", str(run.path), "select list(range) from range(50000000)",
+             "--memory-limit", "100MB")
+    _one_line_error(r, "Out of Memory")
+    r = _cli("query", str(run.path), "select 1", "--memory-limit", "lots")
+    _one_line_error(r, "--memory-limit")
+
+
+def test_temporary_directory_is_removed(run, tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with query.session(run) as con:
+        spill = Path(con.execute("select current_setting('temp_directory')").fetchone()[0])
+        assert spill.parent == tmp_path and spill.is_dir()
+    assert not spill.exists()
+
+
+# ---------------------------------------------------------------------------------------
+# --out never overwrites the run, nor any file unless --force
+
+@pytest.fixture
+def run_copy(run, tmp_path):
+    """A copy of the run directory, which a failing --out may damage."""
+    d = tmp_path / "runcopy"
+    shutil.copytree(run.path, d)
+    return d
+
+
+def _digest(d):
+    return {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in sorted(d.iterdir())}
+
+
+@pytest.mark.parametrize("name", ["agents.parquet", "daily.parquet", "ledger.parquet"])
+def test_out_never_writes_over_a_run_table(run_copy, tmp_path, name):
+    before = _digest(run_copy)
+    for force in ([], ["--force"]):
+        r = _cli("query", str(run_copy), "select 1 as x", "--out", str(run_copy / name),
+                 *force)
+        _one_line_error(r, f"the run's own {name}")
+    # nor through a link to it, from elsewhere
+    link = tmp_path / f"link-{name}"
+    link.symlink_to(run_copy / name)
+    r = _cli("query", str(run_copy), "select 1 as x", "--out", str(link), "--force")
+    _one_line_error(r, name)
+    assert _digest(run_copy) == before
+    assert load_run(run_copy).table(name.split(".")[0]).num_rows > 1
+
+
+def test_out_never_writes_over_another_runs_table(run, run_copy):
+    before = _digest(run_copy)
+    for force in ([], ["--force"]):
+        r = _cli("query", str(run.path), "select 1 as x", "--out",
+                 str(run_copy / "daily.parquet"), *force)
+        _one_line_error(r, "of the run directory")
+    assert _digest(run_copy) == before
+
+
+def test_out_needs_force_to_overwrite_and_counts_data_rows(run, tmp_path):
+    out = tmp_path / "one.csv"
+    r = _cli("query", str(run.path), "select 1", "--out", str(out))  # the header is "1"
+    assert r.returncode == 0, r.stderr
+    assert "1 row written" in r.stdout and "2 rows" not in r.stdout
+    assert out.read_text().splitlines() == ["1", "1"]
+    r = _cli("query", str(run.path), "select 2 as x", "--out", str(out))
+    _one_line_error(r, "--force")
+    assert out.read_text().splitlines() == ["1", "1"]
+    r = _cli("query", str(run.path), "select 2 as x union all select 3", "--out", str(out),
+             "--force")
+    assert r.returncode == 0 and "2 rows written" in r.stdout, r.stderr
+    assert out.read_text().splitlines() == ["x", "2", "3"]
+    assert query.write(run, "select * from daily where false", tmp_path / "none.parquet") == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["none.parquet", "one.csv"]
+
+
+def test_a_failed_out_leaves_nothing(run, tmp_path):
+    out = tmp_path / "big.parquet"
+    with pytest.raises(QueryError, match="Out of Memory"):
+        query.write(run, "select list(range) as l from range(50000000)", out,
+                    memory_limit="100MB")
+    assert list(tmp_path.iterdir()) == []

@@ -368,14 +368,29 @@ def explain(
 def query(
     run_dir: Annotated[Path, typer.Argument(metavar="RUN", help="a run directory")],
     sql: Annotated[str, typer.Argument(
-        metavar="SQL", help="DuckDB SQL over the views daily, groups, services, score_hist, "
-                            "agents, ledger")],
+        metavar="SQL", help="one DuckDB query over the views daily, groups, services, "
+                            "score_hist, agents, ledger")],
     out: Annotated[Path | None, typer.Option(
-        metavar="FILE", help="write the answer to a .csv or .parquet file instead of "
-                             "printing it")] = None,
+        metavar="FILE", help="write the answer to a new .csv or .parquet file instead of "
+                             "printing it (never over the run's own files)")] = None,
+    force: Annotated[bool, typer.Option("--force", help="let --out overwrite an existing "
+                                                        "file")] = False,
     limit: Annotated[int, typer.Option(metavar="N", help="rows to print at most")] = 50,
+    memory_limit: Annotated[str, typer.Option(
+        metavar="SIZE", help="DuckDB's memory cap (e.g. 500MB, 4GB); beyond it, it spills "
+                             "to a temporary directory or stops")] = "1GB",
+    unsafe: Annotated[bool, typer.Option(
+        "--unsafe", help="a full DuckDB shell: several statements, any statement (COPY, "
+                         "ATTACH, INSTALL...), files and the network")] = False,
 ) -> None:
-    """SQL over a run's tables (DuckDB): print the answer, or write it to CSV/Parquet."""
+    """SQL over a run's tables (DuckDB): print the answer, or write it to CSV/Parquet.
+
+    The SQL is one read-only query (SELECT, WITH, VALUES, FROM, DESCRIBE, SUMMARIZE...)
+    over the run's tables only: no other file, no network, no extension, and DuckDB's
+    memory is capped by --memory-limit.
+
+    --unsafe is a full DuckDB shell: it lifts all of this but the memory cap (which its
+    SQL may then change)."""
     from .query import sql as run_sql
     from .query import write
     from .results import load_run
@@ -383,10 +398,11 @@ def query(
     try:
         res = load_run(run_dir)
         if out is not None:
-            n = write(res, sql, out)
-            console.print(f"{n:,} rows written to [bold]{out}[/]")
+            n = write(res, sql, out, force=force, unsafe=unsafe, memory_limit=memory_limit)
+            console.print(f"{n:,} row{'s' if n != 1 else ''} written to [bold]{out}[/]",
+                          soft_wrap=True)
             return
-        df = run_sql(res, sql)
+        df = run_sql(res, sql, unsafe=unsafe, memory_limit=memory_limit)
     except CredsimError as e:
         _fail(e)
         return
