@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -170,6 +171,86 @@ def test_temporary_directory_is_removed(run, tmp_path, monkeypatch):
         spill = Path(con.execute("select current_setting('temp_directory')").fetchone()[0])
         assert spill.parent == tmp_path and spill.is_dir()
     assert not spill.exists()
+
+
+# ---------------------------------------------------------------------------------------
+# Printing is streamed and bounded
+
+def test_a_huge_answer_prints_its_first_rows_in_bounded_memory(run):
+    """Printing 50 rows of 200 million must not hold the answer (1.6 GB as int64)."""
+    code = (
+        "import resource, sys\n"
+        "import duckdb, pandas, pyarrow\n"
+        "from credsim.cli import app\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "try:\n"
+        f"    app(['query', {str(run.path)!r}, 'select * from range(200000000) as t(i)'])\n"
+        "except SystemExit as e:\n"
+        "    assert not e.code, e.code\n"
+        "grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before\n"
+        "print(f'grown_kb={grown}', file=sys.stderr)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    grown_kb = int(r.stderr.strip().splitlines()[-1].split("=")[1])
+    assert grown_kb < 400_000, f"peak RSS grew by {grown_kb / 1024:.0f} MB"
+    assert re.search(r"│\s+49 │", r.stdout) and not re.search(r"│\s+50 │", r.stdout)
+    assert "at least" in r.stdout and "showing the first 50" in r.stdout
+
+
+def test_head_fetches_a_bounded_number_of_rows(run):
+    h = query.head(run, "select * from range(200000000)", 50, count_at_most=10_000)
+    assert [r[0] for r in h.rows] == list(range(50))
+    assert h.total is None and 10_050 < h.counted <= 10_050 + query.BATCH_ROWS
+    h = query.head(run, "select day from daily", 5)
+    assert len(h.rows) == 5 and h.total == 40 and h.columns == ["day"]
+
+
+def test_a_wide_row_prints_its_values(run):
+    """daily has 126 columns: one row prints transposed, column | value."""
+    day0 = run.daily.iloc[0]
+    r = _cli("query", str(run.path), "select * from daily where day = 0")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert len(run.daily.columns) > 100
+    for col in ("posts", "listed", "agents", "active_edges", "edges_cut_total"):
+        want = f"{int(day0[col]):,}"
+        assert any(f" {col} " in ln and f" {want} " in ln for ln in lines), (col, want)
+    assert "score_mean" in r.stdout and "1 row" in r.stdout
+
+
+def test_wide_rows_show_the_columns_that_fit(run):
+    r = _cli("query", str(run.path), "select * from daily order by day limit 3")
+    assert r.returncode == 0, r.stderr
+    n = len(run.daily.columns)
+    assert f"of {n} columns" in r.stdout and "--out" in r.stdout
+    assert "true_community_service" in r.stdout  # headers are readable, not squeezed
+    assert max(len(ln) for ln in r.stdout.splitlines()) <= 80
+
+
+def test_sums_print_as_integers(run):
+    total = int(run.daily.posts.sum()) * 1000
+    assert total > 1_000_000
+    r = _cli("query", str(run.path), "select sum(posts) * 1000 as s, avg(posts) as a "
+                                     "from daily")
+    assert r.returncode == 0, r.stderr
+    assert f"{total:,}" in r.stdout
+    assert "e+" not in r.stdout
+
+
+def test_cell_formats():
+    from decimal import Decimal
+
+    from credsim.cli import _cell
+    assert _cell(5443120.0) == "5,443,120"
+    assert _cell(Decimal("5443120")) == "5,443,120"
+    assert _cell(5443120) == "5,443,120"
+    assert _cell(1234.5678) == "1,234.57"
+    assert _cell(0.123456789) == "0.123457"
+    assert _cell(4.1289936e-05) == "4.12899e-05"
+    assert _cell(None) == "NULL"
+    assert _cell(float("nan")) == "NaN"
+    assert _cell(True) == "true"
+    assert _cell("[bold]x") == "[bold]x"
 
 
 # ---------------------------------------------------------------------------------------

@@ -387,12 +387,12 @@ def query(
 
     The SQL is one read-only query (SELECT, WITH, VALUES, FROM, DESCRIBE, SUMMARIZE...)
     over the run's tables only: no other file, no network, no extension, and DuckDB's
-    memory is capped by --memory-limit.
+    memory is capped by --memory-limit. The answer is streamed: --limit rows are
+    printed, the rest counted up to a million rows.
 
     --unsafe is a full DuckDB shell: it lifts all of this but the memory cap (which its
     SQL may then change)."""
-    from .query import sql as run_sql
-    from .query import write
+    from .query import head, write
     from .results import load_run
 
     try:
@@ -402,28 +402,95 @@ def query(
             console.print(f"{n:,} row{'s' if n != 1 else ''} written to [bold]{out}[/]",
                           soft_wrap=True)
             return
-        df = run_sql(res, sql, unsafe=unsafe, memory_limit=memory_limit)
+        ans = head(res, sql, limit, unsafe=unsafe, memory_limit=memory_limit)
     except CredsimError as e:
         _fail(e)
         return
-    t = Table(show_lines=False)
-    for c in df.columns:
-        t.add_column(str(c), justify="right" if str(df[c].dtype) not in ("object", "str",
-                                                                         "category") else "left")
-    for row in df.head(limit).itertuples(index=False):
-        t.add_row(*[_cell(v) for v in row])
-    console.print(t)
-    more = f", showing the first {limit}" if len(df) > limit else ""
-    console.print(f"[dim]{len(df):,} row{'s' if len(df) != 1 else ''}{more}[/]")
+    _print_answer(ans)
+
+
+MAX_CELL = 40  # characters of a printed value at most (longer ones end in ...)
+
+
+def _print_answer(ans: Any) -> None:
+    """A query's first rows as a table that fits the terminal: a single wide row is
+    printed transposed (column | value); otherwise the columns that fit are printed,
+    with a note of how many were left out."""
+    import pyarrow as pa
+
+    if not ans.table:
+        console.print("done: the last statement returned no table")
+        return
+    numeric = [pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+               for t in ans.types]
+    cells = [[_cell(v) for v in row] for row in ans.rows]
+    ncol = len(ans.columns)
+    widths = [min(MAX_CELL, max([len(str(c))] + [len(r[i]) for r in cells]))
+              for i, c in enumerate(ans.columns)]
+    room = console.width - 1  # a column takes its width, two of padding and a border
+    if len(cells) == 1 and ncol > 1 and sum(w + 3 for w in widths) > room:
+        t = Table(show_header=True)
+        t.add_column("column", no_wrap=True)
+        t.add_column("value", overflow="fold")
+        for name, v in zip(ans.columns, cells[0]):
+            t.add_row(Text(str(name)), Text(v))
+        console.print(t)
+        shown = ncol
+    else:
+        shown, used = 0, 0
+        for w in widths:
+            if shown and used + w + 3 > room:
+                break
+            used += w + 3
+            shown += 1
+        t = Table(show_header=True)
+        for i in range(shown):
+            t.add_column(Text(str(ans.columns[i])), justify="right" if numeric[i] else "left",
+                         no_wrap=True, min_width=min(widths[i], room - 4),
+                         max_width=MAX_CELL, overflow="ellipsis")
+        for r in cells:
+            t.add_row(*[Text(v) for v in r[:shown]])
+        console.print(t)
+    rows = len(cells)
+    if ans.total is not None:
+        more = f", showing the first {rows:,}" if ans.total > rows else ""
+        note = f"{ans.total:,} row{'s' if ans.total != 1 else ''}{more}"
+    else:
+        note = f"at least {ans.counted:,} rows (not all counted), showing the first {rows:,}"
+    if shown < ncol:
+        note += f"; showing {shown} of {ncol} columns"
+    if shown < ncol or ans.total is None or ans.total > rows:
+        note += "; --out FILE writes them all"
+    console.print(f"[dim]{note}[/]", highlight=False, soft_wrap=True)
 
 
 def _cell(v: object) -> str:
-    import pandas as pd
+    """A value as printed: NULL; integers (and integral floats and decimals, such as a
+    SUM) with thousands separators; other floats to about six significant digits."""
+    from decimal import Decimal
 
-    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+    if v is None:
         return "NULL"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, Decimal):
+        return f"{v:,}"
     if isinstance(v, float):
-        return f"{v:.6g}"
+        if v != v:
+            return "NaN"
+        a = abs(v)
+        if a == float("inf"):
+            return "inf" if v > 0 else "-inf"
+        if v.is_integer() and a < 1e15:
+            return f"{int(v):,}"
+        if a >= 1e15 or a < 1:
+            return f"{v:.6g}"
+        decimals = max(1, 6 - len(str(int(a))))
+        return f"{v:,.{decimals}f}".rstrip("0").rstrip(".")
+    if isinstance(v, bytes):
+        return repr(v)
     return str(v)
 
 

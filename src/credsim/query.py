@@ -1,5 +1,6 @@
 """SQL over a run: DuckDB with one view per table (daily, groups, services, score_hist,
-agents, ledger), answered as a DataFrame or written to CSV or Parquet.
+agents, ledger), answered as a DataFrame, printed a few rows at a time, or written to CSV
+or Parquet.
 
 By default a query is read-only and bounded: one statement, which must be a query
 (SELECT, WITH, VALUES, FROM, DESCRIBE, SUMMARIZE, ...); DuckDB reads the run's own
@@ -17,11 +18,13 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from .errors import CredsimError
 from .results import TABLES
@@ -33,6 +36,8 @@ FORMATS = {".csv": "csv", ".parquet": "parquet"}
 MEMORY_LIMIT = "1GB"  # DuckDB's memory cap by default; it spills beyond it
 MAX_THREADS = 4
 SPILL_AT_MOST = 10 << 30  # bytes of temporary files (or half the free disk, if less)
+COUNT_AT_MOST = 1_000_000  # rows counted beyond the ones printed before saying "more than"
+BATCH_ROWS = 8192
 # the files of a run directory that --out never writes over
 RUN_FILES = frozenset([f"{t}.parquet" for t in TABLES]
                       + ["run.json", "checkpoint.npz", "ledger.spool"])
@@ -207,6 +212,61 @@ def sql(res: Result, query: str, *, unsafe: bool = False, memory_limit: str | No
             return rel.df()
         except duckdb.Error as e:
             raise _error(e, unsafe) from None
+
+
+@dataclass
+class Head:
+    """The first rows of an answer: ``rows`` (at most the limit asked for) and, when
+    counting the rest was cheap, ``total``; otherwise ``total`` is None and the answer
+    has more than ``counted`` rows."""
+
+    columns: list[str] = field(default_factory=list)
+    types: list[pa.DataType] = field(default_factory=list)
+    rows: list[tuple] = field(default_factory=list)
+    total: int | None = 0
+    counted: int = 0
+    table: bool = True  # False: unsafe SQL whose last statement returned no table
+
+
+def _arrow_reader(rel: Any, batch_rows: int) -> pa.RecordBatchReader:
+    for name in ("to_arrow_reader", "fetch_arrow_reader", "record_batch"):
+        f = getattr(rel, name, None)
+        if f is not None:
+            return f(batch_rows)
+    raise QueryError("query: this DuckDB cannot stream an answer")  # pragma: no cover
+
+
+def head(res: Result, query: str, limit: int = 50, *, count_at_most: int = COUNT_AT_MOST,
+         unsafe: bool = False, memory_limit: str | None = None,
+         threads: int | None = None) -> Head:
+    """The first ``limit`` rows of the answer of ``query``, streamed: the answer is
+    never held whole. The rows after them are counted, batch by batch, up to
+    ``count_at_most``; beyond that the total is not known (``Head.total`` is None)."""
+    if limit < 0:
+        raise QueryError(f"query: --limit {limit}: must be >= 0")
+    with session(res, unsafe=unsafe, memory_limit=memory_limit, threads=threads) as con:
+        rel = relation(con, query, unsafe)
+        if rel is None:
+            return Head(table=False)
+        out = Head()
+        try:
+            reader = _arrow_reader(rel, BATCH_ROWS)
+            out.columns = list(reader.schema.names)
+            out.types = list(reader.schema.types)
+            out.total = None
+            for batch in reader:
+                need = limit - len(out.rows)
+                if need > 0 and batch.num_rows:
+                    part = batch.slice(0, need)
+                    out.rows.extend(zip(*[c.to_pylist() for c in part.columns]))
+                out.counted += batch.num_rows
+                if out.counted > limit + count_at_most:
+                    break
+            else:
+                out.total = out.counted
+        except (duckdb.Error, pa.ArrowException, OSError) as e:  # from the Arrow stream
+            raise _error(e, unsafe) from None
+        return out
 
 
 def _run_file(res: Result, out: Path) -> str | None:
