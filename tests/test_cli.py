@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 
@@ -72,3 +74,43 @@ def test_python_api_result_tables():
             "flight_denied"} <= set(res.daily.columns)
     assert res.meta["preset"] == "accountable"
     assert res.summary()["agents"] == 3000
+
+
+def test_version():
+    import credsim
+    r = runner.invoke(app, ["--version"])
+    assert r.exit_code == 0, r.output
+    assert r.output.strip() == f"credsim {credsim.__version__}" == "credsim 0.1.0"
+
+
+COMMANDS = ["", "run", "presets", "report", "compare", "explain", "query"]
+
+
+def test_help_shows_plain_placeholders_and_defaults():
+    """No Python types (<list[str]>, <int>, <bool>) as placeholders; defaults shown."""
+    code = ("import sys\n"
+            "from typer.testing import CliRunner\n"
+            "from credsim.cli import app\n"
+            "for c in sys.argv[1:]:\n"
+            "    r = CliRunner().invoke(app, c.split() + ['--help'])\n"
+            "    assert r.exit_code == 0, (c, r.output)\n"
+            "    print('=====', c)\n"
+            "    print(r.output)\n")
+    p = subprocess.run([sys.executable, "-c", code, *COMMANDS], capture_output=True,
+                       text=True, env={**os.environ, "TERMINAL_WIDTH": "200",
+                                       "COLUMNS": "200"})
+    assert p.returncode == 0, p.stderr
+    helps = dict(h.split("\n", 1) for h in p.stdout.split("===== ")[1:])
+    assert set(helps) == set(COMMANDS)
+    for cmd, text in helps.items():
+        assert not re.search(r"<[a-z][a-z_\[\], |]*>", text), (cmd, text)
+    assert "--version" in helps[""]
+    run_help = " ".join(helps["run"].split())
+    for needle in ("--set KEY=VALUE", "--agents N", "--out DIR", "--checkpoint-every K",
+                   "[default: 30]", "[default: as-reported]"):
+        assert needle in run_help, needle
+    q = " ".join(helps["query"].split())
+    for needle in ("--out FILE", "--limit N", "[default: 50]", "--memory-limit SIZE",
+                   "[default: 1GB]", "--unsafe", "--force"):
+        assert needle in q, needle
+    assert "--set-a KEY=VALUE" in " ".join(helps["compare"].split())

@@ -1,14 +1,17 @@
-"""The command line: ``credsim run``, ``credsim presets``."""
+"""The command line: ``credsim run``, ``presets``, ``report``, ``compare``, ``explain``,
+``query``; ``credsim --version``."""
 
 from __future__ import annotations
 
+import inspect
 import signal
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import typer.core
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -24,11 +27,65 @@ from rich.text import Text
 
 from .errors import CredsimError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+
+def _no_type(ctx: Any) -> None:
+    return None
+
+
+def _plain_params(params: list[Any]) -> list[Any]:
+    """Help shows no Python type (<bool>, <str>, <list[str]>): flags (--help, --force...)
+    take no value, an argument is named by its metavar (RUN), an option's value too."""
+    for p in params:
+        if getattr(p, "is_flag", False) and getattr(p, "metavar", None) is None:
+            p.metavar = ""
+        elif isinstance(p, typer.core.TyperArgument) and p.metavar is not None:
+            p.display_type_rich = _no_type
+    return params
+
+
+def _paragraphs(text: str | None) -> str | None:
+    """A docstring's paragraphs each on one line, for the help to wrap them."""
+    if not text:
+        return text
+    return "\n\n".join(" ".join(p.split()) for p in inspect.cleandoc(text).split("\n\n"))
+
+
+class _Group(typer.core.TyperGroup):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_params(super().get_params(ctx))
+
+
+class _Command(typer.core.TyperCommand):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.help = _paragraphs(self.help)
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_params(super().get_params(ctx))
+
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, cls=_Group,
                   help="credsim: simulate social credit systems on synthetic populations. "
                        "It never scores real people.")
 console = Console()
 err_console = Console(stderr=True)
+THE_SCENARIOS = "the scenario's"
+
+
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        console.print(f"credsim {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="print credsim's version and exit")] = False,
+) -> None:
+    pass
 
 
 class DaysPerSecond(ProgressColumn):
@@ -42,24 +99,28 @@ def _fail(e: Exception) -> None:
     raise typer.Exit(getattr(e, "exit_code", 2))
 
 
-@app.command()
+@app.command(cls=_Command)
 def run(
-    scenario: Annotated[str, typer.Argument(help="a preset name or a scenario TOML file")]
+    scenario: Annotated[str, typer.Argument(metavar="SCENARIO",
+                                            help="a preset name or a scenario TOML file")]
     = "as-reported",
-    agents: Annotated[int | None, typer.Option(help="number of synthetic agents")] = None,
-    days: Annotated[int | None, typer.Option(help="days to simulate")] = None,
-    seed: Annotated[int | None, typer.Option(help="random seed")] = None,
-    out: Annotated[Path | None, typer.Option(help="run directory to write "
-                                                "(default runs/<scenario>)")] = None,
+    agents: Annotated[int | None, typer.Option(metavar="N", show_default=THE_SCENARIOS,
+                                               help="number of synthetic agents")] = None,
+    days: Annotated[int | None, typer.Option(metavar="N", show_default=THE_SCENARIOS,
+                                             help="days to simulate")] = None,
+    seed: Annotated[int | None, typer.Option(metavar="N", show_default=THE_SCENARIOS,
+                                             help="random seed")] = None,
+    out: Annotated[Path | None, typer.Option(metavar="DIR", show_default="runs/SCENARIO",
+                                             help="run directory to write")] = None,
     set_: Annotated[list[str] | None, typer.Option(
-        "--set", help="override a parameter: key=value (repeatable), "
-                      "e.g. --set observe.misid=0.001")] = None,
+        "--set", metavar="KEY=VALUE", help="override a parameter (repeatable), "
+                                           "e.g. --set observe.misid=0.001")] = None,
     profile: Annotated[bool, typer.Option(help="print the time spent in each phase")] = False,
     force: Annotated[bool, typer.Option(help="overwrite an existing run directory")] = False,
     resume: Annotated[Path | None, typer.Option(
-        help="continue the interrupted run in this run directory")] = None,
+        metavar="RUN", help="continue the interrupted run in this run directory")] = None,
     checkpoint_every: Annotated[int, typer.Option(
-        help="write a checkpoint every K days (0: never)")] = 30,
+        metavar="K", help="write a checkpoint every K days (0: never)")] = 30,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
 ) -> None:
     """Run a scenario and write its run directory (run.json and Parquet tables).
@@ -337,7 +398,7 @@ def _profile_table(timings: dict, days: int) -> None:
     console.print(t)
 
 
-@app.command()
+@app.command(cls=_Command)
 def presets() -> None:
     """List the shipped presets and what each one models."""
     from .scenario import PRESETS, load_scenario
@@ -354,12 +415,12 @@ def presets() -> None:
                   "(preset = \"...\") and overrides keys.")
 
 
-@app.command()
+@app.command(cls=_Command)
 def report(
     run_dir: Annotated[Path, typer.Argument(metavar="RUN", help="a run directory")],
-    out: Annotated[Path | None, typer.Option(help="directory to write report.html and "
-                                                "figures/ into (default: the run directory)")]
-    = None,
+    out: Annotated[Path | None, typer.Option(
+        metavar="DIR", show_default="the run directory",
+        help="directory to write report.html and figures/ into")] = None,
 ) -> None:
     """Write a self-contained report.html (interactive charts, opens offline) and PNGs."""
     from .report import write_report
@@ -378,25 +439,32 @@ def report(
                   f"{time.perf_counter() - t0:.1f} s)")
 
 
-@app.command()
+@app.command(cls=_Command)
 def compare(
-    a: Annotated[str, typer.Argument(help="A: a preset, a scenario TOML file or a run "
-                                          "directory")],
-    b: Annotated[str, typer.Argument(help="B: the same kind as A")],
+    a: Annotated[str, typer.Argument(metavar="A", help="a preset, a scenario TOML file or "
+                                                       "a run directory")],
+    b: Annotated[str, typer.Argument(metavar="B", help="the same kind as A")],
     replicates: Annotated[int | None, typer.Option(
-        help="replicates of each (seeds seed, seed+1, ...; default 5)")] = None,
-    agents: Annotated[int | None, typer.Option(help="number of synthetic agents")] = None,
-    days: Annotated[int | None, typer.Option(help="days to simulate")] = None,
-    seed: Annotated[int | None, typer.Option(help="first seed")] = None,
+        metavar="N", show_default="5",
+        help="replicates of each (seeds seed, seed+1, ...)")] = None,
+    agents: Annotated[int | None, typer.Option(metavar="N", show_default=THE_SCENARIOS,
+                                               help="number of synthetic agents")] = None,
+    days: Annotated[int | None, typer.Option(metavar="N", show_default=THE_SCENARIOS,
+                                             help="days to simulate")] = None,
+    seed: Annotated[int | None, typer.Option(metavar="N", show_default=THE_SCENARIOS,
+                                             help="first seed")] = None,
     set_: Annotated[list[str] | None, typer.Option(
-        "--set", help="override a parameter of both A and B: key=value (repeatable)")] = None,
+        "--set", metavar="KEY=VALUE",
+        help="override a parameter of both A and B (repeatable)")] = None,
     set_a: Annotated[list[str] | None, typer.Option(
-        "--set-a", help="override a parameter of A only (repeatable)")] = None,
+        "--set-a", metavar="KEY=VALUE", help="override a parameter of A only (repeatable)")]
+    = None,
     set_b: Annotated[list[str] | None, typer.Option(
-        "--set-b", help="override a parameter of B only (repeatable)")] = None,
+        "--set-b", metavar="KEY=VALUE", help="override a parameter of B only (repeatable)")]
+    = None,
     out: Annotated[Path | None, typer.Option(
-        help="directory for compare.html, compare.csv and replicates.csv "
-             "(default runs/compare-A-vs-B)")] = None,
+        metavar="DIR", show_default="runs/compare-A-vs-B",
+        help="directory for compare.html, compare.csv and replicates.csv")] = None,
     force: Annotated[bool, typer.Option(
         help="overwrite the comparison already in the output directory")] = False,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
@@ -444,14 +512,16 @@ def compare(
     console.print(f"comparison: [bold]{path}[/] (table: compare.csv, runs: replicates.csv)")
 
 
-@app.command()
+@app.command(cls=_Command)
 def explain(
     run_dir: Annotated[Path, typer.Argument(metavar="RUN", help="a run directory")],
-    agent: Annotated[int | None, typer.Option(help="the agent's index")] = None,
+    agent: Annotated[int | None, typer.Option(metavar="ID", help="the agent's index")] = None,
     pick: Annotated[str | None, typer.Option(
-        help="pick an agent: wrongful, association, speaker or listed")] = None,
+        metavar="KIND", help="pick an agent: wrongful, association, speaker or listed")]
+    = None,
     out: Annotated[Path | None, typer.Option(
-        help="directory for explain-<id>.html (default: the run directory)")] = None,
+        metavar="DIR", show_default="the run directory",
+        help="directory for explain-ID.html")] = None,
 ) -> None:
     """One agent's story: events with their ground truth, listings, denials, its score."""
     from .explain import ExplainError
@@ -474,49 +544,133 @@ def explain(
     console.print(f"story: [bold]{path}[/]")
 
 
-@app.command()
+@app.command(cls=_Command)
 def query(
     run_dir: Annotated[Path, typer.Argument(metavar="RUN", help="a run directory")],
     sql: Annotated[str, typer.Argument(
-        help="DuckDB SQL over the views daily, groups, services, score_hist, agents, "
-             "ledger")],
-    out: Annotated[Path | None, typer.Option(help="write the answer to a .csv or .parquet "
-                                                "file instead of printing it")] = None,
-    limit: Annotated[int, typer.Option(help="rows to print at most")] = 50,
+        metavar="SQL", help="one DuckDB query over the views daily, groups, services, "
+                            "score_hist, agents, ledger")],
+    out: Annotated[Path | None, typer.Option(
+        metavar="FILE", help="write the answer to a new .csv or .parquet file instead of "
+                             "printing it (never over the run's own files)")] = None,
+    force: Annotated[bool, typer.Option("--force", help="let --out overwrite an existing "
+                                                        "file")] = False,
+    limit: Annotated[int, typer.Option(metavar="N", help="rows to print at most")] = 50,
+    memory_limit: Annotated[str, typer.Option(
+        metavar="SIZE", help="DuckDB's memory cap (e.g. 500MB, 4GB); beyond it, it spills "
+                             "to a temporary directory or stops")] = "1GB",
+    unsafe: Annotated[bool, typer.Option(
+        "--unsafe", help="a full DuckDB shell: several statements, any statement (COPY, "
+                         "ATTACH, INSTALL...), files and the network")] = False,
 ) -> None:
-    """SQL over a run's tables (DuckDB): print the answer, or write it to CSV/Parquet."""
-    from .query import sql as run_sql
-    from .query import write
+    """SQL over a run's tables (DuckDB): print the answer, or write it to CSV/Parquet.
+
+    The SQL is one read-only query (SELECT, WITH, VALUES, FROM, DESCRIBE, SUMMARIZE...)
+    over the run's tables only: no other file, no network, no extension, and DuckDB's
+    memory is capped by --memory-limit. The answer is streamed: --limit rows are
+    printed, the rest counted up to a million rows.
+
+    --unsafe is a full DuckDB shell: it lifts all of this but the memory cap (which its
+    SQL may then change)."""
+    from .query import head, write
     from .results import load_run
 
     try:
         res = load_run(run_dir)
         if out is not None:
-            n = write(res, sql, out)
-            console.print(f"{n:,} rows written to [bold]{out}[/]")
+            n = write(res, sql, out, force=force, unsafe=unsafe, memory_limit=memory_limit)
+            console.print(f"{n:,} row{'s' if n != 1 else ''} written to [bold]{out}[/]",
+                          soft_wrap=True)
             return
-        df = run_sql(res, sql)
+        ans = head(res, sql, limit, unsafe=unsafe, memory_limit=memory_limit)
     except CredsimError as e:
         _fail(e)
         return
-    t = Table(show_lines=False)
-    for c in df.columns:
-        t.add_column(str(c), justify="right" if str(df[c].dtype) not in ("object", "str",
-                                                                         "category") else "left")
-    for row in df.head(limit).itertuples(index=False):
-        t.add_row(*[_cell(v) for v in row])
-    console.print(t)
-    more = f", showing the first {limit}" if len(df) > limit else ""
-    console.print(f"[dim]{len(df):,} row{'s' if len(df) != 1 else ''}{more}[/]")
+    _print_answer(ans)
+
+
+MAX_CELL = 40  # characters of a printed value at most (longer ones end in ...)
+
+
+def _print_answer(ans: Any) -> None:
+    """A query's first rows as a table that fits the terminal: a single wide row is
+    printed transposed (column | value); otherwise the columns that fit are printed,
+    with a note of how many were left out."""
+    import pyarrow as pa
+
+    if not ans.table:
+        console.print("done: the last statement returned no table")
+        return
+    numeric = [pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+               for t in ans.types]
+    cells = [[_cell(v) for v in row] for row in ans.rows]
+    ncol = len(ans.columns)
+    widths = [min(MAX_CELL, max([len(str(c))] + [len(r[i]) for r in cells]))
+              for i, c in enumerate(ans.columns)]
+    room = console.width - 1  # a column takes its width, two of padding and a border
+    if len(cells) == 1 and ncol > 1 and sum(w + 3 for w in widths) > room:
+        t = Table(show_header=True)
+        t.add_column("column", no_wrap=True)
+        t.add_column("value", overflow="fold")
+        for name, v in zip(ans.columns, cells[0]):
+            t.add_row(Text(str(name)), Text(v))
+        console.print(t)
+        shown = ncol
+    else:
+        shown, used = 0, 0
+        for w in widths:
+            if shown and used + w + 3 > room:
+                break
+            used += w + 3
+            shown += 1
+        t = Table(show_header=True)
+        for i in range(shown):
+            t.add_column(Text(str(ans.columns[i])), justify="right" if numeric[i] else "left",
+                         no_wrap=True, min_width=min(widths[i], room - 4),
+                         max_width=MAX_CELL, overflow="ellipsis")
+        for r in cells:
+            t.add_row(*[Text(v) for v in r[:shown]])
+        console.print(t)
+    rows = len(cells)
+    if ans.total is not None:
+        more = f", showing the first {rows:,}" if ans.total > rows else ""
+        note = f"{ans.total:,} row{'s' if ans.total != 1 else ''}{more}"
+    else:
+        note = f"at least {ans.counted:,} rows (not all counted), showing the first {rows:,}"
+    if shown < ncol:
+        note += f"; showing {shown} of {ncol} columns"
+    if shown < ncol or ans.total is None or ans.total > rows:
+        note += "; --out FILE writes them all"
+    console.print(f"[dim]{note}[/]", highlight=False, soft_wrap=True)
 
 
 def _cell(v: object) -> str:
-    import pandas as pd
+    """A value as printed: NULL; integers (and integral floats and decimals, such as a
+    SUM) with thousands separators; other floats to about six significant digits."""
+    from decimal import Decimal
 
-    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+    if v is None:
         return "NULL"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, Decimal):
+        return f"{v:,}"
     if isinstance(v, float):
-        return f"{v:.6g}"
+        if v != v:
+            return "NaN"
+        a = abs(v)
+        if a == float("inf"):
+            return "inf" if v > 0 else "-inf"
+        if v.is_integer() and a < 1e15:
+            return f"{int(v):,}"
+        if a >= 1e15 or a < 1:
+            return f"{v:.6g}"
+        decimals = max(1, 6 - len(str(int(a))))
+        return f"{v:,.{decimals}f}".rstrip("0").rstrip(".")
+    if isinstance(v, bytes):
+        return repr(v)
     return str(v)
 
 

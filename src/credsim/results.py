@@ -393,12 +393,13 @@ class Result:
 
         return explain(self, agent)
 
-    def sql(self, query: str) -> pd.DataFrame:
+    def sql(self, query: str, **kw: Any) -> pd.DataFrame:
         """DuckDB SQL over the run's tables (daily, groups, services, score_hist, agents,
-        ledger), answered as a DataFrame."""
+        ledger), answered as a DataFrame: one read-only query by default; ``unsafe=True``
+        gives a full DuckDB shell (see :func:`credsim.query.sql`)."""
         from .query import sql
 
-        return sql(self, query)
+        return sql(self, query, **kw)
 
     # writing -------------------------------------------------------------------------
     def save(self, out: str | Path, force: bool = False) -> Path:
