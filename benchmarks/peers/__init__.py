@@ -1,1 +1,1 @@
-"""Independent implementations of credsim's model (docs/model.md) that credsim is benchmarked against."""
+"""Independent implementations of credsim's model (docs/model.md), to benchmark against."""

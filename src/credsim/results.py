@@ -37,9 +37,9 @@ from .constants import (
     TRUTHS,
 )
 from .errors import RunDirError
-from .rundir import CHECKPOINT, RUN_JSON, TABLES, atomic_write, sha256
 from .phases.record import EXIT_REASONS, KINDS, METRICS, N_GROUPS
 from .population import PROPENSITIES
+from .rundir import CHECKPOINT, RUN_JSON, TABLES, atomic_write, sha256
 from .state import mult_values
 
 if TYPE_CHECKING:
