@@ -134,13 +134,16 @@ def run(
         if checkpoint_every < 0:
             raise CredsimError(f"--checkpoint-every {checkpoint_every}: must be >= 0")
         t0 = time.perf_counter()
-        with console.status("loading credsim's kernels...") as status:
-            COMPILE.on_start = lambda: status.update(COMPILING)
-            compiled = warm_kernels()
-        COMPILE.on_start = None
-        if compiled > 0:
-            console.print(f"compiled credsim's kernels in {compiled:.1f} s (once: later runs "
-                          f"load them from the cache)")
+
+        def warm() -> None:  # once the input is known to be good
+            with console.status("loading credsim's kernels...") as status:
+                COMPILE.on_start = lambda: status.update(COMPILING)
+                compiled = warm_kernels()
+            COMPILE.on_start = None
+            if compiled > 0:
+                console.print(f"compiled credsim's kernels in {compiled:.1f} s (once: later "
+                              f"runs load them from the cache)")
+
         if resume is not None:
             given = [o for o, v in (("a scenario", scenario != "as-reported"),
                                     ("--agents", agents is not None),
@@ -151,6 +154,7 @@ def run(
                 raise CredsimError(f"--resume continues a run as it was started: give no "
                                    f"scenario, --agents, --days, --seed, --set, --out or "
                                    f"--force (got {', '.join(given)})")
+            warm()
             with console.status(f"rebuilding the run in {resume}..."):
                 sim = Sim.resume(resume)
             out = resume
@@ -162,6 +166,7 @@ def run(
             sim.check_resources(out)
             sim.lock = prepare_out(out, force)
             sim.out = out
+            warm()
             with console.status(f"building {sim.n:,} agents and their friend network..."):
                 sim.build()
             tm = sim.timings
