@@ -119,8 +119,9 @@ def run(
     force: Annotated[bool, typer.Option(help="overwrite an existing run directory")] = False,
     resume: Annotated[Path | None, typer.Option(
         metavar="RUN", help="continue the interrupted run in this run directory")] = None,
-    checkpoint_every: Annotated[int, typer.Option(
-        metavar="K", help="write a checkpoint every K days (0: never)")] = 30,
+    checkpoint_every: Annotated[int | None, typer.Option(
+        metavar="K", show_default="30, or the resumed run's",
+        help="write a checkpoint every K days (0: only on Ctrl-C)")] = None,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
 ) -> None:
     """Run a scenario and write its run directory (run.json and Parquet tables).
@@ -131,11 +132,11 @@ def run(
 
     sim = None
     try:
-        if checkpoint_every < 0:
+        if checkpoint_every is not None and checkpoint_every < 0:
             raise CredsimError(f"--checkpoint-every {checkpoint_every}: must be >= 0")
         t0 = time.perf_counter()
 
-        def warm() -> None:  # once the input is known to be good
+        def warm() -> float:  # once the input is known to be good
             with console.status("loading credsim's kernels...") as status:
                 COMPILE.on_start = lambda: status.update(COMPILING)
                 compiled = warm_kernels()
@@ -143,6 +144,7 @@ def run(
             if compiled > 0:
                 console.print(f"compiled credsim's kernels in {compiled:.1f} s (once: later "
                               f"runs load them from the cache)")
+            return compiled
 
         if resume is not None:
             given = [o for o, v in (("a scenario", scenario != "as-reported"),
@@ -154,19 +156,21 @@ def run(
                 raise CredsimError(f"--resume continues a run as it was started: give no "
                                    f"scenario, --agents, --days, --seed, --set, --out or "
                                    f"--force (got {', '.join(given)})")
-            warm()
+            compiled = warm()
             with console.status(f"rebuilding the run in {resume}..."):
                 sim = Sim.resume(resume)
+            sim.timings["compile"] += compiled
             out = resume
             console.print(f"resuming {sim.scenario.name} at day {sim.day_done} of {sim.days}")
         else:
             sim = Sim(scenario, agents=agents, days=days, seed=seed, overrides=set_ or [])
             out = out or Path("runs") / sim.scenario.name
-            sim.checkpoint_every = checkpoint_every
+            if checkpoint_every is not None:
+                sim.checkpoint_every = checkpoint_every
+            sim.timings["compile"] += warm()  # before the check: it counts what is loaded
             sim.check_resources(out)
             sim.lock = prepare_out(out, force)
             sim.out = out
-            warm()
             with console.status(f"building {sim.n:,} agents and their friend network..."):
                 sim.build()
             tm = sim.timings

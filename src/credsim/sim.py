@@ -325,6 +325,7 @@ class Sim:
         self.timings["checkpoint"] = self.timings.get("checkpoint", 0.0)
         meta = {"scenario": self.scenario.model_dump(mode="json"), "day_done": d,
                 "spools": rec.sync(d), "record_ledger": self.record_ledger,
+                "checkpoint_every": self.checkpoint_every,
                 "timings": self.timings, "agents": self.n, "days": self.days,
                 "seed": self.seed}
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
@@ -355,8 +356,8 @@ class Sim:
                     pass  # a damaged or partial run.json: the checkpoint decides
                 else:
                     # complete: what a kill right after run.json left behind goes now
-                    path.unlink(missing_ok=True)
-                    (out / rundir.SPOOL).unlink(missing_ok=True)
+                    for f in (path, out / rundir.SPOOL, out / rundir.AGG_SPOOL):
+                        f.unlink(missing_ok=True)
                     raise RunDirError(f"{out}: the run is complete; nothing to resume")
             if not path.exists():
                 raise RunDirError(f"{out}: no checkpoint to resume from "
@@ -400,6 +401,7 @@ class Sim:
                 sim.timings[k] = float(v)
             if d == sim.days:
                 sim._final_checkpoint = path
+            sim.checkpoint_every = int(meta.get("checkpoint_every", DEFAULT_CHECKPOINT_EVERY))
             return sim
         except BaseException:
             lock.release()
