@@ -107,7 +107,7 @@ def test_help_shows_plain_placeholders_and_defaults():
     assert "--version" in helps[""]
     run_help = " ".join(helps["run"].split())
     for needle in ("--set KEY=VALUE", "--agents N", "--out DIR", "--checkpoint-every K",
-                   "[default: 30, or the resumed run's]", "[default: as-reported]"):
+                   "[default: (30, or the resumed run's)]", "[default: as-reported]"):
         assert needle in run_help, needle
     q = " ".join(helps["query"].split())
     for needle in ("--out FILE", "--limit N", "[default: 50]", "--memory-limit SIZE",
