@@ -567,3 +567,17 @@ def test_the_agents_that_fit_do_fit(monkeypatch, sets):
                overrides=["score.min=0", "score.max=100000", "score.base=1000"])
     with pytest.raises(res.ResourceError, match="fewer --days or a narrower score range"):
         wide.check_resources()
+
+
+def test_a_full_disk_in_any_command_is_one_line(ref):
+    code = ("import errno, sys\n"
+            "import credsim.report as r\n"
+            "def full(*a, **k):\n"
+            "    raise OSError(errno.ENOSPC, 'No space left on device', 'RUN/report.html')\n"
+            "r.write_report = full\n"
+            f"sys.argv = ['credsim', 'report', {str(ref)!r}]\n"
+            "from credsim.cli import main\n"
+            "main()\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert p.returncode == 2 and one_line(p.stderr), p.stderr
+    assert "RUN/report.html: No space left on device" in p.stderr

@@ -689,6 +689,14 @@ def main() -> None:
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)
+    except OSError as e:  # a full disk or an unwritable place, wherever it happens
+        where = f"{e.filename}: " if e.filename else ""
+        err_console.print(f"[bold red]error:[/] {where}{e.strerror or e}", highlight=False,
+                          soft_wrap=True)
+        sys.exit(2)
+    except MemoryError:
+        err_console.print("[bold red]error:[/] out of memory", highlight=False)
+        sys.exit(2)
 
 
 if __name__ == "__main__":
