@@ -205,7 +205,7 @@ class Sim:
         self.association_on = bool((self.params["score.association_weight"] > 0).any())
         self.sync_friend_sums()
         # the first day's tiers from the starting scores (used before any score phase)
-        from .phases.score import score_kernel
+        from .kernels import score_kernel
         score_kernel(self.state.scored, self.state.own, self.state.assoc, scn.score.base,
                      scn.score.min, scn.score.max, self.params.tier_bounds[0],
                      self.state.score, self.state.tier)
@@ -226,7 +226,7 @@ class Sim:
     def sync_friend_sums(self) -> None:
         """Recompute each agent's sum and count of active scored friends' ledgers from
         scratch (done at build; call it after editing ledgers or edges by hand)."""
-        from .phases.score import friend_sums_kernel
+        from .kernels import friend_sums_kernel
         g, st = self.graph, self.state
         friend_sums_kernel(g.indptr, g.nbr, g.active, st.scored, st.own, st.fsum, st.fcnt)
 

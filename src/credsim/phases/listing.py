@@ -34,9 +34,9 @@ from ..constants import (
     LF_SCORE_WRONGFUL,
     S_LIST,
 )
+from ..kernels import push_changes, rescore
 from ..rng import day_key, uniform
 from .base import Phase
-from .score import push_changes, rescore
 
 
 @nb.njit(parallel=True, cache=True)

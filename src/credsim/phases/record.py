@@ -47,9 +47,9 @@ from ..constants import (
     TRUTH_MISID,
     TRUTH_TRUE,
 )
+from ..kernels import status_of
 from ..population import A_GROUP, A_SPEAKER, parent_of
 from .base import Phase
-from .services import status_of
 
 # ------------------------------------------------------------------------------------
 # The metrics counted per cell and day (int counts)

@@ -13,49 +13,11 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ..constants import EVENT_CATEGORY, N_TYPES, RUMOUR, TIER_NONE
-from ..network import is_active
+from ..constants import EVENT_CATEGORY, N_TYPES, RUMOUR
+from ..kernels import push_all_kernel, rescore
 from .base import Phase
 
 _CAT = np.array(EVENT_CATEGORY, np.int64)
-
-
-@nb.njit(parallel=True, cache=True)
-def friend_sums_kernel(indptr, nbr, active, scored, own, fsum, fcnt):
-    """fsum, fcnt from scratch (at build, or after the state was edited by hand)."""
-    n = indptr.shape[0] - 1
-    for i in nb.prange(n):
-        s = 0.0
-        c = 0
-        for e in range(indptr[i], indptr[i + 1]):
-            if is_active(active, e):
-                j = nbr[e]
-                if scored[j]:
-                    s += own[j]
-                    c += 1
-        fsum[i] = s
-        fcnt[i] = c
-
-
-@nb.njit(inline="always")
-def tier_of(x, bounds):
-    t = 0
-    for b in range(bounds.shape[0]):
-        if x >= bounds[b]:
-            t = b + 1
-    return t
-
-
-@nb.njit(inline="always")
-def rescore(i, scored, own, assoc, base, lo, hi, bounds, score, tier):
-    """score = clip(base + own + assoc, lo, hi) and its tier; base and no tier if unscored."""
-    if scored[i]:
-        x = min(max(base + own[i] + assoc[i], lo), hi)
-        score[i] = x
-        tier[i] = tier_of(x, bounds)
-    else:
-        score[i] = base
-        tier[i] = TIER_NONE
 
 
 @nb.njit(parallel=True, cache=True)
@@ -109,47 +71,6 @@ def false_events_kernel(target, typ, scored, deltas, cat, base, lo, hi, bounds, 
             if dv < 0.0 and cat[typ[k]] >= 0:
                 marks[j] |= 4 << cat[typ[k]]
             rescore(j, scored, own, assoc, base, lo, hi, bounds, score, tier)
-
-
-@nb.njit(cache=True)
-def push_all_kernel(delta, indptr, nbr, active, scored, fsum):
-    """push_kernel for every agent whose ledger changed today (a serial scan of delta)."""
-    for j in range(delta.shape[0]):
-        dv = delta[j]
-        if dv != 0.0 and scored[j]:
-            for e in range(indptr[j], indptr[j + 1]):
-                if is_active(active, e):
-                    fsum[nbr[e]] += dv
-
-
-@nb.njit(cache=True)
-def push_kernel(changed, delta, indptr, nbr, active, scored, fsum):
-    """Each changed scored agent adds its change to its active friends' sums (serial:
-    the order of additions is fixed, so sums are identical for any thread count)."""
-    for k in range(changed.shape[0]):
-        j = changed[k]
-        if not scored[j]:
-            continue
-        dv = delta[j]
-        for e in range(indptr[j], indptr[j + 1]):
-            if is_active(active, e):
-                fsum[nbr[e]] += dv
-
-
-@nb.njit(parallel=True, cache=True)
-def score_kernel(scored, own, assoc, base, lo, hi, bounds, score, tier):
-    n = own.shape[0]
-    for i in nb.prange(n):
-        rescore(i, scored, own, assoc, base, lo, hi, bounds, score, tier)
-
-
-def push_changes(sim, changed: np.ndarray) -> None:
-    """Bring friends' sums up to date after the ledgers of ``changed`` moved by
-    ``sim.day.delta``."""
-    if sim.association_on and changed.size:
-        g = sim.graph
-        push_kernel(changed, sim.day.delta, g.indptr, g.nbr, g.active, sim.state.scored,
-                    sim.state.fsum)
 
 
 class Score(Phase):

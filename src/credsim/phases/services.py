@@ -14,30 +14,16 @@ from ..constants import (
     ELDER,
     GRANTED,
     LF_COURT,
-    LF_COURT_WRONGFUL,
     LF_RODE_TRAIN,
     LF_SCORE,
-    LF_SCORE_WRONGFUL,
     N_SERVICES,
     PERK,
     S_SERVICES,
-    ST_NOT_LISTED,
-    ST_RIGHTFUL,
-    ST_WRONGFUL,
     SVC_TRAIN,
 )
 from ..population import age_of, parent_of, urban_of
 from ..rng import day_key, uniform2
 from .base import Phase
-
-
-@nb.njit(inline="always")
-def status_of(lf):
-    if lf & (LF_COURT_WRONGFUL | LF_SCORE_WRONGFUL):
-        return ST_WRONGFUL
-    if lf & (LF_COURT | LF_SCORE):
-        return ST_RIGHTFUL
-    return ST_NOT_LISTED
 
 
 @nb.njit(inline="always")
