@@ -48,8 +48,8 @@ def _credsim_days(agents: int, days: int, seed: int = 1) -> dict:
     cols = {f"population.{k}": v.nbytes for k, v in sim.pop.arrays().items()
             if v.shape and v.shape[-1] == sim.n}
     cols.update({f"state.{k}": v.nbytes for k, v in sim.state.arrays().items()})
-    cols.update({f"day.{k}": getattr(sim.day, k).nbytes for k in sim.day.__dataclass_fields__
-                 if getattr(sim.day, k).shape[-1] == sim.n})
+    cols.update({f"day.{k}": v.nbytes for k, v in sim.day.arrays().items()
+                 if v.shape[-1] == sim.n})
     cols.update({f"network.{k}": getattr(sim.graph, k).nbytes
                  for k in ("indptr", "nbr", "active")})
     return {"columns": cols, "build_s": build, "day_s": run / (days - 1), "phases_s": phases,

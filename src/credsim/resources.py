@@ -15,8 +15,8 @@ from .errors import CredsimError
 
 # Bytes per agent of the simulation state (see docs/model.md, "Memory"):
 POPULATION_B = 5  # region, packed attributes, three propensity classes
-STATE_B = 38  # ledgers, score, tier, friend sums, deterrence, chill, courts, listing flags
-DAY_B = 20  # the day columns the phases hand on
+# the state and day columns (ledgers, score, tier, friend sums, deterrence, chill, courts,
+# listing flags; the day's events) are declared by the phases: phases.column_bytes()
 RECORD_B = 1  # tracked
 INDPTR_B = 4  # CSR row pointer (uint32 below 2**32 slots)
 EDGE_B = 4.125  # int32 neighbour + one active bit, per directed edge (2 per friendship)
@@ -62,8 +62,11 @@ def estimate(agents: int, mean_degree: float, days: int, n_cells: int = 372,
              checkpoint_every: int = 30, tracked: int = 10_000) -> Estimate:
     """Peak memory and disk of a run, from the byte budget (see docs/performance.md,
     "Pre-flight estimates", for how they compare with measured peaks)."""
+    from .phases import column_bytes
+
+    state_b, day_b = column_bytes()
     edges = agents * mean_degree  # directed
-    run = (POPULATION_B + STATE_B + DAY_B + RECORD_B + INDPTR_B) * agents + EDGE_B * edges
+    run = (POPULATION_B + state_b + day_b + RECORD_B + INDPTR_B) * agents + EDGE_B * edges
     build = (POPULATION_B + BUILD_AGENT_B + INDPTR_B) * agents + EDGE_B * edges
     per_day = n_cells * n_metrics * 4 + n_cells * 8 + 12 * score_bins * 4 + 11 * 5 * 3 * 4 * 4
     aggregates = days * per_day
@@ -73,7 +76,7 @@ def estimate(agents: int, mean_degree: float, days: int, n_cells: int = 372,
     # disk at its peak: both spools whole, and either two checkpoints (one replacing the
     # other, when there is more than one) or the final checkpoint beside the tables
     checkpoints = checkpoint_every > 0
-    checkpoint = (STATE_B + EDGE_B / 33 * mean_degree) * agents if checkpoints else 0
+    checkpoint = (state_b + EDGE_B / 33 * mean_degree) * agents if checkpoints else 0
     replaced = checkpoint if checkpoints and days > checkpoint_every else 0
     tables = DISK_AGENT_B * agents + DISK_DAY_B * days + 2**16
     spools = 0.0

@@ -16,7 +16,7 @@ from . import resources, rundir
 from .constants import CHILD
 from .errors import CredsimError, RunDirError
 from .network import FriendGraph, build_network
-from .phases import ORDER
+from .phases import ORDER, day_columns, state_columns
 from .phases.base import Phase
 from .phases.record import N_METRICS
 from .population import Population, build_population
@@ -160,6 +160,7 @@ class Sim:
         n_regions = 1 if scn.population.single_region else 31
         return resources.estimate(self.n if agents is None else agents,
                                   scn.network.mean_degree, self.days,
+
                                   n_cells=12 * n_regions,
                                   n_metrics=N_METRICS,
                                   score_bins=int(scn.score.max - scn.score.min) + 1,
@@ -194,8 +195,9 @@ class Sim:
             scored = self.pop.age != CHILD
         else:
             scored = self.pop.platform
-        self.state = State.new(self.n, scn.score.base, scored)
-        self.day = Day.new(self.n)
+        self.state = State(state_columns(), self.n, {"score.base": scn.score.base})
+        self.state.scored[:] = scored
+        self.day = Day(day_columns(), self.n)
         self.tracked = np.zeros(self.n, np.bool_)
         k = min(scn.record.tracked, self.n)
         if k:

@@ -4,7 +4,8 @@ phases of one day hand to each other and to the recorder."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numba as nb
 import numpy as np
@@ -49,37 +50,58 @@ def mult_values(codes: np.ndarray) -> np.ndarray:
     return out.astype(np.float32)
 
 
-@dataclass
-class State:
-    """Persistent per-agent state, carried from day to day."""
+@dataclass(frozen=True)
+class Column:
+    """One column of the simulation, declared once by the phase that owns it (writes it):
+    its name, dtype, starting value and meaning. The declarations drive allocation, the
+    byte budget (and so the memory estimate) and what a checkpoint holds."""
 
-    own: np.ndarray  # float32: personal ledger (decays)
-    own_false: np.ndarray  # float32: the part of own due to false events
-    assoc: np.ndarray  # float32: association term of today's score
-    fsum: np.ndarray  # float32: sum of own over active scored friends (kept up to date)
-    fcnt: np.ndarray  # uint16: number of active scored friends
-    score: np.ndarray  # float32
-    tier: np.ndarray  # uint8 (TIER_* codes; TIER_NONE for the unscored)
-    scored: np.ndarray  # bool
-    deter: np.ndarray  # uint16 [3, N]: public, financial, speech multipliers (codes)
-    chill: np.ndarray  # uint16: speech-rate multiplier from friends' speech listings (code)
-    pend_day: np.ndarray  # int16: day a pending judgment lands (-1: none)
-    case: np.ndarray  # uint8: bits 0-3 the pending case (CASE_* | CASE_FALSE_BIT), 4-6 the
-    # reason of the court listing (index into COURT_REASONS)
-    court_until: np.ndarray  # int16: last day of the court listing (-1: none)
-    lflags: np.ndarray  # uint8: LF_* bits
+    name: str
+    dtype: str
+    doc: str
+    fill: float | str = 0  # the starting value, or the scenario key that gives it
+    rows: int = 1  # more than 1: a [rows, agents] column
+    per_agent: bool = True  # False: a list of the day's few events, empty at the start
 
-    @classmethod
-    def new(cls, n: int, base: float, scored: np.ndarray) -> State:
-        return cls(
-            own=np.zeros(n, np.float32), own_false=np.zeros(n, np.float32),
-            assoc=np.zeros(n, np.float32), fsum=np.zeros(n, np.float32),
-            fcnt=np.zeros(n, np.uint16), score=np.full(n, base, np.float32),
-            tier=np.zeros(n, np.uint8), scored=scored,
-            deter=np.zeros((3, n), np.uint16), chill=np.zeros(n, np.uint16),
-            pend_day=np.full(n, -1, np.int16),
-            case=np.zeros(n, np.uint8), court_until=np.full(n, -1, np.int16),
-            lflags=np.zeros(n, np.uint8))
+    def allocate(self, n: int, fills: dict[str, float]) -> np.ndarray:
+        v = fills[self.fill] if isinstance(self.fill, str) else self.fill
+        if not self.per_agent:
+            return np.zeros(0, self.dtype)
+        shape = (self.rows, n) if self.rows > 1 else (n,)
+        return np.full(shape, v, self.dtype)
+
+    @property
+    def bytes_per_agent(self) -> int:
+        return np.dtype(self.dtype).itemsize * self.rows if self.per_agent else 0
+
+
+class Columns:
+    """Named columns (attributes), allocated from their declarations."""
+
+    def __init__(self, decls: Sequence[Column], n: int, fills: dict[str, float] | None = None):
+        names = [c.name for c in decls]
+        if len(set(names)) != len(names):
+            raise ValueError(f"columns declared twice: {sorted(set(names))}")
+        self._decls = tuple(decls)
+        for c in decls:
+            setattr(self, c.name, c.allocate(n, fills or {}))
+
+    def __getattr__(self, name: str) -> np.ndarray:  # for the type checker: columns
+        raise AttributeError(f"{type(self).__name__} has no column '{name}'")
+
+    @property
+    def declarations(self) -> tuple[Column, ...]:
+        return self._decls
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {c.name: getattr(self, c.name) for c in self._decls}
+
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in self.arrays().values())
+
+
+class State(Columns):
+    """Persistent per-agent state, carried from day to day (the phases' state columns)."""
 
     @property
     def rode_train(self) -> np.ndarray:
@@ -96,40 +118,9 @@ class State:
         """uint8: the reason of the court listing, an index into COURT_REASONS."""
         return self.case >> 4
 
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
-    def nbytes(self) -> int:
-        return sum(a.nbytes for a in self.arrays().values())
-
-
-@dataclass
-class Day:
-    """What happened to each agent today; reset at the start of every day."""
-
-    true_ev: np.ndarray  # uint16: bit t = a true event of type t (bit 9: false-flagged post)
-    obs: np.ndarray  # uint16: observed events attributed to the agent rightly (bit 9: false flag)
-    marks: np.ndarray  # uint8: bits 0/1 = the agent's smoking/traffic offence was pinned on
-    # another (set by observe); bits 2-4 = penalised today in category 0-2 (set by score)
-    court: np.ndarray  # uint8: DC_* bits
-    delta: np.ndarray  # float32: today's change of own beyond decay (pushed to friends)
-    lst: np.ndarray  # uint16: DL_* bits
-    svc_req: np.ndarray  # uint16: bit s = requested service s
-    svc_out: np.ndarray  # uint32: 2 bits per service, the outcome code
-    posts: np.ndarray  # uint16
-    # False events received (the few misidentified camera events), filled by observe
-    false_target: np.ndarray  # int32
-    false_type: np.ndarray  # uint8
-    false_source: np.ndarray  # int32: the true offender
-
-    @classmethod
-    def new(cls, n: int) -> Day:
-        return cls(true_ev=np.zeros(n, np.uint16), obs=np.zeros(n, np.uint16),
-                   marks=np.zeros(n, np.uint8), court=np.zeros(n, np.uint8),
-                   delta=np.zeros(n, np.float32), lst=np.zeros(n, np.uint16),
-                   svc_req=np.zeros(n, np.uint16), svc_out=np.zeros(n, np.uint32),
-                   posts=np.zeros(n, np.uint16), false_target=np.zeros(0, np.int32),
-                   false_type=np.zeros(0, np.uint8), false_source=np.zeros(0, np.int32))
+class Day(Columns):
+    """What happened to each agent today (the phases' day columns); reset every day."""
 
     @property
     def misid(self) -> np.ndarray:
@@ -140,6 +131,3 @@ class Day:
     def pen(self) -> np.ndarray:
         """uint8: bit c = penalised today in category c."""
         return self.marks >> 2
-
-    def nbytes(self) -> int:
-        return sum(getattr(self, f.name).nbytes for f in fields(self))

@@ -10,7 +10,7 @@ import numpy as np
 from ..constants import CHILD, LF_RODE_TRAIN, S_BEHAVE
 from ..population import A_PLATFORM, A_SMOKER, A_SPEAKER, age_of
 from ..rng import day_key, poisson_e, uniform2
-from ..state import mult_of, mult_times
+from ..state import Column, mult_of, mult_times
 from .base import Phase
 
 N_GATED = 10  # the events decided by one minimum: eight types, true rumour, false flag
@@ -119,6 +119,13 @@ class Behave(Phase):
     scale the probabilities; smoking on a train needs yesterday's ride."""
 
     name = "behave"
+    section = "behave"
+    state_columns = ()
+    day_columns = (
+        Column("true_ev", "uint16", "bit t: a true event of type t (bit 9: a false-flagged "
+               "post)"),
+        Column("posts", "uint16", "posts today"),
+    )
 
     def run(self, day: int) -> None:
         s = self.sim

@@ -36,6 +36,7 @@ from ..constants import (
 )
 from ..kernels import push_changes, rescore
 from ..rng import day_key, uniform
+from ..state import Column
 from .base import Phase
 
 
@@ -117,6 +118,12 @@ def list_kernel(key, day, court, obs, scored, own, own_false, assoc, score, tier
 
 class List(Phase):
     name = "list"
+    section = "listing"
+    state_columns = (
+        Column("court_until", "int16", "last day of the court listing (-1: none)", fill=-1),
+        Column("lflags", "uint8", "LF_* listing flags (and yesterday's train ride)"),
+    )
+    day_columns = (Column("lst", "uint16", "DL_* bits: entries, exits, appeals today"),)
 
     def run(self, day: int) -> None:
         s = self.sim

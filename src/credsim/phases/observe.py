@@ -25,6 +25,7 @@ from ..constants import (
 )
 from ..population import A_SPEAKER, urban_of
 from ..rng import day_key, other_in_range, uniform
+from ..state import Column
 from .base import Phase
 
 
@@ -113,6 +114,25 @@ def misid_targets(key, offenders, bit, region, region_start, target):
 
 class Observe(Phase):
     name = "observe"
+    section = "observe"
+    state_columns = (
+        Column("pend_day", "int16", "day a pending judgment lands (-1: none)", fill=-1),
+        Column("case", "uint8", "bits 0-3: the pending case (CASE_* | CASE_FALSE_BIT); bits "
+               "4-6: the reason of the court listing (an index into COURT_REASONS, set by "
+               "list)"),
+    )
+    day_columns = (
+        Column("obs", "uint16", "observed events attributed to the agent rightly (bit 9: a "
+               "false flag)"),
+        Column("marks", "uint8", "bits 0/1: the agent's smoking/traffic offence was pinned on "
+               "another; bits 2-4: penalised today in category 0-2 (set by score)"),
+        Column("court", "uint8", "DC_* bits: cases opened, dropped, judged today"),
+        Column("false_target", "int32", "misidentified events: who received each",
+               per_agent=False),
+        Column("false_type", "uint8", "misidentified events: the event type", per_agent=False),
+        Column("false_source", "int32", "misidentified events: the true offender",
+               per_agent=False),
+    )
 
     def run(self, day: int) -> None:
         s = self.sim

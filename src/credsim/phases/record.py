@@ -327,6 +327,9 @@ class Record(Phase):
     """Counts the day into preallocated arrays held by the simulation's recorder."""
 
     name = "record"
+    section = "record"
+    state_columns = ()
+    day_columns = ()
 
     def run(self, day: int) -> None:
         self.sim.recorder.record(day)

@@ -9,7 +9,7 @@ import numpy as np
 from ..constants import DL_SPEECH_ENTRY, LF_COURT, LF_SCORE, S_UNFRIEND
 from ..network import find_slot, is_active
 from ..rng import day_key, uniform
-from ..state import mult_step, mult_times
+from ..state import Column, mult_step, mult_times
 from .base import Phase
 
 
@@ -99,6 +99,14 @@ def clear_edges(a, b, indptr, nbr, active, scored, own, fsum, fcnt):
 
 class Respond(Phase):
     name = "respond"
+    section = "respond"
+    state_columns = (
+        Column("deter", "uint16", "public, financial and speech deterrence multipliers "
+               "(log2 codes)", rows=3),
+        Column("chill", "uint16", "speech-rate multiplier from friends' speech listings "
+               "(log2 code)"),
+    )
+    day_columns = ()
 
     def run(self, day: int) -> None:
         s = self.sim

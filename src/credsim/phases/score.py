@@ -15,6 +15,7 @@ import numpy as np
 
 from ..constants import EVENT_CATEGORY, N_TYPES, RUMOUR
 from ..kernels import push_all_kernel, rescore
+from ..state import Column
 from .base import Phase
 
 _CAT = np.array(EVENT_CATEGORY, np.int64)
@@ -75,6 +76,20 @@ def false_events_kernel(target, typ, scored, deltas, cat, base, lo, hi, bounds, 
 
 class Score(Phase):
     name = "score"
+    section = "score"
+    state_columns = (
+        Column("own", "float32", "personal ledger (decays)"),
+        Column("own_false", "float32", "the part of own due to false events"),
+        Column("assoc", "float32", "association term of today's score"),
+        Column("fsum", "float32", "sum of own over active scored friends (kept up to date)"),
+        Column("fcnt", "uint16", "number of active scored friends"),
+        Column("score", "float32", "the score", fill="score.base"),
+        Column("tier", "uint8", "TIER_* code (TIER_NONE for the unscored)"),
+        Column("scored", "bool", "whether the agent is scored (set at build)"),
+    )
+    day_columns = (
+        Column("delta", "float32", "today's change of own beyond decay (pushed to friends)"),
+    )
 
     def run(self, day: int) -> None:
         s = self.sim

@@ -23,6 +23,7 @@ from ..constants import (
 )
 from ..population import age_of, parent_of, urban_of
 from ..rng import day_key, uniform2
+from ..state import Column
 from .base import Phase
 
 
@@ -131,6 +132,12 @@ def services_kernel(key, doy, attrs, pkey, region, adult_start, adult_count, sco
 
 class Services(Phase):
     name = "services"
+    section = "services"
+    state_columns = ()
+    day_columns = (
+        Column("svc_req", "uint16", "bit s: requested service s"),
+        Column("svc_out", "uint32", "2 bits per service: the outcome code"),
+    )
 
     def run(self, day: int) -> None:
         s = self.sim

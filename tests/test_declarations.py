@@ -1,0 +1,61 @@
+"""Each phase declares the columns it owns; allocation, the byte budget (and so the
+memory estimate) and checkpoints follow from the declarations alone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from credsim import Sim
+from credsim.phases import ORDER, Respond, column_bytes, day_columns, state_columns
+from credsim.state import Column
+
+
+def test_every_column_is_declared_once_by_one_phase():
+    names = [c.name for c in state_columns() + day_columns()]
+    assert len(names) == len(set(names))
+    owners = {c.name: ph.name for ph in ORDER for c in ph.state_columns + ph.day_columns}
+    assert owners["own"] == "score" and owners["lflags"] == "list"
+    assert owners["deter"] == "respond" and owners["true_ev"] == "behave"
+    assert all(ph.section for ph in ORDER)
+
+
+def test_allocation_and_budget_follow_the_declarations():
+    sim = Sim("as-reported", agents=500, days=3, seed=1)
+    sim.build()
+    assert list(sim.state.arrays()) == [c.name for c in state_columns()]
+    assert list(sim.day.arrays()) == [c.name for c in day_columns()]
+    for c in state_columns() + day_columns():
+        a = getattr(sim.state if c in state_columns() else sim.day, c.name)
+        assert a.dtype == np.dtype(c.dtype)
+        assert a.shape == ((c.rows, 500) if c.rows > 1 else (500,) if c.per_agent else (0,))
+    state_b, day_b = column_bytes()
+    assert sim.state.nbytes() == state_b * 500 and sim.day.nbytes() == day_b * 500
+    assert np.all(sim.state.pend_day == -1) and np.all(sim.state.court_until == -1)
+    assert np.all(sim.state.score[sim.state.scored] >= sim.scenario.score.min)
+
+
+def test_a_new_column_is_allocated_budgeted_and_checkpointed(tmp_path, monkeypatch):
+    """Declaring a column in its phase is the one change: the state gets it, the estimate
+    counts it, the checkpoint holds it and a resume restores it."""
+    before = Sim("as-reported", agents=10**6, days=30).estimate().memory
+    extra = Column("grudge", "float32", "an example column", fill=2.5)
+    monkeypatch.setattr(Respond, "state_columns", Respond.state_columns + (extra,))
+    after = Sim("as-reported", agents=10**6, days=30).estimate().memory
+    assert after - before == pytest.approx(4 * 10**6, rel=0.01)
+    from credsim.sim import prepare_out
+
+    sim = Sim("as-reported", agents=300, days=6, seed=2)
+    sim.out = tmp_path / "run"
+    sim.lock = prepare_out(sim.out, False)
+    sim.build()
+    assert np.all(sim.state.grudge == 2.5)
+    for _ in range(3):
+        sim.step()
+    sim.state.grudge[:] = np.arange(300)
+    sim.checkpoint(sim.out)
+    sim.recorder.close(remove=False)
+    sim.release()
+    again = Sim.resume(sim.out)
+    assert np.array_equal(again.state.grudge, np.arange(300, dtype=np.float32))
+    again.release()
