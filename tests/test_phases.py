@@ -292,7 +292,7 @@ def test_respond_deterrence_chilling_unfriending():
              if act[e]}
     # 0-1 and 2-3 cut by the good end; 0-2 (both good) and 1-3 (both bad) stay
     assert pairs == {(0, 2), (2, 0), (1, 3), (3, 1)}
-    assert sorted(sim.cut_cutter.tolist()) == [0, 2]
+    assert sorted(sim.day.cut_cutter.tolist()) == [0, 2]
 
 
 def test_record_counts_match_day_arrays():

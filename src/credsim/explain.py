@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 
 from . import charts as C
 from .errors import CredsimError
+from .scenario import decay_factor, value_at
 
 if TYPE_CHECKING:
     from .results import Result
@@ -36,18 +37,10 @@ class ExplainError(CredsimError):
     """An agent that cannot be explained (no such agent, nothing to pick)."""
 
 
-def _value_at(v: Any, day: int) -> float:
-    """A scenario value from run.json on ``day`` (numbers or schedules {days, values})."""
-    if isinstance(v, dict):
-        k = int(np.searchsorted(v["days"], day, side="right")) - 1
-        return float(v["values"][k])
-    return float(v)
-
-
 def decay_factors(meta: dict[str, Any]) -> np.ndarray:
     """The daily decay factor 0.5 ** (1 / half_life) of each day of the run."""
     hl = meta["scenario"]["score"]["half_life"]
-    return np.array([0.5 ** (1.0 / _value_at(hl, d)) for d in range(int(meta["days"]))])
+    return np.array([decay_factor(value_at(hl, d)) for d in range(int(meta["days"]))])
 
 
 def strike_days(rows: pd.DataFrame) -> list[int]:
@@ -422,7 +415,7 @@ def explain(res: Result, agent: int) -> Story:
     ev = rows[rows["kind"] == "event"].copy()
     # the exact delta the score phase applied (the ledger stores it as float32)
     deltas = sc["deltas"]
-    ev["exact_delta"] = [(_value_at(deltas[w], d) if dv != 0 else 0.0) if w in deltas else dv
+    ev["exact_delta"] = [(value_at(deltas[w], d) if dv != 0 else 0.0) if w in deltas else dv
                          for w, d, dv in zip(ev["what"], ev["day"], ev["delta"])]
     strikes = strike_days(rows)
     own_t, own_false_t = replay(ev, strikes, decays)

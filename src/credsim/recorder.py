@@ -90,12 +90,12 @@ class Recorder:
             k = d.false_type.astype(np.int64) - SMOKING_IN_PUBLIC
             np.add.at(counts, (tc, M_OBS + SMOKING_IN_PUBLIC + k), 1)
             np.add.at(counts, (tc, M_MISID + k), 1)
-        if s.cut_cutter.size:
-            cutter = self.cell_of(s.cut_cutter)
+        if d.cut_cutter.size:
+            cutter = self.cell_of(d.cut_cutter)
             np.add.at(counts, (cutter, M_NET), 1)
             np.add.at(counts, (cutter, M_NET + 1), 1)
-            np.add.at(counts, (self.cell_of(s.cut_other), M_NET + 1), 1)
-            self.active_edges -= int(s.cut_cutter.size)
+            np.add.at(counts, (self.cell_of(d.cut_other), M_NET + 1), 1)
+            self.active_edges -= int(d.cut_cutter.size)
         self.cells[day] = counts
         self.score_sum[day] = self._ssum.sum(axis=0)
         self.hist[day] = self._hist.sum(axis=0)

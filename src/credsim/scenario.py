@@ -82,6 +82,19 @@ class Schedule(BaseModel):
 Num = float | Schedule
 
 
+def value_at(v: float | Schedule | dict[str, Any], day: int) -> float:
+    """A parameter's value on ``day``: a number, a Schedule, or a schedule as run.json
+    holds it ({"days": [...], "values": [...]})."""
+    if isinstance(v, dict):
+        v = Schedule.model_validate(v)
+    return float(v.at(day)) if isinstance(v, Schedule) else float(v)
+
+
+def decay_factor(half_life: float) -> float:
+    """The daily decay factor of a ledger with this half-life (days)."""
+    return 0.5 ** (1.0 / half_life)
+
+
 def P(default: Any, lo: float | None = None, hi: float | None = None, unit: str = "",
       doc: str = "") -> Any:
     """A parameter: default, valid range [lo, hi], unit and a one-line description."""

@@ -149,7 +149,6 @@ class Sim:
         self._final_checkpoint: Path | None = None  # written after the last day
         self.checkpoint_day: int | None = None  # days done at the last checkpoint
         self.checkpoint_every = DEFAULT_CHECKPOINT_EVERY  # days (0: none), with out
-        self.cut_cutter = self.cut_other = np.zeros(0, np.int64)
 
     def estimate(self, agents: int | None = None,
                  out: Path | None = None) -> resources.Estimate:

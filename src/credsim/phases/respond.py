@@ -106,7 +106,12 @@ class Respond(Phase):
         Column("chill", "uint16", "speech-rate multiplier from friends' speech listings "
                "(log2 code)"),
     )
-    day_columns = ()
+    day_columns = (
+        Column("cut_cutter", "int64", "friendships cut today: the agent who cut",
+               per_agent=False),
+        Column("cut_other", "int64", "friendships cut today: the friend cut off",
+               per_agent=False),
+    )
 
     def run(self, day: int) -> None:
         s = self.sim
@@ -117,7 +122,7 @@ class Respond(Phase):
         if speech.size:
             chill_kernel(speech, g.indptr, g.nbr, g.active,
                          mult_step(pa.at("respond.chill", day)), st.chill)
-        s.cut_cutter = s.cut_other = np.zeros(0, np.int64)
+        d.cut_cutter = d.cut_other = np.zeros(0, np.int64)
         if rc.unfriending:
             listed = (st.lflags & (LF_COURT | LF_SCORE)) != 0
             bad = listed | (st.scored & (st.score < pa.bad_below[day]))
@@ -136,4 +141,4 @@ class Respond(Phase):
                               cutter, other)
                 clear_edges(cutter, other, g.indptr, g.nbr, g.active, st.scored, st.own,
                             st.fsum, st.fcnt)
-                s.cut_cutter, s.cut_other = cutter, other
+                d.cut_cutter, d.cut_other = cutter, other

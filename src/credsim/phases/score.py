@@ -15,6 +15,7 @@ import numpy as np
 
 from ..constants import EVENT_CATEGORY, N_TYPES, RUMOUR
 from ..kernels import push_all_kernel, rescore
+from ..scenario import decay_factor
 from ..state import Column
 from .base import Phase
 
@@ -96,7 +97,7 @@ class Score(Phase):
         sc = s.scenario.score
         st, d = s.state, s.day
         w = s.params.at("score.association_weight", day)
-        decay = 0.5 ** (1.0 / s.params.at("score.half_life", day))
+        decay = decay_factor(s.params.at("score.half_life", day))
         deltas = s.params.deltas[day]
         bounds = s.params.tier_bounds[day]
         score_day_kernel(d.obs, st.scored, w, sc.association_symmetric, decay, deltas, _CAT,
