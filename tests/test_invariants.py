@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from credsim.constants import SERVICES
-from credsim.phases.record import METRICS
+from credsim.schema import METRICS
 
 
 def test_children_commit_nothing(mid_run):

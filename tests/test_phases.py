@@ -301,7 +301,7 @@ def test_record_counts_match_day_arrays():
     sim.day.obs[:] = [8, 0, 0, 0, 1, 512]
     sim.day.posts[:] = [1, 2, 3, 0, 0, 5]
     phase(sim, "record").run(0)
-    from credsim.phases.record import METRICS
+    from credsim.schema import METRICS
     tot = sim.recorder.cells[0].sum(axis=0)
     m = dict(zip(METRICS, tot.tolist()))
     assert m["true_traffic_violation"] == 1 and m["true_smoking_in_public"] == 1
@@ -318,7 +318,7 @@ def test_friend_sums_after_struck_appeals():
         "listing.due_process=true", "listing.p_appeal=0.2", "observe.misid=0.3"])
     sim.run()
     st = sim.state
-    from credsim.phases.record import METRICS
+    from credsim.schema import METRICS
     assert sim.recorder.cells[:, :, METRICS.index("exits_appeal")].sum() > 0
     kept = st.fsum.copy()
     sim.sync_friend_sums()

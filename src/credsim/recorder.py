@@ -4,28 +4,39 @@ record phase fills it, results.py turns it into tables."""
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .constants import N_SERVICES, SMOKING_IN_PUBLIC, STATUSES, TIERS
-from .phases.record import (
-    LEDGER_DTYPE,
-    M_MISID,
-    M_NET,
-    M_OBS,
-    N_CHUNKS,
-    N_GROUPS,
-    N_METRICS,
-    ledger_rows,
-    record_kernel,
-)
+from .phases.record import N_CHUNKS, ledger_rows, record_kernel
 from .rundir import AGG_SPOOL, SPOOL, Spool
+from .schema import LEDGER_DTYPE, M_MISID, M_NET, M_OBS, N_GROUPS, N_METRICS
 
 if TYPE_CHECKING:
     from .sim import Sim
 
 
+
+
+@dataclass(frozen=True)
+class Aggregates:
+    """The day-by-day aggregates of a run, as results.py turns them into tables:
+    ``cells[day, cell, metric]`` (int32 counts; cell = region x group, group = urban x age
+    group x sex, ``N_GROUPS`` of them), ``score_sum[day, cell]``, ``hist[day, group, bin]``
+    (1-point score bins from ``lo``), ``svc[day, service, tier, status, outcome]``, the
+    active friendships at the end of each day and the friendship ends of each cell at the
+    start."""
+
+    cells: np.ndarray
+    score_sum: np.ndarray
+    hist: np.ndarray
+    svc: np.ndarray
+    edges_active: np.ndarray
+    friend_ends0: np.ndarray
+    lo: float
+    nbins: int
 
 
 class Recorder:
@@ -144,6 +155,10 @@ class Recorder:
                 off += dest.nbytes
             pos += 24 + int(n)
         self.agg_days = int(ck["aggregates_days"])
+
+    def aggregates(self) -> Aggregates:
+        return Aggregates(self.cells, self.score_sum, self.hist, self.svc, self.edges_active,
+                          self.friend_ends0, self.lo, self.nbins)
 
     def ledger_for(self, keep: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
         """Ledger rows of the agents where ``keep`` is true, in day order."""

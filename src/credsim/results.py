@@ -37,9 +37,9 @@ from .constants import (
     TRUTHS,
 )
 from .errors import RunDirError
-from .phases.record import EXIT_REASONS, KINDS, METRICS, N_GROUPS
 from .population import PROPENSITIES
 from .rundir import CHECKPOINT, RUN_JSON, TABLES, atomic_write, sha256
+from .schema import EXIT_REASONS, KINDS, METRICS, N_GROUPS
 from .state import mult_values
 
 if TYPE_CHECKING:
@@ -100,8 +100,8 @@ def _stats_frame(counts: np.ndarray, ssum: np.ndarray, hist: np.ndarray | None,
 
 
 def build_tables(sim: Sim) -> dict[str, pa.Table]:
-    rec = sim.recorder
-    pop, st = sim.pop, sim.state
+    rec = sim.aggregates()
+    pop = sim.pop
     days = np.arange(sim.days, dtype=np.int32)
     lo = rec.lo
     # sums over int32 cells accumulate in int64 without an int64 copy of the cells
@@ -181,10 +181,7 @@ def build_tables(sim: Sim) -> dict[str, pa.Table]:
     tables["agents"] = AgentsTable(sim)
 
     # ledger: tracked agents and (if asked) every agent ever listed
-    keep = sim.tracked.copy()
-    if sim.scenario.record.ledger_listed:
-        keep |= (st.lflags & LF_EVER) != 0
-    tables["ledger"] = ledger_table(rec.ledger_for(keep))
+    tables["ledger"] = ledger_table(sim.ledger(sim.ledger_keep()))
     return tables
 
 

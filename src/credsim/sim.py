@@ -13,15 +13,15 @@ from typing import Any
 import numpy as np
 
 from . import resources, rundir
-from .constants import CHILD
+from .constants import CHILD, LF_EVER
 from .errors import CredsimError, RunDirError
 from .network import FriendGraph, build_network
 from .phases import ORDER, day_columns, state_columns
 from .phases.base import Phase
-from .phases.record import N_METRICS
 from .population import Population, build_population
-from .recorder import Recorder
+from .recorder import Aggregates, Recorder
 from .scenario import DayParams, Scenario, load_scenario
+from .schema import N_METRICS
 from .state import Day, State
 
 DEFAULT_CHECKPOINT_EVERY = 30  # days, when a run writes a run directory
@@ -407,6 +407,26 @@ class Sim:
         except BaseException:
             lock.release()
             raise
+
+    # --------------------------------------------------------------------------------
+    # What results.py reads of a run (besides pop, state, graph and tracked)
+
+    def aggregates(self) -> Aggregates:
+        """The day-by-day aggregates recorded so far (see :class:`Aggregates`)."""
+        return self.recorder.aggregates()
+
+    def ledger(self, keep: np.ndarray) -> np.ndarray:
+        """The ledger rows (``LEDGER_DTYPE``) of the agents where ``keep`` is true, in day
+        order."""
+        return self.recorder.ledger_for(keep)
+
+    def ledger_keep(self) -> np.ndarray:
+        """Whose ledger rows the tables keep: the tracked sample and, if the scenario says
+        so, every agent ever listed."""
+        keep = self.tracked.copy()
+        if self.scenario.record.ledger_listed:
+            keep |= (self.state.lflags & LF_EVER) != 0
+        return keep
 
     @property
     def phase_names(self) -> list[str]:
