@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -430,6 +430,17 @@ def svg(chart: Chart) -> str:
 # HTML
 
 
+def num(v: Any) -> float:
+    """A cell of a pandas table (a number) as a float: pandas-stubs type a cell as any
+    scalar (str, date, ...), which arithmetic and formatting do not accept."""
+    return float(v)
+
+
+def whole(v: Any) -> int:
+    """A cell of a pandas table (a whole number) as an int (see :func:`num`)."""
+    return int(v)
+
+
 def esc(v: Any) -> str:
     return html.escape(str(v))
 
@@ -459,7 +470,7 @@ def fmt(v: Any, digits: int = 4) -> str:
     return str(v)
 
 
-def table_html(headers: Sequence[str], rows: Sequence[Sequence[Any]], caption: str = "",
+def table_html(headers: Sequence[str], rows: Iterable[Sequence[Any]], caption: str = "",
                numeric: Sequence[bool] | None = None, cls: str = "") -> str:
     """A plain HTML table; cells that are numbers are formatted and right-aligned."""
     out = [f'<div class="scroll"><table class="{esc(cls)}">']

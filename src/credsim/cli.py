@@ -8,7 +8,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import typer.core
@@ -27,6 +27,13 @@ from rich.text import Text
 
 from .errors import CredsimError
 
+if TYPE_CHECKING:
+    from types import FrameType
+
+    from rich.progress import Task
+
+    from .sim import Sim
+
 
 def _no_type(ctx: Any) -> None:
     return None
@@ -39,7 +46,8 @@ def _plain_params(params: list[Any]) -> list[Any]:
         if getattr(p, "is_flag", False) and getattr(p, "metavar", None) is None:
             p.metavar = ""
         elif isinstance(p, typer.core.TyperArgument) and p.metavar is not None:
-            p.display_type_rich = _no_type
+            # this parameter's help only; typer looks the method up on the instance
+            p.display_type_rich = _no_type  # type: ignore[method-assign]
     return params
 
 
@@ -89,7 +97,7 @@ def _main(
 
 
 class DaysPerSecond(ProgressColumn):
-    def render(self, task) -> Text:  # type: ignore[no-untyped-def]
+    def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
         return Text(f"{speed:.1f} days/s" if speed else "- days/s", style="cyan")
 
@@ -178,7 +186,7 @@ def run(
                           f"in {tm['build_population'] + tm['build_network']:.1f} s")
         previous = signal.getsignal(signal.SIGINT)
 
-        def stop(signum, frame):  # type: ignore[no-untyped-def]
+        def stop(signum: int, frame: FrameType | None) -> None:
             if sim.stop_requested:  # a second Ctrl-C: stop now
                 signal.signal(signal.SIGINT, previous)
                 raise KeyboardInterrupt
@@ -222,21 +230,20 @@ COMPILING = ("compiling credsim's kernels (first run only, about a minute on 2 c
              "they are cached for later runs)...")
 
 
-def _fail_run(sim, what: str, code: int) -> None:  # type: ignore[no-untyped-def]
+def _fail_run(sim: Sim | None, what: str, code: int) -> None:
     """One line for a run that failed (or was aborted): what happened, and whether and how
     it can be resumed. Nothing finished is deleted."""
     from .rundir import CHECKPOINT
 
-    ck = sim.out / CHECKPOINT if sim is not None and sim.out is not None else None
-    if ck is not None and ck.exists() and sim.checkpoint_day is not None:
+    hint = ""
+    if sim is not None and sim.out is not None:
         day = sim.checkpoint_day
-        where = f"after day {day - 1}" if day < sim.days else "of the finished days"
-        hint = (f"; the last checkpoint ({where}) is kept: resume with "
-                f"'credsim run --resume {sim.out}'")
-    elif sim is not None and sim.out is not None:
-        hint = f"; no checkpoint was written: start over with --force --out {sim.out}"
-    else:
-        hint = ""
+        if (sim.out / CHECKPOINT).exists() and day is not None:
+            where = f"after day {day - 1}" if day < sim.days else "of the finished days"
+            hint = (f"; the last checkpoint ({where}) is kept: resume with "
+                    f"'credsim run --resume {sim.out}'")
+        else:
+            hint = f"; no checkpoint was written: start over with --force --out {sim.out}"
     err_console.print(f"[bold red]error:[/] {what}{hint}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -270,7 +270,32 @@ def compare(a: Any, b: Any, replicates: int | None = None, agents: int | None = 
 # Presentation
 
 
-def fmt_value(v: float, unit: str) -> str:
+class _Measure(NamedTuple):
+    """The columns of a row of :attr:`Comparison.table` that the presentation shows."""
+
+    label: str
+    unit: str
+    a_mean: float
+    b_mean: float
+    diff: float
+    ci_low: float
+    ci_high: float
+    excludes_zero: bool
+    welch_low: float
+    welch_high: float
+    half_width: float
+    welch_half_width: float
+
+
+def _measures(t: pd.DataFrame) -> Iterator[_Measure]:
+    for r in t.itertuples():
+        yield _Measure(str(r.label), str(r.unit), C.num(r.a_mean), C.num(r.b_mean),
+                       C.num(r.diff), C.num(r.ci_low), C.num(r.ci_high), bool(r.excludes_zero),
+                       C.num(r.welch_low), C.num(r.welch_high), C.num(r.half_width),
+                       C.num(r.welch_half_width))
+
+
+def fmt_value(v: float | None, unit: str) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
     if unit == "share":
@@ -280,7 +305,7 @@ def fmt_value(v: float, unit: str) -> str:
     return f"{v:,.0f}" if float(v) == int(v) else f"{v:,.1f}"
 
 
-def fmt_diff(v: float, unit: str) -> str:
+def fmt_diff(v: float | None, unit: str) -> str:
     """A difference with its sign (shares in percentage points); zero is plain 0."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
@@ -319,7 +344,7 @@ def rich_table(cmp: Comparison) -> Any:
     t.add_column("B − A", justify="right", style="bold")
     if k > 1:
         t.add_column("95 % interval (paired)", justify="right")
-    for r in cmp.table.itertuples():
+    for r in _measures(cmp.table):
         row = [r.label, fmt_value(r.a_mean, r.unit), fmt_value(r.b_mean, r.unit),
                fmt_diff(r.diff, r.unit)]
         if k > 1:
@@ -395,7 +420,7 @@ def write_html(cmp: Comparison, out: str | Path, force: bool = False) -> Path:
     k = cmp.k
     t = cmp.table
     rows = []
-    for r in t.itertuples():
+    for r in _measures(t):
         row = [r.label, fmt_value(r.a_mean, r.unit), fmt_value(r.b_mean, r.unit),
                fmt_diff(r.diff, r.unit)]
         if k > 1:

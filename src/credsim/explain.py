@@ -63,12 +63,12 @@ def strike_days(rows: pd.DataFrame) -> list[int]:
             if r.what in ("recovered", "appeal_score"):
                 score_wr = False
         if struck:
-            out.append(int(day))
+            out.append(C.whole(day))
         for r in sub[sub["kind"] == "listing"].itertuples():
             if r.what == "score":
-                score_wr = r.truth == "wrongful"
+                score_wr = bool(r.truth == "wrongful")
             else:
-                court_wr = r.truth == "wrongful"
+                court_wr = bool(r.truth == "wrongful")
     return out
 
 
@@ -83,7 +83,8 @@ def replay(events: pd.DataFrame, strikes: list[int], decays: np.ndarray
     o, f = np.float32(0.0), np.float32(0.0)
     by_day: dict[int, list[tuple[float, bool]]] = {}
     for r in events.itertuples():
-        by_day.setdefault(int(r.day), []).append((float(r.exact_delta), r.truth != "true"))
+        by_day.setdefault(C.whole(r.day), []).append((C.num(r.exact_delta),
+                                                      bool(r.truth != "true")))
     sset = set(strikes)
     for d in range(days):
         o = np.float32(float(o) * decays[d])
@@ -552,9 +553,9 @@ def _listed_spans(rows: pd.DataFrame, days: int) -> list[tuple[int, int, str]]:
                 court = True
         on = court or score
         if on and start is None:
-            start = int(day)
+            start = C.whole(day)
         elif not on and start is not None:
-            spans.append((start, int(day), "listed"))
+            spans.append((start, C.whole(day), "listed"))
             start = None
     if start is not None:
         spans.append((start, days, "listed"))
@@ -572,9 +573,9 @@ def _elsewhere(res: Result, agent: int) -> pd.DataFrame:
     lines = []
     for r in sub.itertuples():
         if r.kind == "event":
-            lines.append((int(r.day), f"its {r.what} was pinned on another agent by a "
-                                      "camera misidentification", int(r.agent)))
+            lines.append((C.whole(r.day), f"its {r.what} was pinned on another agent by a "
+                                          "camera misidentification", C.whole(r.agent)))
         elif r.kind == "denial":
-            lines.append((int(r.day), "its child was denied private school because of its "
-                                      "listing", int(r.agent)))
+            lines.append((C.whole(r.day), "its child was denied private school because of its "
+                                          "listing", C.whole(r.agent)))
     return pd.DataFrame(lines, columns=["day", "what", "agent"])

@@ -12,7 +12,7 @@ import numpy as np
 
 from .constants import S_NETWORK
 from .population import Population
-from .rng import day_key, other_in_range, uniform
+from .rng import Int, day_key, other_in_range, uniform
 from .scenario import Network as NetParams
 
 
@@ -55,7 +55,7 @@ class FriendGraph:
 
 
 @nb.njit(parallel=True, cache=True)
-def _active_degree(indptr, active, out):
+def _active_degree(indptr: np.ndarray, active: np.ndarray, out: np.ndarray) -> None:
     for i in nb.prange(indptr.shape[0] - 1):
         c = 0
         for e in range(indptr[i], indptr[i + 1]):
@@ -64,13 +64,13 @@ def _active_degree(indptr, active, out):
 
 
 @nb.njit(inline="always")
-def is_active(active, e):
+def is_active(active: np.ndarray, e: Int) -> Int:
     """Whether directed edge e is active (bit e & 7 of byte e >> 3)."""
     return (active[e >> 3] >> (e & 7)) & 1
 
 
 @nb.njit(cache=True)
-def find_slot(indptr, nbr, i, j):
+def find_slot(indptr: np.ndarray, nbr: np.ndarray, i: Int, j: Int) -> Int:
     """Position of j in row i (rows are sorted), or -1."""
     lo, hi = np.int64(indptr[i]), np.int64(indptr[i + 1])
     while lo < hi:
@@ -127,14 +127,15 @@ def _block_bits(n: int) -> int:
 
 
 @nb.njit(inline="always")
-def _region_of(region, region_start, i):
+def _region_of(region: np.ndarray, region_start: np.ndarray, i: Int) -> tuple[Int, Int]:
     r = region[i]
     lo = region_start[r]
     return lo, region_start[r + 1] - lo
 
 
 @nb.njit(inline="always")
-def _targets(key, region, region_start, nin, nany, parent, i, out):
+def _targets(key: np.uint64, region: np.ndarray, region_start: np.ndarray, nin: np.ndarray,
+             nany: np.ndarray, parent: np.ndarray, i: Int, out: np.ndarray) -> int:
     """Agent i's out targets into out[0:], in slot order; returns how many."""
     n = region.shape[0]
     lo, size = _region_of(region, region_start, i)
@@ -152,7 +153,7 @@ def _targets(key, region, region_start, nin, nany, parent, i, out):
 
 
 @nb.njit(parallel=True, cache=True)
-def _count_children(parent, bounds, part):
+def _count_children(parent: np.ndarray, bounds: np.ndarray, part: np.ndarray) -> None:
     for t in nb.prange(bounds.shape[0] - 1):
         c = 0
         for i in range(bounds[t], bounds[t + 1]):
@@ -161,20 +162,23 @@ def _count_children(parent, bounds, part):
 
 
 @nb.njit(parallel=True, cache=True)
-def _draw_count(key, region, region_start, parent, thr, base, cdf0, cdf1, bounds, bits,
-                nin, nany, cnt, outc, part):
+def _draw_count(key: np.uint64, region: np.ndarray, region_start: np.ndarray,
+                parent: np.ndarray, thr: float, base: np.int64, cdf0: np.ndarray,
+                cdf1: np.ndarray, bounds: np.ndarray, bits: Int, nin: np.ndarray,
+                nany: np.ndarray, cnt: np.ndarray, outc: np.ndarray, part: np.ndarray
+                ) -> None:
     """1. nin[i] = m_i - K_i, nany[i] = K_i; for the chunk t of sources [bounds[t],
     bounds[t + 1]): cnt[t, D] targets in block D, outc[t, D] out slots of block D's rows,
     part[t] = sum of m_i."""
     for t in nb.prange(bounds.shape[0] - 1):
         tmp = np.empty(_MAX_TARGETS + 1, np.int32)
-        tot = 0
+        tot: Int = 0
         for i in range(bounds[t], bounds[t + 1]):
             extra = uniform(key, i, 0) < thr
             m = base + extra
             cdf = cdf1 if extra else cdf0
             u = uniform(key, i, 1)
-            k = 0
+            k: Int = 0
             while k < m and u >= cdf[k]:
                 k += 1
             if region_start[region[i] + 1] - region_start[region[i]] < 2:
@@ -190,7 +194,9 @@ def _draw_count(key, region, region_start, parent, thr, base, cdf0, cdf1, bounds
 
 
 @nb.njit(parallel=True, cache=True)
-def _stage(key, region, region_start, nin, nany, parent, bounds, bits, icur, jcur, nbr, nbr16):
+def _stage(key: np.uint64, region: np.ndarray, region_start: np.ndarray, nin: np.ndarray,
+           nany: np.ndarray, parent: np.ndarray, bounds: np.ndarray, bits: Int,
+           icur: np.ndarray, jcur: np.ndarray, nbr: np.ndarray, nbr16: np.ndarray) -> None:
     """2. Each (source i, target j) of the chunk t of sources: i at nbr[icur[t, D]] and j's
     row within its block D at nbr16[jcur[t, D]]."""
     mask = (1 << bits) - 1
@@ -207,12 +213,12 @@ def _stage(key, region, region_start, nin, nany, parent, bounds, bits, icur, jcu
 
 
 @nb.njit(inline="always")
-def _ce(a, b):
+def _ce(a: Int, b: Int) -> tuple[Int, Int]:
     return min(a, b), max(a, b)
 
 
 @nb.njit(inline="always")
-def _sort12(t):
+def _sort12(t: np.ndarray) -> None:
     """Sort t[0:12]: Green's 16-input network, pruned to 12 inputs."""
     a0, a1, a2, a3, a4, a5, a6, a7 = t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7]
     a8, a9, a10, a11 = t[8], t[9], t[10], t[11]
@@ -261,7 +267,7 @@ def _sort12(t):
 
 
 @nb.njit(inline="always")
-def _sort16(t):
+def _sort16(t: np.ndarray) -> None:
     """Sort t[0:16]: Green's 16-input network (60 compare-exchanges)."""
     a0, a1, a2, a3, a4, a5, a6, a7 = t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7]
     a8, a9, a10, a11, a12, a13, a14, a15 = t[8], t[9], t[10], t[11], t[12], t[13], t[14], t[15]
@@ -330,7 +336,7 @@ def _sort16(t):
 
 
 @nb.njit(inline="always")
-def _sort_small(t, no):
+def _sort_small(t: np.ndarray, no: Int) -> None:
     """Sort t[0:no] (branch-free networks up to 16), then t[no] = a sentinel."""
     if no <= 12:
         for x in range(no, 12):
@@ -346,8 +352,10 @@ def _sort_small(t, no):
 
 
 @nb.njit(parallel=True, cache=True)
-def _assemble(key, region, region_start, nin, nany, parent, cb, bits, P, n_in, nbr, nbr16,
-              indptr, outw, max_in, max_out):
+def _assemble(key: np.uint64, region: np.ndarray, region_start: np.ndarray, nin: np.ndarray,
+              nany: np.ndarray, parent: np.ndarray, cb: np.ndarray, bits: Int,
+              P: np.ndarray, n_in: np.ndarray, nbr: np.ndarray, nbr16: np.ndarray,
+              indptr: np.ndarray, outw: np.ndarray, max_in: Int, max_out: Int) -> None:
     """3. Blocks cb[c] .. cb[c + 1] - 1, in order, written from P[cb[c]] on; outw[c] is
     where the chunk's output ends. A block's staged pairs are read (into lbuf, by row)
     before any of its rows is written, and writes never pass the block's end."""
@@ -405,7 +413,7 @@ def _assemble(key, region, region_start, nin, nany, parent, cb, bits, P, n_in, n
 
 
 @nb.njit(parallel=True, cache=True)
-def _move_left(a, src, dst, length, pieces):
+def _move_left(a: np.ndarray, src: Int, dst: Int, length: Int, pieces: Int) -> None:
     """4. a[dst:dst + length] = a[src:src + length] for dst <= src, in parallel pieces (the
     slots each piece overwrites in the piece before it are copied aside first)."""
     sh = src - dst
@@ -433,7 +441,7 @@ def _move_left(a, src, dst, length, pieces):
 
 
 @nb.njit(parallel=True, cache=True)
-def _shift_rows(indptr, lo, hi, sh):
+def _shift_rows(indptr: np.ndarray, lo: Int, hi: Int, sh: Int) -> None:
     for i in nb.prange(lo, hi):
         indptr[i] -= sh
 

@@ -9,10 +9,11 @@ from importlib import resources
 
 import numba as nb
 import numpy as np
+import numpy.typing as npt
 from scipy.special import betainc, betaincc, betaincinv
 
 from .constants import ADULT, CHILD, ELDER, S_POPULATION
-from .rng import bits, day_key, uniform
+from .rng import Int, bits, day_key, uniform
 from .scenario import Population as PopParams
 
 _S56, _S48, _S40, _B8 = np.uint64(56), np.uint64(48), np.uint64(40), np.uint64(0xFF)
@@ -29,18 +30,19 @@ FLAGS = {"platform": A_PLATFORM, "speaker": A_SPEAKER, "smoker": A_SMOKER}
 
 
 @nb.njit(inline="always")
-def age_of(a):
+def age_of(a: Int) -> Int:
     """Age group (CHILD, ADULT, ELDER) from packed attributes."""
     return ((a & A_GROUP) % 6) >> 1
 
 
 @nb.njit(inline="always")
-def urban_of(a):
+def urban_of(a: Int) -> bool | np.bool_:
     return (a & A_GROUP) >= 6
 
 
 @nb.njit(inline="always")
-def parent_of(key, i, region, adult_start, adult_count):
+def parent_of(key: np.uint64, i: Int, region: np.ndarray, adult_start: np.ndarray,
+              adult_count: np.ndarray) -> Int:
     """The parent of child i: an adult of its region drawn from the population key (a
     pure function, so it is computed where needed instead of stored)."""
     r = region[i]
@@ -66,9 +68,10 @@ class Population:
 
     COLUMNS = ("region", "attrs", "prop")
 
-    def column(self, name: str, sl: slice = slice(None)) -> np.ndarray:
-        """One attribute of the agents ``sl``, decoded from ``attrs`` or ``prop`` (a new
-        array): group, urban, age, sex, platform, speaker, smoker, or a propensity."""
+    def column(self, name: str, sl: slice | np.ndarray = slice(None)) -> np.ndarray:
+        """One attribute of the agents ``sl`` (a slice or an index array), decoded from
+        ``attrs`` or ``prop`` (a new array): group, urban, age, sex, platform, speaker,
+        smoker, or a propensity."""
         if name in PROPENSITIES:
             k = PROPENSITIES.index(name)
             return self.prop_values[k][self.prop[k, sl]]
@@ -104,11 +107,11 @@ class Population:
         _parents(self.key, self.attrs, self.region, self.adult_start, self.adult_count, out)
         return out
 
-    def parent_args(self) -> tuple:
+    def parent_args(self) -> tuple[np.uint64, np.ndarray, np.ndarray, np.ndarray]:
         """What ``parent_of`` needs after the agent: key, region, adult_start, adult_count."""
         return self.key, self.region, self.adult_start, self.adult_count
 
-    def set_attr(self, name: str, values) -> None:
+    def set_attr(self, name: str, values: npt.ArrayLike) -> None:
         """Set one attribute of every agent (for hand-made populations): urban, age, sex,
         platform, speaker, smoker, or a propensity."""
         if name in PROPENSITIES:
@@ -130,7 +133,7 @@ class Population:
             raise ValueError(f"unknown attribute {name!r}")
         self.attrs[:] = (self.attrs & (0xFF ^ A_GROUP)) | (urban * 6 + age * 2 + sex)
 
-    def set_propensity(self, name: str, values) -> None:
+    def set_propensity(self, name: str, values: npt.ArrayLike) -> None:
         """Give every agent its own value of one propensity (for hand-made populations:
         at most N_CLASSES distinct values, which become that propensity's classes)."""
         k = PROPENSITIES.index(name)
@@ -226,15 +229,18 @@ def beta_classes(a: float, b: float, k: int = N_CLASSES) -> np.ndarray:
 
 
 @nb.njit(parallel=True, cache=True)
-def _parents(key, attrs, region, adult_start, adult_count, out):
+def _parents(key: np.uint64, attrs: np.ndarray, region: np.ndarray, adult_start: np.ndarray,
+             adult_count: np.ndarray, out: np.ndarray) -> None:
     for i in nb.prange(attrs.shape[0]):
         out[i] = parent_of(key, i, region, adult_start, adult_count) \
             if age_of(attrs[i]) == CHILD else -1
 
 
 @nb.njit(parallel=True, cache=True)
-def _draw_agents(key, age, region, region_urban, p_female, plat_u, plat_r, p_speaker,
-                 p_smoke_m, p_smoke_f, attrs, prop):
+def _draw_agents(key: np.uint64, age: np.ndarray, region: np.ndarray, region_urban: np.ndarray,
+                 p_female: float, plat_u: float, plat_r: float, p_speaker: float,
+                 p_smoke_m: float, p_smoke_f: float, attrs: np.ndarray, prop: np.ndarray
+                 ) -> None:
     n = age.shape[0]
     for i in nb.prange(n):
         r = region[i]

@@ -4,6 +4,7 @@ inline, opens offline) and the same figures as PNG, built from a run directory o
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -265,7 +266,7 @@ def service_charts(frames: dict[str, pd.DataFrame], groups: pd.DataFrame) -> lis
     return out
 
 
-def _ordered_groups(g: pd.DataFrame):
+def _ordered_groups(g: pd.DataFrame) -> Iterator[tuple[tuple[str, str], pd.DataFrame]]:
     order = {"urban": ("urban", "rural"), "age_group": AGE_GROUPS, "sex": SEXES}
     for dim, names in order.items():
         for name in names:
@@ -411,8 +412,9 @@ def _services_html(frames: dict[str, pd.DataFrame]) -> str:
     rows: list[list[Any]] = []
     for r in bs.itertuples():
         rq = r.requests
-        rows.append([r.service.replace("_", " "), rq, r.denied, r.deposit, r.perk,
-                     *(100 * v / rq if rq else np.nan for v in (r.denied, r.deposit, r.perk))])
+        rows.append([str(r.service).replace("_", " "), rq, r.denied, r.deposit, r.perk,
+                     *(100 * C.num(v) / C.num(rq) if rq else np.nan
+                       for v in (r.denied, r.deposit, r.perk))])
     t1 = C.table_html(["service", "requests", "denied", "deposit", "perk", "% denied",
                        "% deposit", "% perk"], rows, caption="Service outcomes over the run.")
     st = frames["by_status"]
@@ -436,7 +438,7 @@ def _services_html(frames: dict[str, pd.DataFrame]) -> str:
 def _impact_html(di: pd.DataFrame) -> str:
     if not len(di):
         return "<p>No group table in this run.</p>"
-    rows = [(r.dimension.replace("_", " "), r.group, r.agents, r.ever_listed,
+    rows = [(str(r.dimension).replace("_", " "), r.group, r.agents, r.ever_listed,
              r.listed_per_1000, r.listing_ratio, r.requests, r.denials,
              r.denials_per_1000_requests, r.denial_ratio) for r in di.itertuples()]
     cap = (f"Population: {C.fmt(di.attrs['population_listed_per_1000'])} ever listed per "

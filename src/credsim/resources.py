@@ -78,7 +78,7 @@ def estimate(agents: int, mean_degree: float, days: int, n_cells: int = 372,
     checkpoints = checkpoint_every > 0
     checkpoint = (state_b + EDGE_B / 33 * mean_degree) * agents if checkpoints else 0
     replaced = checkpoint if checkpoints and days > checkpoint_every else 0
-    tables = DISK_AGENT_B * agents + DISK_DAY_B * days + 2**16
+    tables: float = DISK_AGENT_B * agents + DISK_DAY_B * days + 2**16
     spools = 0.0
     if ledger:
         share = min(tracked, agents) / max(agents, 1)

@@ -9,6 +9,7 @@ import difflib
 import math
 import re
 import tomllib
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
@@ -499,7 +500,7 @@ def schedule_str(v: Schedule) -> str:
     return f"{{days={v.days}, values={v.values}}}"
 
 
-def iter_leaves(m: BaseModel, prefix: str = ""):
+def iter_leaves(m: BaseModel, prefix: str = "") -> Iterator[tuple[str, Any]]:
     """Yield (dotted key, value) for every parameter of a model tree."""
     for name in type(m).model_fields:
         v = getattr(m, name)
