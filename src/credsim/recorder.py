@@ -103,9 +103,10 @@ class Recorder:
             np.add.at(counts, (tc, M_MISID + k), 1)
         if d.cut_cutter.size:
             cutter = self.cell_of(d.cut_cutter)
-            np.add.at(counts, (cutter, M_NET), 1)
-            np.add.at(counts, (cutter, M_NET + 1), 1)
-            np.add.at(counts, (self.cell_of(d.cut_other), M_NET + 1), 1)
+            other = self.cell_of(d.cut_other)
+            np.add.at(counts[:, M_NET], cutter, 1)
+            np.add.at(counts[:, M_NET + 1], cutter, 1)
+            np.add.at(counts[:, M_NET + 1], other, 1)
             self.active_edges -= int(d.cut_cutter.size)
         self.cells[day] = counts
         self.score_sum[day] = self._ssum.sum(axis=0)

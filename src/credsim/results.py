@@ -7,6 +7,7 @@ import json
 import os
 import platform
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -99,7 +100,19 @@ def _stats_frame(counts: np.ndarray, ssum: np.ndarray, hist: np.ndarray | None,
     return cols
 
 
-def build_tables(sim: Sim) -> dict[str, pa.Table]:
+def _dict_array(indices: Any, names: Sequence[str]) -> pa.DictionaryArray:
+    """A dictionary-encoded column: integer codes (an array, or a pyarrow array with
+    nulls) into ``names``."""
+    idx = indices if isinstance(indices, pa.Array) else pa.array(indices)
+    return pa.DictionaryArray.from_arrays(idx, pa.array(list(names), pa.string()))
+
+
+def _table(cols: Mapping[str, Any]) -> pa.Table:
+    """A table from named columns (NumPy arrays or pyarrow arrays)."""
+    return pa.table(dict(cols))
+
+
+def build_tables(sim: Sim) -> dict[str, pa.Table | AgentsTable]:
     rec = sim.aggregates()
     pop = sim.pop
     days = np.arange(sim.days, dtype=np.int32)
@@ -119,7 +132,7 @@ def build_tables(sim: Sim) -> dict[str, pa.Table]:
     daily = {"day": days, **cols}
     daily["active_edges"] = rec.edges_active
     daily["edges_cut_total"] = np.cumsum(daily["edges_cut"])
-    tables = {"daily": pa.table(daily)}
+    tables: dict[str, pa.Table | AgentsTable] = {"daily": _table(daily)}
 
     # groups: urban, age group, sex daily; region every k days
     gidx = np.arange(N_GROUPS)
@@ -132,7 +145,9 @@ def build_tables(sim: Sim) -> dict[str, pa.Table]:
     for dim, (of, names) in dims.items():
         for gv, gname in enumerate(names):
             sel = np.flatnonzero(of == gv)
-            hist = sum(rec.hist[:, g].astype(np.int64) for g in sel)
+            hist = np.zeros((sim.days, rec.nbins), np.int64)
+            for g in sel:
+                hist += rec.hist[:, g]
             cols = _stats_frame(by_group[:, sel].sum(axis=1), s4[:, :, sel].sum(axis=(1, 2)),
                                 hist, lo)
             cols["friendships"] = f4[:, :, sel].sum(axis=(1, 2))
@@ -157,12 +172,12 @@ def build_tables(sim: Sim) -> dict[str, pa.Table]:
 
     # services: day x service x tier x status x outcome (non-zero counts)
     idx = np.nonzero(rec.svc)
-    tables["services"] = pa.table({
+    tables["services"] = _table({
         "day": idx[0].astype(np.int32),
-        "service": pa.DictionaryArray.from_arrays(idx[1].astype(np.int32), list(SERVICES)),
-        "tier": pa.DictionaryArray.from_arrays(idx[2].astype(np.int32), list(TIERS)),
-        "status": pa.DictionaryArray.from_arrays(idx[3].astype(np.int32), list(STATUSES)),
-        "outcome": pa.DictionaryArray.from_arrays(idx[4].astype(np.int32), list(OUTCOMES)),
+        "service": _dict_array(idx[1].astype(np.int32), list(SERVICES)),
+        "tier": _dict_array(idx[2].astype(np.int32), list(TIERS)),
+        "status": _dict_array(idx[3].astype(np.int32), list(STATUSES)),
+        "outcome": _dict_array(idx[4].astype(np.int32), list(OUTCOMES)),
         "count": rec.svc[idx].astype(np.int64)})
 
     # score histogram, national, 10-point bins
@@ -173,7 +188,7 @@ def build_tables(sim: Sim) -> dict[str, pa.Table]:
     pad[:, : rec.nbins] = h
     h10 = pad.reshape(sim.days, nb10, width).sum(axis=2)
     dd, bb = np.meshgrid(days, np.arange(nb10), indexing="ij")
-    tables["score_hist"] = pa.table({"day": dd.ravel().astype(np.int32),
+    tables["score_hist"] = _table({"day": dd.ravel().astype(np.int32),
                                      "bin_lo": (lo + bb.ravel() * width).astype(np.float32),
                                      "count": h10.ravel()})
 
@@ -210,23 +225,23 @@ class AgentsTable:
         case = st.case[sl]
         return pa.RecordBatch.from_pydict({
             "agent": np.arange(lo, hi, dtype=np.int32),
-            "region": pa.DictionaryArray.from_arrays(pop.region[sl].astype(np.int32),
+            "region": _dict_array(pop.region[sl].astype(np.int32),
                                                      list(pop.region_names)),
             "urban": pop.column("urban", sl),
-            "age_group": pa.DictionaryArray.from_arrays(
+            "age_group": _dict_array(
                 pop.column("age", sl).astype(np.int32), list(AGE_GROUPS)),
-            "sex": pa.DictionaryArray.from_arrays(pop.column("sex", sl).astype(np.int32),
+            "sex": _dict_array(pop.column("sex", sl).astype(np.int32),
                                                   list(SEXES)),
             "parent": self.parent[sl], "platform_user": pop.column("platform", sl),
             **{c: pop.column(c, sl) for c in ("speaker", "smoker") + PROPENSITIES},
             "scored": st.scored[sl], "score": st.score[sl],
-            "tier": pa.DictionaryArray.from_arrays(st.tier[sl].astype(np.int32), list(TIERS)),
+            "tier": _dict_array(st.tier[sl].astype(np.int32), list(TIERS)),
             "own": st.own[sl], "own_false": st.own_false[sl], "assoc": st.assoc[sl],
             **{f"deter_{c}": mult_values(st.deter[k, sl]) for k, c in enumerate(CATEGORIES)},
             "chill": mult_values(st.chill[sl]),
             "listed": (lf & (LF_COURT | LF_SCORE)) != 0,
             "listed_court": (lf & LF_COURT) != 0,
-            "court_reason": pa.DictionaryArray.from_arrays(
+            "court_reason": _dict_array(
                 np.where(lf & LF_COURT, case >> 4, 0).astype(np.int32), list(COURT_REASONS)),
             "court_until": np.where(lf & LF_COURT, st.court_until[sl], -1).astype(np.int32),
             "listed_score": (lf & LF_SCORE) != 0,
@@ -234,7 +249,7 @@ class AgentsTable:
             "by_association": (lf & LF_SCORE_ASSOC) != 0,
             "ever_listed": (lf & LF_EVER) != 0,
             "pending_case_day": st.pend_day[sl].astype(np.int32),
-            "pending_case_kind": pa.DictionaryArray.from_arrays(
+            "pending_case_kind": _dict_array(
                 (case & 7).astype(np.int32), ["none", "debt_default", "fraud", "tax_evasion",
                                               "defamation"]),
             "pending_case_false_flag": (case & CASE_FALSE_BIT) != 0,
@@ -279,12 +294,12 @@ def ledger_table(rows: np.ndarray) -> pa.Table:
     tmask = ~(is_event | is_list | (kind == 3))
     other = rows["other"].astype(np.int32)
     other = np.where((kind == 7) & (code != SERVICES.index("private_school")), -1, other)
-    return pa.table({
+    return _table({
         "day": rows["day"].astype(np.int32),
         "agent": rows["agent"].astype(np.int32),
-        "kind": pa.DictionaryArray.from_arrays(kind, list(KINDS)),
-        "what": pa.DictionaryArray.from_arrays(what, what_names),
-        "truth": pa.DictionaryArray.from_arrays(pa.array(tcode, mask=tmask), truth_names),
+        "kind": _dict_array(kind, list(KINDS)),
+        "what": _dict_array(what, what_names),
+        "truth": _dict_array(pa.array(tcode, mask=tmask), truth_names),
         "by_association": is_list & ((rows["flags"] & 2) != 0),
         "insincere": (kind == 3) & ((rows["flags"] & 1) != 0),
         "delta": rows["delta"],
@@ -299,10 +314,11 @@ def ledger_table(rows: np.ndarray) -> pa.Table:
 class Result:
     """A finished run: its metadata and tables (pandas DataFrames, loaded on demand)."""
 
-    def __init__(self, meta: dict[str, Any], tables: dict[str, pa.Table] | None = None,
+    def __init__(self, meta: dict[str, Any],
+                 tables: dict[str, pa.Table | AgentsTable] | None = None,
                  path: Path | None = None):
         self.meta = meta
-        self._tables = tables or {}
+        self._tables: dict[str, pa.Table | AgentsTable] = tables or {}
         self.path = path
 
     @classmethod
@@ -336,16 +352,17 @@ class Result:
     def table(self, name: str) -> pa.Table:
         if name not in TABLES:
             raise RunDirError(f"no table '{name}' (tables: {', '.join(TABLES)})")
-        if isinstance(self._tables.get(name), AgentsTable):
-            self._tables[name] = self._tables[name].table()
-        if name not in self._tables:
+        t = self._tables.get(name)
+        if isinstance(t, AgentsTable):
+            t = self._tables[name] = t.table()
+        if t is None:
             assert self.path is not None
             try:
-                self._tables[name] = pq.read_table(self.path / f"{name}.parquet")
+                t = self._tables[name] = pq.read_table(self.path / f"{name}.parquet")
             except (OSError, pa.ArrowException) as e:
                 raise RunDirError(f"{self.path / (name + '.parquet')}: cannot be read "
                                   f"({e})") from None
-        return self._tables[name]
+        return t
 
     def df(self, name: str) -> pd.DataFrame:
         return self.table(name).to_pandas()
@@ -374,7 +391,7 @@ class Result:
     def ledger(self) -> pd.DataFrame:
         return self.df("ledger")
 
-    def summary(self) -> dict[str, float]:
+    def summary(self) -> dict[str, Any]:
         return summarise(self)
 
     # answers: report.py, explain.py, query.py ----------------------------------------
@@ -418,8 +435,11 @@ class Result:
                 del self._tables[name]
             else:
                 table = self.table(name)
-                atomic_write(path, lambda fh, tb=table: pq.write_table(tb, fh,
-                                                                       compression="zstd"))
+
+                def write(fh: Any, tb: pa.Table = table) -> None:
+                    pq.write_table(tb, fh, compression="zstd")
+
+                atomic_write(path, write)
             files[f"{name}.parquet"] = {"bytes": path.stat().st_size, "sha256": sha256(path)}
         self.meta["timings_s"]["write"] = round(time.perf_counter() - t, 4)
         self.meta["summary"] = summarise(self)
@@ -499,7 +519,7 @@ def summarise(res: Result) -> dict[str, Any]:
     ever = int(col("ever_listed")[last])
     agents = int(res.meta["agents"])
     days = int(res.meta["days"])
-    out = {
+    out: dict[str, Any] = {
         "agents": agents,
         "days": days,
         "listed_end": int(col("listed")[last]),

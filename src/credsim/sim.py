@@ -8,7 +8,7 @@ import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -331,7 +331,7 @@ class Sim:
                 "seed": self.seed}
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
         path = out / rundir.CHECKPOINT
-        rundir.atomic_write(path, lambda fh: np.savez(fh, **arrays))
+        rundir.atomic_write(path, lambda fh: np.savez(fh, **cast("dict[str, Any]", arrays)))
         self._final_checkpoint = path if d == self.days else None
         self.checkpoint_day = d
         self.timings["checkpoint"] += time.perf_counter() - t

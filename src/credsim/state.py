@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numba as nb
 import numpy as np
@@ -88,6 +89,9 @@ class Columns:
 
     def __getattr__(self, name: str) -> np.ndarray:  # for the type checker: columns
         raise AttributeError(f"{type(self).__name__} has no column '{name}'")
+
+    def __setattr__(self, name: str, value: Any) -> None:  # a day's event lists are replaced
+        object.__setattr__(self, name, value)
 
     @property
     def declarations(self) -> tuple[Column, ...]:
