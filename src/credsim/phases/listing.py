@@ -4,6 +4,8 @@ appeals where due process is on."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, NamedTuple
+
 import numba as nb
 import numpy as np
 
@@ -39,12 +41,41 @@ from ..rng import day_key, uniform
 from ..state import Column
 from .base import Phase
 
+if TYPE_CHECKING:
+    from ..scenario import DayParams, Scenario
+
+
+class ListParams(NamedTuple):
+    """The listing section on one day (and the score range a struck ledger is rescored
+    in), as the kernel reads it."""
+
+    court_listing: bool
+    score_listing: bool
+    due_process: bool
+    court_term: int
+    p_pay: float
+    score_threshold: float
+    p_appeal: float
+    p_overturn_wrongful: float
+    p_overturn_rightful: float
+    base: float
+    lo: float
+    hi: float
+    bounds: np.ndarray  # the tier bounds
+
+    @classmethod
+    def on(cls, scn: Scenario, pa: DayParams, day: int) -> ListParams:
+        lc, sc = scn.listing, scn.score
+        return cls(bool(lc.court_listing), bool(lc.score_listing), bool(lc.due_process),
+                   round(pa.at("listing.court_term", day)),
+                   *(float(pa.at(f"listing.{f}", day)) for f in cls._fields[4:9]),
+                   float(sc.base), float(sc.min), float(sc.max), pa.tier_bounds[day])
+
 
 @nb.njit(parallel=True, cache=True)
 def list_kernel(key, day, court, obs, scored, own, own_false, assoc, score, tier,
-                court_until, case, lflags, lst, delta,
-                court_on, score_on, due, term, p_pay, thr, p_appeal, p_ow, p_or,
-                base, lo, hi, bounds):
+                court_until, case, lflags, lst, delta, p):
+    """Exits, appeals and new listings of the day (``p``: ListParams)."""
     n = court.shape[0]
     for i in nb.prange(n):
         lf = lflags[i]
@@ -54,26 +85,28 @@ def list_kernel(key, day, court, obs, scored, own, own_false, assoc, score, tier
             if day >= court_until[i]:
                 lf &= ~(LF_COURT | LF_COURT_WRONGFUL)
                 dl |= DL_EXIT_EXPIRY
-            elif (case[i] >> 4) != CASE_DEFAMATION and uniform(key, i, 0) < p_pay:
+            elif (case[i] >> 4) != CASE_DEFAMATION and uniform(key, i, 0) < p.p_pay:
                 lf &= ~(LF_COURT | LF_COURT_WRONGFUL)
                 dl |= DL_EXIT_PAID
-        if (lf & (LF_SCORE | LF_SCORE_EXEMPT)) and score[i] >= thr:
+        if (lf & (LF_SCORE | LF_SCORE_EXEMPT)) and score[i] >= p.score_threshold:
             if lf & LF_SCORE:
                 dl |= DL_EXIT_RECOVERED
             lf &= ~(LF_SCORE | LF_SCORE_WRONGFUL | LF_SCORE_ASSOC | LF_SCORE_EXEMPT)
         # appeals of standing listings
-        if due and (lf & (LF_COURT | LF_SCORE)) and uniform(key, i, 1) < p_appeal:
+        if p.due_process and (lf & (LF_COURT | LF_SCORE)) and uniform(key, i, 1) < p.p_appeal:
             dl |= DL_APPEALED
             strike = False
             if lf & LF_COURT:
                 wrongful = (lf & LF_COURT_WRONGFUL) != 0
-                if uniform(key, i, 2) < (p_ow if wrongful else p_or):
+                p_over = p.p_overturn_wrongful if wrongful else p.p_overturn_rightful
+                if uniform(key, i, 2) < p_over:
                     lf &= ~(LF_COURT | LF_COURT_WRONGFUL)
                     dl |= DL_EXIT_APPEAL_COURT
                     strike = strike or wrongful
             if lf & LF_SCORE:
                 wrongful = (lf & LF_SCORE_WRONGFUL) != 0
-                if uniform(key, i, 3) < (p_ow if wrongful else p_or):
+                p_over = p.p_overturn_wrongful if wrongful else p.p_overturn_rightful
+                if uniform(key, i, 3) < p_over:
                     lf &= ~(LF_SCORE | LF_SCORE_WRONGFUL | LF_SCORE_ASSOC)
                     lf |= LF_SCORE_EXEMPT
                     dl |= DL_EXIT_APPEAL_SCORE
@@ -83,10 +116,10 @@ def list_kernel(key, day, court, obs, scored, own, own_false, assoc, score, tier
                 dl |= DL_STRUCK
                 own[i] -= own_false[i]
                 own_false[i] = 0.0
-                rescore(i, scored, own, assoc, base, lo, hi, bounds, score, tier)
+                rescore(i, scored, own, assoc, p.base, p.lo, p.hi, p.bounds, score, tier)
         # new court listings: a financial judgment or an insincere apology
         c = court[i]
-        if court_on and (c & (DC_FIN_JUDGED | DC_INSINCERE)):
+        if p.court_listing and (c & (DC_FIN_JUDGED | DC_INSINCERE)):
             if c & DC_FIN_JUDGED:
                 reason = 1 if obs[i] & 32 else (2 if obs[i] & 64 else 3)
             else:
@@ -95,19 +128,20 @@ def list_kernel(key, day, court, obs, scored, own, own_false, assoc, score, tier
             lf |= LF_COURT
             lf &= ~LF_COURT_WRONGFUL
             case[i] = (case[i] & 15) | (reason << 4)
-            court_until[i] = day + term
+            court_until[i] = day + p.court_term
             dl |= DL_COURT_ENTRY
             if reason == CASE_DEFAMATION and (c & DC_JUDGED_FALSE):
                 lf |= LF_COURT_WRONGFUL
                 dl |= DL_COURT_WRONGFUL
         # new score listings
-        if score_on and scored[i] and not (lf & (LF_SCORE | LF_SCORE_EXEMPT)) and score[i] < thr:
+        if (p.score_listing and scored[i] and not (lf & (LF_SCORE | LF_SCORE_EXEMPT))
+                and score[i] < p.score_threshold):
             lf |= LF_SCORE
             dl |= DL_SCORE_ENTRY
-            if score[i] - own_false[i] >= thr:
+            if score[i] - own_false[i] >= p.score_threshold:
                 lf |= LF_SCORE_WRONGFUL
                 dl |= DL_ENTRY_WRONGFUL
-            if base + own[i] >= thr:
+            if p.base + own[i] >= p.score_threshold:
                 lf |= LF_SCORE_ASSOC
                 dl |= DL_ENTRY_ASSOC
         if lf & (LF_COURT | LF_SCORE):
@@ -127,17 +161,10 @@ class List(Phase):
 
     def run(self, day: int) -> None:
         s = self.sim
-        sc, lc = s.scenario.score, s.scenario.listing
-        st, d, pa = s.state, s.day, s.params
+        st, d = s.state, s.day
         list_kernel(day_key(s.seed, S_LIST, day), day, d.court, d.obs, st.scored, st.own,
                     st.own_false, st.assoc, st.score, st.tier, st.court_until,
-                    st.case, st.lflags, d.lst, d.delta, lc.court_listing, lc.score_listing,
-                    lc.due_process, round(pa.at("listing.court_term", day)),
-                    pa.at("listing.p_pay", day),
-                    pa.at("listing.score_threshold", day), pa.at("listing.p_appeal", day),
-                    pa.at("listing.p_overturn_wrongful", day),
-                    pa.at("listing.p_overturn_rightful", day), sc.base, sc.min, sc.max,
-                    pa.tier_bounds[day])
+                    st.case, st.lflags, d.lst, d.delta, ListParams.on(s.scenario, s.params, day))
         struck = np.flatnonzero(d.lst & DL_STRUCK)
         if struck.size:
             push_changes(s, struck)

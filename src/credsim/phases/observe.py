@@ -4,6 +4,8 @@ open cases and land judgments, defamation cases end in apologies."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, NamedTuple
+
 import numba as nb
 import numpy as np
 
@@ -28,13 +30,41 @@ from ..rng import day_key, other_in_range, uniform
 from ..state import Column
 from .base import Phase
 
+if TYPE_CHECKING:
+    from ..scenario import DayParams, Scenario
+
+
+class ObserveParams(NamedTuple):
+    """The observe section on one day, as the kernel reads it."""
+
+    registry: bool
+    payment_platform: bool
+    cameras: bool
+    train_staff: bool
+    speech_monitor: bool
+    courts: bool
+    p_registry: float
+    coverage_urban: float
+    coverage_rural: float
+    misid: float
+    p_train_staff: float
+    p_case: float
+    p_defamation_speaker: float
+    p_defamation_other: float
+    p_insincere: float
+    court_delay: int
+
+    @classmethod
+    def on(cls, scn: Scenario, params: DayParams, day: int) -> ObserveParams:
+        sc = scn.observe
+        return cls(*(bool(getattr(sc, f)) for f in cls._fields[:6]),
+                   *(float(params.at(f"observe.{f}", day)) for f in cls._fields[6:15]),
+                   round(params.at("observe.court_delay", day)))
+
 
 @nb.njit(parallel=True, cache=True)
-def observe_kernel(key, ckey, day, attrs, true_ev, pend_day, case,
-                   on, p, delay, obs, marks, court):
-    """on: registry, payment, cameras, train staff, speech monitor, courts.
-    p: p_registry, coverage urban, coverage rural, misid, p_train_staff, p_case,
-    p_defamation speaker, p_defamation other, p_insincere."""
+def observe_kernel(key, ckey, day, attrs, true_ev, pend_day, case, p, obs, marks, court):
+    """Who observes what today (``p``: ObserveParams)."""
     n = true_ev.shape[0]
     for i in nb.prange(n):
         o = 0
@@ -47,7 +77,7 @@ def observe_kernel(key, ckey, day, attrs, true_ev, pend_day, case,
                 c |= DC_DEF_JUDGED
                 if case[i] & CASE_FALSE_BIT:
                     c |= DC_JUDGED_FALSE
-                if uniform(ckey, i, 0) < p[8]:
+                if uniform(ckey, i, 0) < p.p_insincere:
                     c |= DC_INSINCERE
             else:
                 c |= DC_FIN_JUDGED
@@ -56,39 +86,39 @@ def observe_kernel(key, ckey, day, attrs, true_ev, pend_day, case,
             case[i] &= 0xF0
         ev = true_ev[i]
         if ev != 0:
-            if on[0] and (ev & 1) and uniform(key, i, 0) < p[0]:
+            if p.registry and (ev & 1) and uniform(key, i, 0) < p.p_registry:
                 o |= 1
-            if on[1] and (ev & 2):
+            if p.payment_platform and (ev & 2):
                 o |= 2
-            if on[2]:
-                cov = p[1] if urban_of(attrs[i]) else p[2]
+            if p.cameras:
+                cov = p.coverage_urban if urban_of(attrs[i]) else p.coverage_rural
                 for t in range(2):  # smoking in public, traffic violation
                     b = 1 << (SMOKING_IN_PUBLIC + t)
                     if (ev & b) and uniform(key, i, 2 + t) < cov:
-                        if uniform(key, i, 4 + t) < p[3]:
+                        if uniform(key, i, 4 + t) < p.misid:
                             m |= 1 << t
                         else:
                             o |= b
-            if on[3] and (ev & 16) and uniform(key, i, 6) < p[4]:
+            if p.train_staff and (ev & 16) and uniform(key, i, 6) < p.p_train_staff:
                 o |= 16
-            if on[5]:
+            if p.courts:
                 for t in range(3):  # debt, fraud, tax
-                    if (ev & (32 << t)) and uniform(key, i, 7 + t) < p[5]:
+                    if (ev & (32 << t)) and uniform(key, i, 7 + t) < p.p_case:
                         if pend_day[i] < 0:
-                            pend_day[i] = day + delay
+                            pend_day[i] = day + p.court_delay
                             case[i] = (case[i] & 0xF0) | (1 + t)
                             c |= DC_FIN_OPENED
                         else:
                             c |= DC_FIN_DROPPED
-            if on[4]:
-                pdef = p[6] if attrs[i] & A_SPEAKER else p[7]
+            if p.speech_monitor:
+                pdef = p.p_defamation_speaker if attrs[i] & A_SPEAKER else p.p_defamation_other
                 for t in range(2):  # rumour (true), rumour (false flag)
                     b = 256 << t
                     if ev & b:
                         o |= b
-                        if on[5] and uniform(key, i, 10 + t) < pdef:
+                        if p.courts and uniform(key, i, 10 + t) < pdef:
                             if pend_day[i] < 0:
-                                pend_day[i] = day + delay
+                                pend_day[i] = day + p.court_delay
                                 case[i] = (case[i] & 0xF0) | CASE_DEFAMATION | (
                                     CASE_FALSE_BIT * t)
                                 c |= DC_DEF_OPENED
@@ -136,17 +166,11 @@ class Observe(Phase):
 
     def run(self, day: int) -> None:
         s = self.sim
-        sc = s.scenario.observe
         pa = s.params
-        on = np.array([sc.registry, sc.payment_platform, sc.cameras, sc.train_staff,
-                       sc.speech_monitor, sc.courts], np.bool_)
-        p = np.array([pa.at(f"observe.{k}", day) for k in (
-            "p_registry", "coverage_urban", "coverage_rural", "misid", "p_train_staff",
-            "p_case", "p_defamation_speaker", "p_defamation_other", "p_insincere")])
         st, d, pop = s.state, s.day, s.pop
         observe_kernel(day_key(s.seed, S_OBSERVE, day), day_key(s.seed, S_COURT, day), day,
-                       pop.attrs, d.true_ev, st.pend_day, st.case, on, p,
-                       round(pa.at("observe.court_delay", day)), d.obs, d.marks, d.court)
+                       pop.attrs, d.true_ev, st.pend_day, st.case,
+                       ObserveParams.on(s.scenario, pa, day), d.obs, d.marks, d.court)
         # the few misidentified events land on another agent of the region
         misid = d.marks  # bits 0/1 only, until score marks the penalised
         off = np.flatnonzero(misid)
