@@ -898,27 +898,30 @@ class DayParams:
         svc = scn.services
         self.svc_who = np.zeros((N_SERVICES, 3), np.bool_)
         self.svc_deny_listed = np.zeros(N_SERVICES, np.bool_)
-        self.svc_deny_parent = np.zeros(N_SERVICES, np.bool_)
-        self.svc_annual = np.full(N_SERVICES, -1, np.int64)
+        self.svc_deny_parent_listed = np.zeros(N_SERVICES, np.bool_)
+        self.svc_annual_day = np.full(N_SERVICES, -1, np.int64)
         self.svc_unscored_deposit = np.zeros(N_SERVICES, np.bool_)
-        # [day, service, k]: p_urban, p_rural, p_elder_urban, p_elder_rural,
-        # deny_below, deposit_below, perk_from  (nan = no such rule)
-        self.svc = np.full((days, N_SERVICES, 7), np.nan)
+        # [day, service] series of the request probabilities and thresholds (nan: no rule)
+        self.svc_series = {k: np.full((days, N_SERVICES), np.nan) for k in (
+            "p_urban", "p_rural", "p_elder_urban", "p_elder_rural", "deny_below",
+            "deposit_below", "perk_from")}
+        ser = self.svc_series
         for i, name in enumerate(SERVICES):
             s: Service = getattr(svc, name)
             for g in s.who:
                 self.svc_who[i, AGE_GROUPS.index(g)] = True
             self.svc_deny_listed[i] = s.deny_listed
-            self.svc_deny_parent[i] = s.deny_parent_listed
-            self.svc_annual[i] = s.annual_day
+            self.svc_deny_parent_listed[i] = s.deny_parent_listed
+            self.svc_annual_day[i] = s.annual_day
             self.svc_unscored_deposit[i] = s.unscored_deposit
             pu, pr = self._series(s.p_urban), self._series(s.p_rural)
-            self.svc[:, i, 0], self.svc[:, i, 1] = pu, pr
+            ser["p_urban"][:, i], ser["p_rural"][:, i] = pu, pr
             pe = self._series(s.p_elder) if s.p_elder is not None else None
-            self.svc[:, i, 2] = pu if pe is None else pe
-            self.svc[:, i, 3] = pr if pe is None else pe
-            for k, th in ((4, s.deny_below), (5, s.deposit_below), (6, s.perk_from)):
-                self.svc[:, i, k] = self.threshold(th)
+            ser["p_elder_urban"][:, i] = pu if pe is None else pe
+            ser["p_elder_rural"][:, i] = pr if pe is None else pe
+            for k, th in (("deny_below", s.deny_below), ("deposit_below", s.deposit_below),
+                          ("perk_from", s.perk_from)):
+                ser[k][:, i] = self.threshold(th)
         self.good_from = self.threshold(scn.respond.good_from)
         self.bad_below = self.threshold(scn.respond.bad_below)
 

@@ -66,9 +66,12 @@ class ListParams(NamedTuple):
     @classmethod
     def on(cls, scn: Scenario, pa: DayParams, day: int) -> ListParams:
         lc, sc = scn.listing, scn.score
+        def at(key: str) -> float:
+            return float(pa.at(f"listing.{key}", day))
+
         return cls(bool(lc.court_listing), bool(lc.score_listing), bool(lc.due_process),
-                   round(pa.at("listing.court_term", day)),
-                   *(float(pa.at(f"listing.{f}", day)) for f in cls._fields[4:9]),
+                   round(at("court_term")), at("p_pay"), at("score_threshold"),
+                   at("p_appeal"), at("p_overturn_wrongful"), at("p_overturn_rightful"),
                    float(sc.base), float(sc.min), float(sc.max), pa.tier_bounds[day])
 
 

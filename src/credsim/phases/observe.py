@@ -57,9 +57,15 @@ class ObserveParams(NamedTuple):
     @classmethod
     def on(cls, scn: Scenario, params: DayParams, day: int) -> ObserveParams:
         sc = scn.observe
-        return cls(*(bool(getattr(sc, f)) for f in cls._fields[:6]),
-                   *(float(params.at(f"observe.{f}", day)) for f in cls._fields[6:15]),
-                   round(params.at("observe.court_delay", day)))
+
+        def at(key: str) -> float:
+            return float(params.at(f"observe.{key}", day))
+
+        return cls(bool(sc.registry), bool(sc.payment_platform), bool(sc.cameras),
+                   bool(sc.train_staff), bool(sc.speech_monitor), bool(sc.courts),
+                   at("p_registry"), at("coverage_urban"), at("coverage_rural"), at("misid"),
+                   at("p_train_staff"), at("p_case"), at("p_defamation_speaker"),
+                   at("p_defamation_other"), at("p_insincere"), round(at("court_delay")))
 
 
 @nb.njit(parallel=True, cache=True)

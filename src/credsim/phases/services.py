@@ -4,6 +4,8 @@ on a train possible tomorrow."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, NamedTuple
+
 import numba as nb
 import numpy as np
 
@@ -26,6 +28,9 @@ from ..rng import day_key, uniform2
 from ..state import Column
 from .base import Phase
 
+if TYPE_CHECKING:
+    from ..scenario import DayParams
+
 
 @nb.njit(inline="always")
 def parent_listed(pkey, i, region, adult_start, adult_count, lflags):
@@ -33,36 +38,60 @@ def parent_listed(pkey, i, region, adult_start, adult_count, lflags):
     return p >= 0 and (lflags[p] & (LF_COURT | LF_SCORE)) != 0
 
 
+class ServiceRules(NamedTuple):
+    """Every service's rules on one day (arrays over services, in SERVICES order), as the
+    kernel reads them; a threshold that is nan is no such rule."""
+
+    who: np.ndarray  # bool [service, age group]: who asks for it
+    deny_listed: np.ndarray  # bool
+    deny_parent_listed: np.ndarray  # bool: a child is denied if its parent is listed
+    annual_day: np.ndarray  # int64: the one day of the year it is asked for (-1: any day)
+    unscored_deposit: np.ndarray  # bool: the unscored pay a deposit
+    p_urban: np.ndarray  # float64: today's request probabilities
+    p_rural: np.ndarray
+    p_elder_urban: np.ndarray
+    p_elder_rural: np.ndarray
+    deny_below: np.ndarray  # float64: today's thresholds (nan: none)
+    deposit_below: np.ndarray
+    perk_from: np.ndarray
+
+    @classmethod
+    def on(cls, pa: DayParams, day: int) -> ServiceRules:
+        ser = pa.svc_series
+        return cls(pa.svc_who, pa.svc_deny_listed, pa.svc_deny_parent_listed,
+                   pa.svc_annual_day, pa.svc_unscored_deposit, ser["p_urban"][day],
+                   ser["p_rural"][day], ser["p_elder_urban"][day], ser["p_elder_rural"][day],
+                   ser["deny_below"][day], ser["deposit_below"][day], ser["perk_from"][day])
+
+
 @nb.njit(inline="always")
-def request_p(s, a, urb, sp):
+def request_p(s, a, urb, r):
     if a == ELDER:
-        return sp[s, 2] if urb else sp[s, 3]
-    return sp[s, 0] if urb else sp[s, 1]
+        return r.p_elder_urban[s] if urb else r.p_elder_rural[s]
+    return r.p_urban[s] if urb else r.p_rural[s]
 
 
 @nb.njit(inline="always")
-def asks(s, a, doy, who, annual):
-    return who[s, a] and (annual[s] < 0 or doy == annual[s])
+def asks(s, a, doy, r):
+    return r.who[s, a] and (r.annual_day[s] < 0 or doy == r.annual_day[s])
 
 
 @nb.njit(cache=True)
-def none_probability(doy, who, annual, sp):
+def none_probability(doy, r):
     """P(no request today) for each age group and urban status: the product of 1 - p."""
     q = np.ones((3, 2))
     for a in range(3):
         for urb in range(2):
             for s in range(N_SERVICES):
-                if asks(s, a, doy, who, annual):
-                    q[a, urb] *= 1.0 - request_p(s, a, urb == 1, sp)
+                if asks(s, a, doy, r):
+                    q[a, urb] *= 1.0 - request_p(s, a, urb == 1, r)
     return q
 
 
 @nb.njit(parallel=True, cache=True)
 def services_kernel(key, doy, attrs, pkey, region, adult_start, adult_count, scored, score,
-                    lflags, who, deny_listed, deny_parent, annual, unscored_deposit, sp, q_none,
-                    svc_req, svc_out):
-    """sp[s]: p urban, p rural, p elder urban, p elder rural, deny below, deposit below,
-    perk from (nan: no such rule). Requests are independent draws per service; one
+                    lflags, r, q_none, svc_req, svc_out):
+    """``r``: ServiceRules. Requests are independent draws per service; one
     uniform decides the first request by inversion (most agents: none today, one hash),
     the services after it draw fresh uniforms."""
     n = attrs.shape[0]
@@ -83,9 +112,9 @@ def services_kernel(key, doy, attrs, pkey, region, adult_start, adult_count, sco
             slot = 1
             found = False
             for s in range(N_SERVICES):
-                if not asks(s, a, doy, who, annual):
+                if not asks(s, a, doy, r):
                     continue
-                p = request_p(s, a, urb, sp)
+                p = request_p(s, a, urb, r)
                 if first:
                     qn = q * (1.0 - p)
                     hit = u0 < 1.0 - qn  # the first request is service s
@@ -105,16 +134,16 @@ def services_kernel(key, doy, attrs, pkey, region, adult_start, adult_count, sco
                 if not hit:
                     continue
                 req |= 1 << s
-                if deny_listed[s] and listed:
+                if r.deny_listed[s] and listed:
                     o = DENIED
-                elif deny_parent[s] and a == CHILD and parent_listed(
+                elif r.deny_parent_listed[s] and a == CHILD and parent_listed(
                         pkey, i, region, adult_start, adult_count, lflags):
                     o = DENIED
-                elif sc and x < sp[s, 4]:
+                elif sc and x < r.deny_below[s]:
                     o = DENIED
-                elif (sc and x < sp[s, 5]) or (not sc and unscored_deposit[s]):
+                elif (sc and x < r.deposit_below[s]) or (not sc and r.unscored_deposit[s]):
                     o = DEPOSIT
-                elif sc and x >= sp[s, 6]:
+                elif sc and x >= r.perk_from[s]:
                     o = PERK
                 else:
                     o = GRANTED
@@ -141,11 +170,9 @@ class Services(Phase):
 
     def run(self, day: int) -> None:
         s = self.sim
-        pa, st, d, pop = s.params, s.state, s.day, s.pop
+        st, d, pop = s.state, s.day, s.pop
+        rules = ServiceRules.on(s.params, day)
         services_kernel(day_key(s.seed, S_SERVICES, day), day % 365, pop.attrs,
-                        *pop.parent_args(), st.scored, st.score, st.lflags, pa.svc_who,
-                        pa.svc_deny_listed, pa.svc_deny_parent, pa.svc_annual,
-                        pa.svc_unscored_deposit, pa.svc[day],
-                        none_probability(day % 365, pa.svc_who, pa.svc_annual, pa.svc[day]),
-                        d.svc_req, d.svc_out)
+                        *pop.parent_args(), st.scored, st.score, st.lflags, rules,
+                        none_probability(day % 365, rules), d.svc_req, d.svc_out)
 
