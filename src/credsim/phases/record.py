@@ -15,6 +15,7 @@ from ..constants import (
     DC_FIN_JUDGED,
     DC_FIN_OPENED,
     DC_INSINCERE,
+    DC_JUDGED_FALSE,
     DENIED,
     DL_APPEALED,
     DL_COURT_ENTRY,
@@ -228,17 +229,18 @@ def _ledger_range(lo, hi, w, day, obs, court, lst, svc_req, svc_out, scored, sco
                 dv = deltas[t] if scored[i] else 0.0
                 w = _row(out, w, day, i, K_EVENT, t, truth, 0, dv, sc, -1)
         if cr:
-            if cr & 1:
+            # codes: 0 financial, 1 defamation
+            if cr & DC_FIN_OPENED:
                 w = _row(out, w, day, i, K_CASE, 0, 0, 0, 0.0, sc, -1)
-            if cr & 2:
+            if cr & DC_FIN_DROPPED:
                 w = _row(out, w, day, i, K_DROP, 0, 0, 0, 0.0, sc, -1)
-            if cr & 4:
+            if cr & DC_DEF_OPENED:
                 w = _row(out, w, day, i, K_CASE, 1, 0, 0, 0.0, sc, -1)
-            if cr & 8:
+            if cr & DC_DEF_DROPPED:
                 w = _row(out, w, day, i, K_DROP, 1, 0, 0, 0.0, sc, -1)
-            if cr & 32:
-                w = _row(out, w, day, i, K_JUDG, 1, 2 if cr & 128 else 0,
-                         1 if cr & 64 else 0, 0.0, sc, -1)
+            if cr & DC_DEF_JUDGED:  # truth 2: a judgment on a false flag; flag 1: insincere
+                w = _row(out, w, day, i, K_JUDG, 1, 2 if cr & DC_JUDGED_FALSE else 0,
+                         1 if cr & DC_INSINCERE else 0, 0.0, sc, -1)
         if dl:
             lf = lflags[i]
             if dl & DL_COURT_ENTRY:
