@@ -12,7 +12,14 @@ import numpy as np
 from .constants import N_SERVICES, SMOKING_IN_PUBLIC, STATUSES, TIERS
 from .phases.record import N_CHUNKS, ledger_rows, record_kernel
 from .rundir import AGG_SPOOL, SPOOL, Spool
-from .schema import LEDGER_DTYPE, M_MISID, M_NET, M_OBS, N_GROUPS, N_METRICS
+from .schema import (
+    LEDGER_DTYPE,
+    M_MISID,
+    M_NET,
+    M_OBS,
+    N_GROUPS,
+    N_METRICS,
+)
 
 if TYPE_CHECKING:
     from .sim import Sim
@@ -89,10 +96,9 @@ class Recorder:
         for a in (self._counts, self._ssum, self._hist, self._svct):
             a.fill(0)
         record_kernel(pop.region, pop.attrs, pop.key, pop.adult_start, pop.adult_count,
-                      d.true_ev, d.obs, d.misid,
-                      d.court, d.lst, d.posts, d.svc_req, d.svc_out, st.lflags, st.scored,
-                      st.score, st.tier, self.lo, self.nbins, self._counts, self._ssum,
-                      self._hist, self._svct)
+                      d.true_ev, d.obs, d.court, d.lst, d.posts, d.svc_req, d.svc_out,
+                      st.lflags, st.scored, st.score, st.tier, self.lo, self.nbins,
+                      self._counts, self._ssum, self._hist, self._svct)
         counts = self._counts.sum(axis=0)
         svct = self._svct.sum(axis=0)
         # misidentified events count where they land

@@ -6,7 +6,36 @@ from __future__ import annotations
 
 import numpy as np
 
-from .constants import EVENT_TYPES, OUTCOMES, SERVICES, TIERS, TRUE_EVENT_NAMES
+from .constants import (
+    DC_DEF_DROPPED,
+    DC_DEF_JUDGED,
+    DC_DEF_OPENED,
+    DC_FIN_DROPPED,
+    DC_FIN_JUDGED,
+    DC_FIN_OPENED,
+    DC_INSINCERE,
+    DL_APPEALED,
+    DL_COURT_WRONGFUL,
+    DL_ENTRY_ASSOC,
+    DL_ENTRY_WRONGFUL,
+    DL_EXIT_APPEAL_COURT,
+    DL_EXIT_APPEAL_SCORE,
+    DL_EXIT_EXPIRY,
+    DL_EXIT_PAID,
+    DL_EXIT_RECOVERED,
+    DL_SCORE_ENTRY,
+    EVENT_TYPES,
+    LF_COURT,
+    LF_COURT_WRONGFUL,
+    LF_EVER,
+    LF_SCORE,
+    LF_SCORE_ASSOC,
+    LF_SCORE_WRONGFUL,
+    OUTCOMES,
+    SERVICES,
+    TIERS,
+    TRUE_EVENT_NAMES,
+)
 
 # ------------------------------------------------------------------------------------
 # The metrics counted per cell and day (int counts)
@@ -43,6 +72,53 @@ M_AGENTS = _m("agents")
 N_METRICS = len(METRICS)
 
 N_GROUPS = 12  # urban x age group x sex: the score histogram's groups
+
+# ------------------------------------------------------------------------------------
+# What the record phase counts by testing bits: (column, mask, metric). An agent counts
+# once towards the metric when (column & mask) != 0. The day's columns true_ev, obs,
+# court and lst, and the state's listing flags lflags; the other metrics (tiers, scores,
+# posts, speakers, court entries by reason, services) are counted by the record kernel.
+
+COUNTED_COLUMNS = ("true_ev", "obs", "court", "lst", "lflags")
+COUNTS: list[tuple[str, int, str]] = (
+    [("true_ev", 1 << k, f"true_{t}") for k, t in enumerate(TRUE_EVENT_NAMES)]
+    + [("obs", 1 << k, f"observed_{t}") for k, t in enumerate(EVENT_TYPES)]
+    + [("obs", 1 << len(EVENT_TYPES), "observed_rumour"),  # a false flag is a rumour flag
+       ("obs", 1 << len(EVENT_TYPES), "false_flag_rumour")]
+    + [("court", DC_FIN_OPENED, "cases_financial"),
+       ("court", DC_FIN_DROPPED, "cases_financial_dropped"),
+       ("court", DC_DEF_OPENED, "cases_defamation"),
+       ("court", DC_DEF_DROPPED, "cases_defamation_dropped"),
+       ("court", DC_FIN_JUDGED, "judgments_financial"),
+       ("court", DC_DEF_JUDGED, "judgments_defamation"),
+       ("court", DC_INSINCERE, "apologies_insincere")]
+    + [("lst", DL_SCORE_ENTRY, "entries_score"),
+       ("lst", DL_ENTRY_WRONGFUL, "entries_wrongful"),
+       ("lst", DL_COURT_WRONGFUL, "entries_wrongful"),
+       ("lst", DL_ENTRY_ASSOC, "entries_association"),
+       ("lst", DL_EXIT_EXPIRY, "exits_expiry"),
+       ("lst", DL_EXIT_PAID, "exits_paid"),
+       ("lst", DL_EXIT_RECOVERED, "exits_recovered"),
+       ("lst", DL_EXIT_APPEAL_COURT, "exits_appeal"),
+       ("lst", DL_EXIT_APPEAL_SCORE, "exits_appeal"),
+       ("lst", DL_APPEALED, "appeals")]
+    + [("lflags", LF_COURT | LF_SCORE, "listed"),
+       ("lflags", LF_COURT, "listed_court"),
+       ("lflags", LF_SCORE, "listed_score"),
+       ("lflags", LF_COURT_WRONGFUL | LF_SCORE_WRONGFUL, "listed_wrongful"),
+       ("lflags", LF_SCORE_ASSOC, "listed_association"),
+       ("lflags", LF_EVER, "ever_listed")]
+)
+
+
+def count_table(column: str) -> np.ndarray:
+    """The (mask, metric index) rows of COUNTS for one column, as an int64 [rows + 1, 2]:
+    the last row holds the union of the masks (and no metric)."""
+    rows = [(m, METRICS.index(name)) for c, m, name in COUNTS if c == column]
+    union = 0
+    for m, _ in rows:
+        union |= m
+    return np.array(rows + [(union, -1)], np.int64)
 
 # ------------------------------------------------------------------------------------
 # Ledger rows

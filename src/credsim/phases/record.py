@@ -12,26 +12,18 @@ from ..constants import (
     DC_DEF_JUDGED,
     DC_DEF_OPENED,
     DC_FIN_DROPPED,
-    DC_FIN_JUDGED,
     DC_FIN_OPENED,
     DC_INSINCERE,
     DC_JUDGED_FALSE,
     DENIED,
     DL_APPEALED,
     DL_COURT_ENTRY,
-    DL_COURT_WRONGFUL,
-    DL_ENTRY_ASSOC,
     DL_ENTRY_WRONGFUL,
     DL_EXIT_APPEAL_COURT,
     DL_EXIT_APPEAL_SCORE,
     DL_EXIT_EXPIRY,
-    DL_EXIT_PAID,
-    DL_EXIT_RECOVERED,
     DL_SCORE_ENTRY,
-    LF_COURT,
     LF_COURT_WRONGFUL,
-    LF_EVER,
-    LF_SCORE,
     LF_SCORE_ASSOC,
     LF_SCORE_WRONGFUL,
     N_SERVICES,
@@ -55,32 +47,52 @@ from ..schema import (
     K_LIST,
     LEDGER_DTYPE,
     M_AGENTS,
-    M_APPEALS,
-    M_CASES,
     M_ENTRY,
-    M_EXIT,
-    M_FALSE_FLAG,
-    M_LISTED,
-    M_OBS,
     M_POSTS,
     M_SCORED,
     M_SPEAKERS,
     M_SVC,
     M_TIER,
-    M_TRUE,
     N_GROUPS,
+    count_table,
 )
 from .base import Phase
 
 N_CHUNKS = 32  # fixed partition: sums are identical for any thread count
 
 
+# the count tables (schema.COUNTS) as constant tuples of (mask, metric): compiled into the
+# kernel, so counting through them costs what bit tests written out would
+def _const(column: str) -> tuple[int, tuple[tuple[int, int], ...]]:
+    t = count_table(column)
+    return int(t[-1, 0]), tuple((int(m), int(k)) for m, k in t[:-1])
+
+
+U_TRUE, T_TRUE = _const("true_ev")
+U_OBS, T_OBS = _const("obs")
+U_COURT, T_COURT = _const("court")
+U_LST, T_LST = _const("lst")
+U_LFLAGS, T_LFLAGS = _const("lflags")
+
+
+@nb.njit(inline="always")
+def _count_bits(row, v, union, table):
+    """Count ``v`` towards every metric of ``table`` ((mask, metric) pairs) it has a bit
+    of; ``union`` (of the masks) skips them all at once."""
+    if v & union:
+        for r in table:
+            if v & r[0]:
+                row[r[1]] += 1
+
+
 @nb.njit(parallel=True, cache=True)
-def record_kernel(region, attrs, pkey, adult_start, adult_count, true_ev, obs, misid, court,
-                  lst, posts, svc_req, svc_out, lflags, scored, score, tier, lo, nbins, counts,
+def record_kernel(region, attrs, pkey, adult_start, adult_count, true_ev, obs, court, lst,
+                  posts, svc_req, svc_out, lflags, scored, score, tier, lo, nbins, counts,
                   ssum, hist, svct):
-    """Counts by cell; services also by tier and listing status (for private school the
-    parent's status, since the parent's listing decides the request)."""
+    """Counts by cell: the bits of the day's columns and the listing flags through the
+    count tables (schema.COUNTS), tiers, scores, posts, speakers, court entries by reason;
+    services also by tier and listing status (for private school the parent's status,
+    since the parent's listing decides the request)."""
     n = attrs.shape[0]
     nch = counts.shape[0]
     step = (n + nch - 1) // nch
@@ -99,53 +111,18 @@ def record_kernel(region, attrs, pkey, adult_start, adult_count, true_ev, obs, m
                 b = min(max(np.int64(score[i] - lo), 0), nbins - 1)
                 hist[ch, g, b] += 1
             lf = lflags[i]
-            if lf & (LF_COURT | LF_SCORE):
-                row[M_LISTED] += 1
-                if lf & LF_COURT:
-                    row[M_LISTED + 1] += 1
-                if lf & LF_SCORE:
-                    row[M_LISTED + 2] += 1
-                if lf & (LF_COURT_WRONGFUL | LF_SCORE_WRONGFUL):
-                    row[M_LISTED + 3] += 1
-                if lf & LF_SCORE_ASSOC:
-                    row[M_LISTED + 4] += 1
-            if lf & LF_EVER:
-                row[M_LISTED + 5] += 1
+            _count_bits(row, lf, U_LFLAGS, T_LFLAGS)
             row[M_POSTS] += posts[i]
+            o = obs[i]
             if attrs[i] & A_SPEAKER:
                 row[M_SPEAKERS] += 1
-                row[M_SPEAKERS + 1] += ((obs[i] >> RUMOUR) & 1) + ((obs[i] >> N_TYPES) & 1)
-            ev = true_ev[i]
-            if ev:
-                for k in range(10):
-                    if (ev >> k) & 1:
-                        row[M_TRUE + k] += 1
-            o = obs[i]
-            if o:
-                for k in range(N_TYPES):
-                    if (o >> k) & 1:
-                        row[M_OBS + k] += 1
-                if (o >> N_TYPES) & 1:
-                    row[M_OBS + RUMOUR] += 1
-                    row[M_FALSE_FLAG] += 1
-            cr = court[i]
-            if cr:
-                if cr & DC_FIN_OPENED:
-                    row[M_CASES] += 1
-                if cr & DC_FIN_DROPPED:
-                    row[M_CASES + 1] += 1
-                if cr & DC_DEF_OPENED:
-                    row[M_CASES + 2] += 1
-                if cr & DC_DEF_DROPPED:
-                    row[M_CASES + 3] += 1
-                if cr & DC_FIN_JUDGED:
-                    row[M_CASES + 4] += 1
-                if cr & DC_DEF_JUDGED:
-                    row[M_CASES + 5] += 1
-                if cr & DC_INSINCERE:
-                    row[M_CASES + 6] += 1
+                row[M_SPEAKERS + 1] += ((o >> RUMOUR) & 1) + ((o >> N_TYPES) & 1)
+            _count_bits(row, true_ev[i], U_TRUE, T_TRUE)
+            _count_bits(row, o, U_OBS, T_OBS)
+            _count_bits(row, court[i], U_COURT, T_COURT)
             dl = lst[i]
             if dl:
+                _count_bits(row, dl, U_LST, T_LST)
                 if dl & DL_COURT_ENTRY:
                     # the reason of a court entry: debt, fraud, tax (obs bits 5-7) or speech
                     if o & 32:
@@ -156,26 +133,6 @@ def record_kernel(region, attrs, pkey, adult_start, adult_count, true_ev, obs, m
                         row[M_ENTRY + 2] += 1
                     else:
                         row[M_ENTRY + 3] += 1
-                if dl & DL_SCORE_ENTRY:
-                    row[M_ENTRY + 4] += 1
-                if dl & DL_ENTRY_WRONGFUL:
-                    row[M_ENTRY + 5] += 1
-                if dl & DL_COURT_WRONGFUL:
-                    row[M_ENTRY + 5] += 1
-                if dl & DL_ENTRY_ASSOC:
-                    row[M_ENTRY + 6] += 1
-                if dl & DL_EXIT_EXPIRY:
-                    row[M_EXIT] += 1
-                if dl & DL_EXIT_PAID:
-                    row[M_EXIT + 1] += 1
-                if dl & DL_EXIT_RECOVERED:
-                    row[M_EXIT + 2] += 1
-                if dl & DL_EXIT_APPEAL_COURT:
-                    row[M_EXIT + 3] += 1
-                if dl & DL_EXIT_APPEAL_SCORE:
-                    row[M_EXIT + 3] += 1
-                if dl & DL_APPEALED:
-                    row[M_APPEALS] += 1
             rq = svc_req[i]
             if rq:
                 st = status_of(lf)
