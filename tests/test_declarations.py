@@ -59,3 +59,32 @@ def test_a_new_column_is_allocated_budgeted_and_checkpointed(tmp_path, monkeypat
     again = Sim.resume(sim.out)
     assert np.array_equal(again.state.grudge, np.arange(300, dtype=np.float32))
     again.release()
+
+
+def test_the_count_table_names_metrics_of_the_schema():
+    from credsim.schema import COUNTED_COLUMNS, COUNTS, METRICS, count_table
+
+    assert {c for c, _, _ in COUNTS} == set(COUNTED_COLUMNS)
+    assert all(name in METRICS and mask > 0 for _, mask, name in COUNTS)
+    for c in COUNTED_COLUMNS:
+        t = count_table(c)
+        union = 0
+        for m in t[:-1, 0]:
+            union |= int(m)
+        assert t[-1, 0] == union and t[-1, 1] == -1
+
+
+def test_named_parameters_follow_the_scenario():
+    from credsim.phases.listing import ListParams
+    from credsim.phases.observe import ObserveParams
+    from credsim.phases.services import ServiceRules
+
+    sim = Sim("as-reported", agents=200, days=10, seed=1,
+              overrides=["observe.misid={days=[0, 5], values=[0.01, 0.2]}",
+                         "listing.p_appeal=0.3", "services.train.p_urban=0.5"])
+    sim.build()
+    assert ObserveParams.on(sim.scenario, sim.params, 4).misid == 0.01
+    assert ObserveParams.on(sim.scenario, sim.params, 5).misid == 0.2
+    assert ListParams.on(sim.scenario, sim.params, 0).p_appeal == 0.3
+    from credsim.constants import SERVICES
+    assert ServiceRules.on(sim.params, 3).p_urban[SERVICES.index("train")] == 0.5

@@ -922,18 +922,25 @@ class DayParams:
             for k, th in (("deny_below", s.deny_below), ("deposit_below", s.deposit_below),
                           ("perk_from", s.perk_from)):
                 ser[k][:, i] = self.threshold(th)
-        self.good_from = self.threshold(scn.respond.good_from)
-        self.bad_below = self.threshold(scn.respond.bad_below)
 
     def _series(self, v: Any) -> np.ndarray:
         return np.array([_at(v, d) for d in range(self.days)], np.float64)
 
     def threshold(self, th: Threshold) -> np.ndarray:
+        """A threshold's value on every day (nan: no such rule)."""
         if th is None:
             return np.full(self.days, np.nan)
         if isinstance(th, str):
             return self.tier_bounds[:, TIER_BOUNDS.index(th)].copy()
         return self._series(th)
+
+    def threshold_at(self, th: Threshold, day: int) -> float:
+        """A threshold's value on ``day``: a score, a tier's bound that day, or nan."""
+        if th is None:
+            return float("nan")
+        if isinstance(th, str):
+            return float(self.tier_bounds[day, TIER_BOUNDS.index(th)])
+        return value_at(th, day)
 
     def __getitem__(self, key: str) -> np.ndarray:
         return self._t[key]

@@ -124,9 +124,11 @@ class Respond(Phase):
                          mult_step(pa.at("respond.chill", day)), st.chill)
         d.cut_cutter = d.cut_other = np.zeros(0, np.int64)
         if rc.unfriending:
+            good_from = pa.threshold_at(rc.good_from, day)
+            bad_below = pa.threshold_at(rc.bad_below, day)
             listed = (st.lflags & (LF_COURT | LF_SCORE)) != 0
-            bad = listed | (st.scored & (st.score < pa.bad_below[day]))
-            good = st.scored & (st.score >= pa.good_from[day])
+            bad = listed | (st.scored & (st.score < bad_below))
+            good = st.scored & (st.score >= good_from)
             bads = np.flatnonzero(bad)
             if bads.size:
                 key = day_key(s.seed, S_UNFRIEND, day)
