@@ -32,6 +32,16 @@ def graph_from_edges(n: int, edges: list[tuple[int, int]]) -> FriendGraph:
     return FriendGraph(indptr, nbr, active)
 
 
+def assert_one_line(code: int, err: str, *needles: str) -> None:
+    """A refusal: exit code 2 and one line 'error: ...' holding every needle."""
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "Traceback" not in err
+    for n in needles:
+        assert n in err, (n, err)
+
+
 def tiny(n: int = 8, days: int = 5, edges: list[tuple[int, int]] | None = None,
          preset: str = "as-reported", sets: list[str] | None = None, **cols) -> Sim:
     """A hand-made population of ``n`` agents in one region: every attribute may be set

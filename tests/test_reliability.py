@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from conftest import assert_one_line
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -47,15 +48,6 @@ def run_file(text: str) -> tuple[int, str]:
     r = runner.invoke(app, ["run", str(FILE), "--agents", "50", "--days", "30", "--quiet",
                             "--out", str(FILE.with_suffix(".out"))])
     return r.exit_code, r.stderr
-
-
-def assert_one_line(code: int, err: str, *needles: str) -> None:
-    assert code == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    assert "Traceback" not in err
-    for n in needles:
-        assert n in err, (n, err)
 
 
 def toml_value(v: object) -> str:

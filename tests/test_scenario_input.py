@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import assert_one_line
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -37,15 +38,6 @@ def cli_run(*args: str, out: Path) -> tuple[int, str]:
     r = runner.invoke(app, ["run", *args, "--agents", "50", "--days", "5", "--quiet",
                             "--out", str(out)])
     return r.exit_code, r.stderr
-
-
-def assert_one_line(code: int, err: str, *needles: str) -> None:
-    assert code == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    assert "Traceback" not in err
-    for n in needles:
-        assert n in err, (n, err)
 
 
 def refused(sets: list[str], *needles: str, source: str | dict = "as-reported") -> str:
