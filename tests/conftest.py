@@ -42,15 +42,30 @@ def assert_one_line(code: int, err: str, *needles: str) -> None:
         assert n in err, (n, err)
 
 
-def tiny(n: int = 8, days: int = 5, edges: list[tuple[int, int]] | None = None,
-         preset: str = "as-reported", sets: list[str] | None = None, **cols) -> Sim:
+def tiny(
+    n: int = 8,
+    days: int = 5,
+    edges: list[tuple[int, int]] | None = None,
+    preset: str = "as-reported",
+    sets: list[str] | None = None,
+    **cols,
+) -> Sim:
     """A hand-made population of ``n`` agents in one region: every attribute may be set
     (``age=[...]`` etc.); the friend graph is ``edges``; all agents adults by default.
     Children's parents are drawn from the region's adults (``pop.adult_start``,
     ``pop.adult_count``), which a test may narrow."""
-    sim = Sim(preset, agents=n, days=days, seed=7,
-              overrides=["population.single_region=Tiny", "population.single_region_urban=1.0",
-                         "record.tracked=0"] + (sets or []))
+    sim = Sim(
+        preset,
+        agents=n,
+        days=days,
+        seed=7,
+        overrides=[
+            "population.single_region=Tiny",
+            "population.single_region_urban=1.0",
+            "record.tracked=0",
+        ]
+        + (sets or []),
+    )
     sim.build()
     pop = sim.pop
     pop.set_attr("age", cols.pop("age", np.ones(n, np.uint8)))
@@ -58,6 +73,7 @@ def tiny(n: int = 8, days: int = 5, edges: list[tuple[int, int]] | None = None,
         pop.set_attr(name, val)
     sim.graph = graph_from_edges(n, edges or [])
     from credsim.recorder import Recorder
+
     sim.recorder = Recorder(sim)
     if sim.scenario.score.scored == "adults_elders":
         sim.state.scored[:] = pop.age != 0
@@ -65,9 +81,15 @@ def tiny(n: int = 8, days: int = 5, edges: list[tuple[int, int]] | None = None,
     return sim
 
 
-MID_SETS = ["behave.p_debt_default=0.003", "behave.p_fraud=0.0005", "observe.court_delay=20",
-            "behave.p_traffic_violation=0.2", "score.deltas.traffic_violation=-40",
-            "observe.misid=0.05", "record.tracked=2000"]
+MID_SETS = [
+    "behave.p_debt_default=0.003",
+    "behave.p_fraud=0.0005",
+    "observe.court_delay=20",
+    "behave.p_traffic_violation=0.2",
+    "score.deltas.traffic_violation=-40",
+    "observe.misid=0.05",
+    "record.tracked=2000",
+]
 
 
 @pytest.fixture(scope="session")

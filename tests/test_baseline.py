@@ -18,8 +18,13 @@ RUNS = {"as-reported": [], "accountable": [], "court-list": []}
 def current() -> dict:
     out = {}
     for preset, sets in RUNS.items():
-        res = Sim(preset, agents=20_000, days=120, seed=1,
-                  overrides=sets + ["behave.p_debt_default=0.002"]).run()
+        res = Sim(
+            preset,
+            agents=20_000,
+            days=120,
+            seed=1,
+            overrides=sets + ["behave.p_debt_default=0.002"],
+        ).run()
         s = res.summary()
         out[preset] = {k: v for k, v in s.items() if isinstance(v, int)}
         out[preset]["score_mean_end"] = round(s["score_mean_end"], 3)

@@ -18,8 +18,11 @@ from credsim.compare import fmt_diff, paired_interval, rich_table, t975, welch_i
 from credsim.errors import CredsimError
 
 runner = CliRunner()
-RAISED = ["behave.p_traffic_violation=0.3", "score.deltas.traffic_violation=-100",
-          "observe.coverage_rural=0.6"]
+RAISED = [
+    "behave.p_traffic_violation=0.3",
+    "score.deltas.traffic_violation=-100",
+    "observe.coverage_rural=0.6",
+]
 
 
 def test_t_quantiles():
@@ -88,9 +91,17 @@ def test_page_shows_differing_sizes_per_side(two_runs, tmp_path):
 def misid_change():
     """observe.misid 0 (A) versus 0.01 (B), with camera offences raised so that false
     events matter in a small run."""
-    return credsim.compare("as-reported", "as-reported", replicates=3, agents=8000,
-                           days=80, seed=1, overrides=RAISED,
-                           overrides_a=["observe.misid=0"], overrides_b=["observe.misid=0.01"])
+    return credsim.compare(
+        "as-reported",
+        "as-reported",
+        replicates=3,
+        agents=8000,
+        days=80,
+        seed=1,
+        overrides=RAISED,
+        overrides_a=["observe.misid=0"],
+        overrides_b=["observe.misid=0.01"],
+    )
 
 
 def test_known_change_moves_wrongful_listings_up(misid_change):
@@ -109,30 +120,59 @@ def test_comparison_page(misid_change, tmp_path):
     path = misid_change.to_html(tmp_path)
     html = path.read_text()
     assert path.name == "compare.html"
-    for needle in ("chart-relative", "chart-widths", "chart-daily_listed",
-                   "95 % interval, paired", "unpaired (Welch)", "observe.misid=0.01"):
+    for needle in (
+        "chart-relative",
+        "chart-widths",
+        "chart-daily_listed",
+        "95 % interval, paired",
+        "unpaired (Welch)",
+        "observe.misid=0.01",
+    ):
         assert needle in html
     assert "<script src=" not in html
 
 
 def test_compare_command_presets(tmp_path):
-    r = runner.invoke(app, ["compare", "as-reported", "accountable", "--replicates", "2",
-                            "--agents", "2000", "--days", "20", "--out", str(tmp_path),
-                            "--quiet"])
+    r = runner.invoke(
+        app,
+        [
+            "compare",
+            "as-reported",
+            "accountable",
+            "--replicates",
+            "2",
+            "--agents",
+            "2000",
+            "--days",
+            "20",
+            "--out",
+            str(tmp_path),
+            "--quiet",
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "B − A" in r.output and "interval" in r.output
     assert (tmp_path / "compare.html").exists()
     table = pd.read_csv(tmp_path / "compare.csv")
-    assert {"metric", "a_mean", "b_mean", "diff", "ci_low", "ci_high", "welch_low",
-            "welch_high"} <= set(table.columns)
+    assert {
+        "metric",
+        "a_mean",
+        "b_mean",
+        "diff",
+        "ci_low",
+        "ci_high",
+        "welch_low",
+        "welch_high",
+    } <= set(table.columns)
     assert len(pd.read_csv(tmp_path / "replicates.csv")) == 4
 
 
 def test_compare_command_run_directories(tmp_path):
     for name, preset in (("a", "as-reported"), ("b", "court-list")):
         Sim(preset, agents=3000, days=20, seed=4).run(out=tmp_path / name)
-    r = runner.invoke(app, ["compare", str(tmp_path / "a"), str(tmp_path / "b"),
-                            "--out", str(tmp_path / "cmp")])
+    r = runner.invoke(
+        app, ["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "cmp")]
+    )
     assert r.exit_code == 0, r.output
     assert "B − A" in r.output and "95 % interval" not in r.output
     assert (tmp_path / "cmp" / "compare.html").exists()
@@ -140,11 +180,14 @@ def test_compare_command_run_directories(tmp_path):
     assert cmp.k == 1 and len(cmp.replicates) == 2
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["compare", "as-reported", "nosuch"], "not a preset or a scenario file"),
-    (["compare", "as-reported", "accountable", "--replicates", "0"], "at least 1"),
-    (["compare", "as-reported", "accountable", "--set", "observe.misid=2"], "[0, 1]"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["compare", "as-reported", "nosuch"], "not a preset or a scenario file"),
+        (["compare", "as-reported", "accountable", "--replicates", "0"], "at least 1"),
+        (["compare", "as-reported", "accountable", "--set", "observe.misid=2"], "[0, 1]"),
+    ],
+)
 def test_compare_bad_input_is_one_line(args, needle, tmp_path):
     r = runner.invoke(app, args + ["--out", str(tmp_path), "--quiet"])
     assert r.exit_code == 2
@@ -153,8 +196,9 @@ def test_compare_bad_input_is_one_line(args, needle, tmp_path):
 
 def test_compare_mixed_kinds_is_an_error(tmp_path):
     Sim("as-reported", agents=2000, days=5, seed=1).run(out=tmp_path / "run")
-    r = runner.invoke(app, ["compare", str(tmp_path / "run"), "as-reported", "--out",
-                            str(tmp_path / "c")])
+    r = runner.invoke(
+        app, ["compare", str(tmp_path / "run"), "as-reported", "--out", str(tmp_path / "c")]
+    )
     assert r.exit_code == 2 and "must both be run directories" in r.output
     assert len(r.output.strip().splitlines()) == 1, r.output  # no progress bar before it
 
@@ -177,21 +221,37 @@ def test_compare_refuses_to_overwrite_a_comparison(two_runs, tmp_path):
     before = (out / "compare.csv").read_text()
     again = runner.invoke(app, ["compare", str(b), str(a), "--out", str(out)])
     assert again.exit_code == 2
-    assert "--force" in again.output and len(again.output.strip().splitlines()) == 1, \
-        again.output
+    assert "--force" in again.output and len(again.output.strip().splitlines()) == 1, again.output
     assert (out / "compare.csv").read_text() == before  # untouched
     forced = runner.invoke(app, ["compare", str(b), str(a), "--out", str(out), "--force"])
     assert forced.exit_code == 0, forced.output
     assert (out / "compare.csv").read_text() != before
     assert (out / "notes.txt").read_text() == "mine"  # never touches other files
-    assert sorted(p.name for p in out.iterdir()) == ["compare.csv", "compare.html",
-                                                     "notes.txt", "replicates.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "compare.csv",
+        "compare.html",
+        "notes.txt",
+        "replicates.csv",
+    ]
 
 
 def test_compare_refuses_before_simulating(tmp_path):
     (tmp_path / "replicates.csv").write_text("side\n")
-    r = runner.invoke(app, ["compare", "as-reported", "accountable", "--agents", "2000",
-                            "--days", "400", "--out", str(tmp_path), "--quiet"])
+    r = runner.invoke(
+        app,
+        [
+            "compare",
+            "as-reported",
+            "accountable",
+            "--agents",
+            "2000",
+            "--days",
+            "400",
+            "--out",
+            str(tmp_path),
+            "--quiet",
+        ],
+    )
     assert r.exit_code == 2 and "already holds a comparison" in r.output, r.output
 
 
@@ -203,9 +263,17 @@ def test_comparison_save_refuses_unless_forced(two_runs, tmp_path):
     cmp.save(tmp_path, force=True)
 
 
-@pytest.mark.parametrize("opt", [["--replicates", "3"], ["--seed", "0"], ["--agents", "10"],
-                                 ["--days", "5"], ["--set", "observe.misid=0"],
-                                 ["--set-b", "observe.misid=0"]])
+@pytest.mark.parametrize(
+    "opt",
+    [
+        ["--replicates", "3"],
+        ["--seed", "0"],
+        ["--agents", "10"],
+        ["--days", "5"],
+        ["--set", "observe.misid=0"],
+        ["--set-b", "observe.misid=0"],
+    ],
+)
 def test_run_directories_refuse_simulation_options(two_runs, tmp_path, opt):
     a, b = two_runs
     r = runner.invoke(app, ["compare", str(a), str(b), *opt, "--out", str(tmp_path)])

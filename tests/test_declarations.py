@@ -79,12 +79,21 @@ def test_named_parameters_follow_the_scenario():
     from credsim.phases.observe import ObserveParams
     from credsim.phases.services import ServiceRules
 
-    sim = Sim("as-reported", agents=200, days=10, seed=1,
-              overrides=["observe.misid={days=[0, 5], values=[0.01, 0.2]}",
-                         "listing.p_appeal=0.3", "services.train.p_urban=0.5"])
+    sim = Sim(
+        "as-reported",
+        agents=200,
+        days=10,
+        seed=1,
+        overrides=[
+            "observe.misid={days=[0, 5], values=[0.01, 0.2]}",
+            "listing.p_appeal=0.3",
+            "services.train.p_urban=0.5",
+        ],
+    )
     sim.build()
     assert ObserveParams.on(sim.scenario, sim.params, 4).misid == 0.01
     assert ObserveParams.on(sim.scenario, sim.params, 5).misid == 0.2
     assert ListParams.on(sim.scenario, sim.params, 0).p_appeal == 0.3
     from credsim.constants import SERVICES
+
     assert ServiceRules.on(sim.params, 3).p_urban[SERVICES.index("train")] == 0.5

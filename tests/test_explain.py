@@ -14,8 +14,11 @@ from credsim import Sim, load_run
 from credsim.explain import _recon_rows, decay_factors, pick
 
 # due process on (appeals strike false events), association on, a half-life schedule
-SETS = MID_SETS + ["listing.due_process=true", "listing.p_appeal=0.05",
-                   "score.half_life={days=[0,100],values=[365,120]}"]
+SETS = MID_SETS + [
+    "listing.due_process=true",
+    "listing.p_appeal=0.05",
+    "score.half_life={days=[0,100],values=[365,120]}",
+]
 
 
 @pytest.fixture(scope="module")
@@ -123,8 +126,9 @@ def test_story_page(run, tmp_path):
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "credsim.cli", *args], capture_output=True,
-                          text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "credsim.cli", *args], capture_output=True, text=True
+    )
 
 
 def test_explain_command(run, tmp_path):
@@ -134,12 +138,15 @@ def test_explain_command(run, tmp_path):
     assert len(list(tmp_path.glob("explain-*.html"))) == 1
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["--agent", "20000"], "no agent 20000"),
-    (["--agent", "-3"], "no agent -3"),
-    ([], "either --agent ID or --pick"),
-    (["--pick", "nobody"], "must be one of"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--agent", "20000"], "no agent 20000"),
+        (["--agent", "-3"], "no agent -3"),
+        ([], "either --agent ID or --pick"),
+        (["--pick", "nobody"], "must be one of"),
+    ],
+)
 def test_bad_agent_is_one_line(run, tmp_path, args, needle):
     r = _cli("explain", str(run.path), *args, "--out", str(tmp_path))
     assert r.returncode == 2

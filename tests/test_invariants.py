@@ -76,8 +76,15 @@ def test_wrongful_and_association_flags_match_definitions(mid_run):
 def test_daily_flows_balance_the_stock(mid_run):
     _, res, _ = mid_run
     d = res.daily
-    entries = d[["entries_debt_default", "entries_fraud", "entries_tax_evasion",
-                 "entries_speech", "entries_score"]].sum(axis=1)
+    entries = d[
+        [
+            "entries_debt_default",
+            "entries_fraud",
+            "entries_tax_evasion",
+            "entries_speech",
+            "entries_score",
+        ]
+    ].sum(axis=1)
     exits = d[["exits_expiry", "exits_paid", "exits_recovered", "exits_appeal"]].sum(axis=1)
     # listings (court and score counted apart) = cumulative entries - exits, less renewals
     stock = d.listed_court + d.listed_score

@@ -39,10 +39,21 @@ from credsim.constants import (
 )
 from credsim.state import MULT_ZERO, mult_values
 
-QUIET = [f"behave.{k}=0" for k in (
-    "p_community_service", "p_domestic_purchase", "p_smoking_in_public",
-    "p_traffic_violation", "p_smoking_on_train", "p_debt_default", "p_fraud",
-    "p_tax_evasion", "post_rate", "post_rate_speaker")]
+QUIET = [
+    f"behave.{k}=0"
+    for k in (
+        "p_community_service",
+        "p_domestic_purchase",
+        "p_smoking_in_public",
+        "p_traffic_violation",
+        "p_smoking_on_train",
+        "p_debt_default",
+        "p_fraud",
+        "p_tax_evasion",
+        "post_rate",
+        "post_rate_speaker",
+    )
+]
 
 
 def phase(sim, name):
@@ -51,8 +62,15 @@ def phase(sim, name):
 
 def test_phase_order_is_models():
     sim = tiny(n=4)
-    assert sim.phase_names == ["behave", "observe", "score", "list", "services", "respond",
-                               "record"]
+    assert sim.phase_names == [
+        "behave",
+        "observe",
+        "score",
+        "list",
+        "services",
+        "respond",
+        "record",
+    ]
 
 
 def test_behave_children_commit_nothing_certain_events_happen():
@@ -109,7 +127,10 @@ def test_observe_no_camera_coverage_sees_nothing():
 
 def test_courts_case_pending_dropped_judgment_and_listing():
     sets = [s for s in QUIET if "debt" not in s] + [
-        "behave.p_debt_default=1", "observe.p_case=1", "observe.court_delay=2"]
+        "behave.p_debt_default=1",
+        "observe.p_case=1",
+        "observe.court_delay=2",
+    ]
     sim = tiny(n=2, honesty=np.zeros(2, np.float32), sets=sets, days=4)
     sim.step()  # day 0: a case opens, judgment due on day 2
     assert sim.day.court[0] == DC_FIN_OPENED and sim.state.pend_day[0] == 2
@@ -129,8 +150,12 @@ def test_courts_case_pending_dropped_judgment_and_listing():
 
 
 def test_defamation_case_from_false_flag_lists_wrongfully_when_insincere():
-    sim = tiny(n=2, speaker=[True, False], sets=QUIET + [
-        "observe.p_defamation_speaker=1", "observe.court_delay=1", "observe.p_insincere=1"])
+    sim = tiny(
+        n=2,
+        speaker=[True, False],
+        sets=QUIET
+        + ["observe.p_defamation_speaker=1", "observe.court_delay=1", "observe.p_insincere=1"],
+    )
     sim.day.true_ev[:] = [512, 0]  # a falsely flagged post of the speaker
     phase(sim, "observe").run(0)
     assert sim.day.obs[0] == 512
@@ -158,8 +183,9 @@ def test_score_ledger_decay_association_clip_tiers():
     np.testing.assert_allclose(sim.state.own_false, [0, 0, -20 * decay - 50, 0], rtol=1e-6)
     # association from yesterday's ledgers: 0 sees own_1 = 0; 1 sees mean(0, -100) = -50
     np.testing.assert_allclose(sim.state.assoc, [0.0, -10.0, 0.0, 0.0], atol=1e-6)
-    np.testing.assert_allclose(sim.state.score,
-                               [1000, 1000 - 5 - 10, 1000 - 100 * decay - 50, 0], rtol=1e-6)
+    np.testing.assert_allclose(
+        sim.state.score, [1000, 1000 - 5 - 10, 1000 - 100 * decay - 50, 0], rtol=1e-6
+    )
     assert sim.state.tier.tolist() == [TIER_A, TIER_A, TIER_B, TIER_D]
     assert sim.day.pen.tolist() == [0, 1, 4, 0]  # public for 1, speech for 2
 
@@ -183,10 +209,12 @@ def test_association_symmetric_variant_and_inactive_edges():
     assert sim.state.assoc[0] == pytest.approx(0.2 * 25.0)
     # cut the 0-2 edge (both directions): only friend 1 remains
     from credsim.phases.respond import clear_edges
+
     g = sim.graph
     st = sim.state
-    clear_edges(np.array([0]), np.array([2]), g.indptr, g.nbr, g.active, st.scored, st.own,
-                st.fsum, st.fcnt)
+    clear_edges(
+        np.array([0]), np.array([2]), g.indptr, g.nbr, g.active, st.scored, st.own, st.fsum, st.fcnt
+    )
     phase(sim, "score").run(1)
     decay = 0.5 ** (1 / 365)
     assert sim.state.assoc[0] == pytest.approx(0.2 * 100.0 * decay)  # yesterday's ledger
@@ -233,8 +261,12 @@ def test_list_score_listing_flags_and_court_events():
 
 
 def test_list_score_recovery_and_appeal_strikes_false_events():
-    sim = tiny(n=2, days=10, sets=QUIET + ["listing.due_process=true", "listing.p_appeal=1",
-                                  "listing.p_overturn_wrongful=1"])
+    sim = tiny(
+        n=2,
+        days=10,
+        sets=QUIET
+        + ["listing.due_process=true", "listing.p_appeal=1", "listing.p_overturn_wrongful=1"],
+    )
     st = sim.state
     st.lflags[:] = [LF_SCORE | LF_EVER, LF_SCORE | LF_SCORE_WRONGFUL | LF_EVER]
     st.score[:] = [650, 580]
@@ -247,8 +279,9 @@ def test_list_score_recovery_and_appeal_strikes_false_events():
 
 
 def test_services_policies_as_reported():
-    sim = tiny(n=4, days=250, age=[1, 1, 1, 0], sets=QUIET + [
-        f"services.{s}.p_urban=1" for s in SERVICES])
+    sim = tiny(
+        n=4, days=250, age=[1, 1, 1, 0], sets=QUIET + [f"services.{s}.p_urban=1" for s in SERVICES]
+    )
     sim.pop.adult_start[0], sim.pop.adult_count[0] = 1, 1  # the only parent: agent 1
     assert sim.pop.parent.tolist() == [-1, -1, -1, 1]
     st = sim.state
@@ -274,22 +307,26 @@ def test_services_policies_as_reported():
 
 def test_respond_deterrence_chilling_unfriending():
     # 0 good (A), 1 listed (B), 2 good, 3 listed for speech today; edges 0-1, 0-2, 2-3, 1-3
-    sim = tiny(n=4, edges=[(0, 1), (0, 2), (2, 3), (1, 3)], sets=QUIET + [
-        "respond.p_unfriend=1"])
+    sim = tiny(n=4, edges=[(0, 1), (0, 2), (2, 3), (1, 3)], sets=QUIET + ["respond.p_unfriend=1"])
     st = sim.state
     st.score[:] = [1000, 900, 1000, 500]
     st.lflags[:] = [0, LF_COURT | LF_EVER, 0, LF_COURT | LF_EVER]
     sim.day.marks[:] = np.array([1, 2, 4, 0]) << 2  # penalised: public, financial, speech
     sim.day.lst[3] = DL_SPEECH_ENTRY
     phase(sim, "respond").run(0)
-    np.testing.assert_allclose(mult_values(st.deter),
-                               [[0.9, 1, 1, 1], [1, 0.9, 1, 1], [1, 1, 0.9, 1]], rtol=1e-4)
-    np.testing.assert_allclose(mult_values(st.chill), [1, 0.9, 0.9, 1],  # friends of 3
-                               rtol=1e-4)
+    np.testing.assert_allclose(
+        mult_values(st.deter), [[0.9, 1, 1, 1], [1, 0.9, 1, 1], [1, 1, 0.9, 1]], rtol=1e-4
+    )
+    np.testing.assert_allclose(
+        mult_values(st.chill),
+        [1, 0.9, 0.9, 1],  # friends of 3
+        rtol=1e-4,
+    )
     g = sim.graph
     act = g.active_mask()
-    pairs = {(i, int(g.nbr[e])) for i in range(4) for e in range(g.indptr[i], g.indptr[i + 1])
-             if act[e]}
+    pairs = {
+        (i, int(g.nbr[e])) for i in range(4) for e in range(g.indptr[i], g.indptr[i + 1]) if act[e]
+    }
     # 0-1 and 2-3 cut by the good end; 0-2 (both good) and 1-3 (both bad) stay
     assert pairs == {(0, 2), (2, 0), (1, 3), (3, 1)}
     assert sorted(sim.day.cut_cutter.tolist()) == [0, 2]
@@ -302,6 +339,7 @@ def test_record_counts_match_day_arrays():
     sim.day.posts[:] = [1, 2, 3, 0, 0, 5]
     phase(sim, "record").run(0)
     from credsim.schema import METRICS
+
     tot = sim.recorder.cells[0].sum(axis=0)
     m = dict(zip(METRICS, tot.tolist()))
     assert m["true_traffic_violation"] == 1 and m["true_smoking_in_public"] == 1
@@ -314,11 +352,19 @@ def test_friend_sums_after_struck_appeals():
     from conftest import MID_SETS
 
     from credsim import Sim
-    sim = Sim("as-reported", agents=20_000, days=150, seed=6, overrides=MID_SETS + [
-        "listing.due_process=true", "listing.p_appeal=0.2", "observe.misid=0.3"])
+
+    sim = Sim(
+        "as-reported",
+        agents=20_000,
+        days=150,
+        seed=6,
+        overrides=MID_SETS
+        + ["listing.due_process=true", "listing.p_appeal=0.2", "observe.misid=0.3"],
+    )
     sim.run()
     st = sim.state
     from credsim.schema import METRICS
+
     assert sim.recorder.cells[:, :, METRICS.index("exits_appeal")].sum() > 0
     kept = st.fsum.copy()
     sim.sync_friend_sums()

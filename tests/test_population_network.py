@@ -101,6 +101,7 @@ def test_network_degree_region_and_parent_links(built):
     assert 0.89 < same < 0.93  # 90 % by construction, plus chance matches and parent links
     kids = np.flatnonzero(pop.age == CHILD)[:2000]
     from credsim.network import find_slot
+
     for k in kids:
         assert find_slot(g.indptr, g.nbr, k, pop.parent[k]) >= 0
 
@@ -119,6 +120,7 @@ def test_network_degree_helpers(built):
 
 def _graph_hash(g) -> str:
     import hashlib
+
     h = hashlib.sha256()
     for a in (g.indptr.astype(np.int64), g.nbr, g.active):
         h.update(np.ascontiguousarray(a).tobytes())
@@ -159,9 +161,23 @@ def _reference(pop, p, seed):
     nin, nany = np.empty(n, np.uint8), np.empty(n, np.uint8)
     bounds = np.array([0, n])
     cnt = np.zeros((1, 1), np.int64)
-    net._draw_count(key, pop.region, pop.region_start, parent, frac / n, np.int64(base),
-                    net._binomial_cdf(base, q), net._binomial_cdf(base + 1, q), bounds, 62,
-                    nin, nany, cnt, cnt.copy(), np.zeros(1, np.int64))
+    net._draw_count(
+        key,
+        pop.region,
+        pop.region_start,
+        parent,
+        frac / n,
+        np.int64(base),
+        net._binomial_cdf(base, q),
+        net._binomial_cdf(base + 1, q),
+        bounds,
+        62,
+        nin,
+        nany,
+        cnt,
+        cnt.copy(),
+        np.zeros(1, np.int64),
+    )
 
     @nb.njit
     def edges(key, region, region_start, nin, nany, parent, src, dst):
@@ -182,19 +198,30 @@ def _reference(pop, p, seed):
     return indptr, (pairs % n).astype(np.int32), float(nany.sum()) / max(m - links, 1)
 
 
-@pytest.mark.parametrize("agents,mean_degree,p_same,child_share", [
-    (3000, 20.0, 0.9, 0.21), (2000, 60.0, 0.5, 0.21), (4000, 2.0, 0.9, 0.8),
-    (500, 20.0, 0.0, 0.21), (500, 20.0, 1.0, 0.21), (1, 20.0, 0.9, 0.21), (0, 20.0, 0.9, 0.21)])
-def test_network_matches_reference_for_any_chunks_and_blocks(agents, mean_degree, p_same,
-                                                             child_share):
+@pytest.mark.parametrize(
+    "agents,mean_degree,p_same,child_share",
+    [
+        (3000, 20.0, 0.9, 0.21),
+        (2000, 60.0, 0.5, 0.21),
+        (4000, 2.0, 0.9, 0.8),
+        (500, 20.0, 0.0, 0.21),
+        (500, 20.0, 1.0, 0.21),
+        (1, 20.0, 0.9, 0.21),
+        (0, 20.0, 0.9, 0.21),
+    ],
+)
+def test_network_matches_reference_for_any_chunks_and_blocks(
+    agents, mean_degree, p_same, child_share
+):
     """Blocks, chunks (threads) and the staging are invisible: the graph equals an explicit
     edge list's, for any chunk count and block size; also at extreme parameters (a share
     of children so large that blocks of adults need extra staging room)."""
     from credsim.network import _build
 
     scn = load_scenario("as-reported")
-    pop = build_population(scn.population.model_copy(update={"child_share": child_share}),
-                           agents, seed=5)
+    pop = build_population(
+        scn.population.model_copy(update={"child_share": child_share}), agents, seed=5
+    )
     p = scn.network.model_copy(update={"mean_degree": mean_degree, "p_same_region": p_same})
     ref_indptr = None
     if agents:
@@ -217,18 +244,22 @@ def test_network_identical_for_any_thread_count():
     import subprocess
     import sys
 
-    code = ("import numpy as np, hashlib; from credsim.scenario import load_scenario; "
-            "from credsim.population import build_population; "
-            "from credsim.network import build_network; s = load_scenario('as-reported'); "
-            "p = build_population(s.population, 60000, 8); g = build_network(p, s.network, 8); "
-            "h = hashlib.sha256(); [h.update(np.ascontiguousarray(a).tobytes()) for a in "
-            "(g.indptr.astype(np.int64), g.nbr, g.active)]; print(h.hexdigest())")
+    code = (
+        "import numpy as np, hashlib; from credsim.scenario import load_scenario; "
+        "from credsim.population import build_population; "
+        "from credsim.network import build_network; s = load_scenario('as-reported'); "
+        "p = build_population(s.population, 60000, 8); g = build_network(p, s.network, 8); "
+        "h = hashlib.sha256(); [h.update(np.ascontiguousarray(a).tobytes()) for a in "
+        "(g.indptr.astype(np.int64), g.nbr, g.active)]; print(h.hexdigest())"
+    )
     import os
+
     out = set()
     for threads in ("1", "2"):
         env = dict(os.environ, NUMBA_NUM_THREADS=threads)
-        res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                             text=True, check=True)
+        res = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
         out.add(res.stdout.strip())
     assert len(out) == 1
 

@@ -25,14 +25,20 @@ from credsim.results import TABLES
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("query") / "run"
-    Sim("as-reported", agents=5000, days=40, seed=3,
-        overrides=["behave.p_debt_default=0.003", "observe.court_delay=10"]).run(out=out)
+    Sim(
+        "as-reported",
+        agents=5000,
+        days=40,
+        seed=3,
+        overrides=["behave.p_debt_default=0.003", "observe.court_delay=10"],
+    ).run(out=out)
     return load_run(out)
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "credsim.cli", *args], capture_output=True,
-                          text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "credsim.cli", *args], capture_output=True, text=True
+    )
 
 
 def test_every_table_is_a_view(run):
@@ -45,8 +51,9 @@ def test_answers_agree_with_the_tables(run):
     df = run.sql("select tier, count(*) as n from agents group by tier order by n desc")
     assert df.n.sum() == 5000
     listed = run.sql("select sum(entries_debt_default) as e from daily")["e"].iloc[0]
-    led = run.sql("select count(*) as e from ledger where kind = 'listing' "
-                  "and what = 'debt_default'")["e"].iloc[0]
+    led = run.sql(
+        "select count(*) as e from ledger where kind = 'listing' and what = 'debt_default'"
+    )["e"].iloc[0]
     assert listed == led > 0  # every listed agent's ledger is kept
     assert isinstance(run.sql("select 1 as one"), pd.DataFrame)
 
@@ -62,18 +69,22 @@ def test_query_command_prints_and_writes(run, tmp_path):
     assert "listed" in r.stdout and "40 rows" in r.stdout
     for ext in ("csv", "parquet"):
         out = tmp_path / f"ans.{ext}"
-        r = _cli("query", str(run.path), "select * from ledger where kind = 'listing'",
-                 "--out", str(out))
+        r = _cli(
+            "query", str(run.path), "select * from ledger where kind = 'listing'", "--out", str(out)
+        )
         assert r.returncode == 0, r.stderr
         got = pd.read_csv(out) if ext == "csv" else pq.read_table(out).to_pandas()
         assert len(got) == (run.ledger.kind == "listing").sum()
 
 
-@pytest.mark.parametrize("sql,needle", [
-    ("select * from nosuch", "nosuch does not exist"),
-    ("selec 1", "syntax error"),
-    ("select nocolumn from daily", "nocolumn"),
-])
+@pytest.mark.parametrize(
+    "sql,needle",
+    [
+        ("select * from nosuch", "nosuch does not exist"),
+        ("selec 1", "syntax error"),
+        ("select nocolumn from daily", "nocolumn"),
+    ],
+)
 def test_bad_query_is_one_line_exit_2(run, sql, needle):
     r = _cli("query", str(run.path), sql)
     assert r.returncode == 2
@@ -94,6 +105,7 @@ def test_bad_output_and_run_directory(run, tmp_path):
 # ---------------------------------------------------------------------------------------
 # A read-only, bounded query by default; a full shell only with --unsafe
 
+
 def _one_line_error(r, needle):
     assert r.returncode == 2, (r.stdout, r.stderr)
     lines = r.stderr.strip().splitlines()
@@ -109,21 +121,27 @@ def outside(tmp_path):
     return f
 
 
-@pytest.mark.parametrize("sql,needle,created", [
-    ("copy (select 1 as x) to '{tmp}/copied.csv'", "COPY is not allowed", "copied.csv"),
-    ("select * from read_csv('{secret}')", "disabled by configuration", None),
-    ("attach '{tmp}/attached.db' as other", "ATTACH is not allowed", "attached.db"),
-    ("install httpfs", "INSTALL is not allowed", ".duckdb"),
-    ("select 1; copy (select 1) to '{tmp}/second.csv'", "2 statements", "second.csv"),
-    ("select 1 as a; select 2 as b", "2 statements", None),
-    ("create table t as select 1", "CREATE is not allowed", None),
-])
+@pytest.mark.parametrize(
+    "sql,needle,created",
+    [
+        ("copy (select 1 as x) to '{tmp}/copied.csv'", "COPY is not allowed", "copied.csv"),
+        ("select * from read_csv('{secret}')", "disabled by configuration", None),
+        ("attach '{tmp}/attached.db' as other", "ATTACH is not allowed", "attached.db"),
+        ("install httpfs", "INSTALL is not allowed", ".duckdb"),
+        ("select 1; copy (select 1) to '{tmp}/second.csv'", "2 statements", "second.csv"),
+        ("select 1 as a; select 2 as b", "2 statements", None),
+        ("create table t as select 1", "CREATE is not allowed", None),
+    ],
+)
 def test_only_one_read_only_query_is_run(run, tmp_path, outside, sql, needle, created):
     sql = sql.format(tmp=tmp_path, secret=outside)
     before = set(tmp_path.iterdir())
-    r = subprocess.run([sys.executable, "-m", "credsim.cli", "query", str(run.path), sql],
-                       capture_output=True, text=True,
-                       env={**os.environ, "HOME": str(tmp_path)})  # INSTALL writes ~/.duckdb
+    r = subprocess.run(
+        [sys.executable, "-m", "credsim.cli", "query", str(run.path), sql],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HOME": str(tmp_path)},
+    )  # INSTALL writes ~/.duckdb
     _one_line_error(r, needle)
     assert "secret-value" not in r.stdout + r.stderr
     assert set(tmp_path.iterdir()) == before
@@ -142,8 +160,11 @@ def test_python_api_is_read_only_unless_unsafe(run, tmp_path, outside):
             con.execute("SET enable_external_access = true")
         assert con.execute("select count(*) from agents").fetchone()[0] == 5000
     # the full shell, asked for by name
-    df = query.sql(run, f"copy (select 1 as x) to '{tmp_path}/a.csv'; "
-                        f"select * from read_csv('{outside}')", unsafe=True)
+    df = query.sql(
+        run,
+        f"copy (select 1 as x) to '{tmp_path}/a.csv'; select * from read_csv('{outside}')",
+        unsafe=True,
+    )
     assert df.secret.tolist() == ["secret-value-4711"]
     assert (tmp_path / "a.csv").exists()
 
@@ -158,8 +179,9 @@ def test_memory_is_capped(run):
     with query.session(run, memory_limit="200MB") as con:
         assert con.execute("select current_setting('memory_limit')").fetchone()[0] == "190.7 MiB"
         assert con.execute("select current_setting('threads')").fetchone()[0] <= 4
-    r = _cli("query", str(run.path), "select list(range) from range(50000000)",
-             "--memory-limit", "100MB")
+    r = _cli(
+        "query", str(run.path), "select list(range) from range(50000000)", "--memory-limit", "100MB"
+    )
     _one_line_error(r, "Out of Memory")
     r = _cli("query", str(run.path), "select 1", "--memory-limit", "lots")
     _one_line_error(r, "--memory-limit")
@@ -176,6 +198,7 @@ def test_temporary_directory_is_removed(run, tmp_path, monkeypatch):
 # ---------------------------------------------------------------------------------------
 # Printing is streamed and bounded
 
+
 def test_a_huge_answer_prints_its_first_rows_in_bounded_memory(run):
     """Printing 50 rows of 200 million must not hold the answer (1.6 GB as int64)."""
     code = (
@@ -188,7 +211,8 @@ def test_a_huge_answer_prints_its_first_rows_in_bounded_memory(run):
         "except SystemExit as e:\n"
         "    assert not e.code, e.code\n"
         "grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before\n"
-        "print(f'grown_kb={grown}', file=sys.stderr)\n")
+        "print(f'grown_kb={grown}', file=sys.stderr)\n"
+    )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     grown_kb = int(r.stderr.strip().splitlines()[-1].split("=")[1])
@@ -230,8 +254,7 @@ def test_wide_rows_show_the_columns_that_fit(run):
 def test_sums_print_as_integers(run):
     total = int(run.daily.posts.sum()) * 1000
     assert total > 1_000_000
-    r = _cli("query", str(run.path), "select sum(posts) * 1000 as s, avg(posts) as a "
-                                     "from daily")
+    r = _cli("query", str(run.path), "select sum(posts) * 1000 as s, avg(posts) as a from daily")
     assert r.returncode == 0, r.stderr
     assert f"{total:,}" in r.stdout
     assert "e+" not in r.stdout
@@ -241,6 +264,7 @@ def test_cell_formats():
     from decimal import Decimal
 
     from credsim.cli import _cell
+
     assert _cell(5443120.0) == "5,443,120"
     assert _cell(Decimal("5443120")) == "5,443,120"
     assert _cell(5443120) == "5,443,120"
@@ -255,6 +279,7 @@ def test_cell_formats():
 
 # ---------------------------------------------------------------------------------------
 # --out never overwrites the run, nor any file unless --force
+
 
 @pytest.fixture
 def run_copy(run, tmp_path):
@@ -272,8 +297,7 @@ def _digest(d):
 def test_out_never_writes_over_a_run_table(run_copy, tmp_path, name):
     before = _digest(run_copy)
     for force in ([], ["--force"]):
-        r = _cli("query", str(run_copy), "select 1 as x", "--out", str(run_copy / name),
-                 *force)
+        r = _cli("query", str(run_copy), "select 1 as x", "--out", str(run_copy / name), *force)
         _one_line_error(r, f"the run's own {name}")
     # nor through a link to it, from elsewhere
     link = tmp_path / f"link-{name}"
@@ -287,8 +311,14 @@ def test_out_never_writes_over_a_run_table(run_copy, tmp_path, name):
 def test_out_never_writes_over_another_runs_table(run, run_copy):
     before = _digest(run_copy)
     for force in ([], ["--force"]):
-        r = _cli("query", str(run.path), "select 1 as x", "--out",
-                 str(run_copy / "daily.parquet"), *force)
+        r = _cli(
+            "query",
+            str(run.path),
+            "select 1 as x",
+            "--out",
+            str(run_copy / "daily.parquet"),
+            *force,
+        )
         _one_line_error(r, "of the run directory")
     assert _digest(run_copy) == before
 
@@ -302,8 +332,9 @@ def test_out_needs_force_to_overwrite_and_counts_data_rows(run, tmp_path):
     r = _cli("query", str(run.path), "select 2 as x", "--out", str(out))
     _one_line_error(r, "--force")
     assert out.read_text().splitlines() == ["1", "1"]
-    r = _cli("query", str(run.path), "select 2 as x union all select 3", "--out", str(out),
-             "--force")
+    r = _cli(
+        "query", str(run.path), "select 2 as x union all select 3", "--out", str(out), "--force"
+    )
     assert r.returncode == 0 and "2 rows written" in r.stdout, r.stderr
     assert out.read_text().splitlines() == ["x", "2", "3"]
     assert query.write(run, "select * from daily where false", tmp_path / "none.parquet") == 0
@@ -313,6 +344,5 @@ def test_out_needs_force_to_overwrite_and_counts_data_rows(run, tmp_path):
 def test_a_failed_out_leaves_nothing(run, tmp_path):
     out = tmp_path / "big.parquet"
     with pytest.raises(QueryError, match="Out of Memory"):
-        query.write(run, "select list(range) as l from range(50000000)", out,
-                    memory_limit="100MB")
+        query.write(run, "select list(range) as l from range(50000000)", out, memory_limit="100MB")
     assert list(tmp_path.iterdir()) == []

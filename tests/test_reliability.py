@@ -31,22 +31,43 @@ from credsim.scenario import PRESETS, describe_parameters
 runner = CliRunner()
 PARAMS = [r for r in describe_parameters() if "." in r["key"]]
 KEYS = {r["key"] for r in PARAMS}
-NUMERIC = [r for r in PARAMS if isinstance(r["default"], (int, float))
-           and not isinstance(r["default"], bool) and r["lo"] is not None]
+NUMERIC = [
+    r
+    for r in PARAMS
+    if isinstance(r["default"], (int, float))
+    and not isinstance(r["default"], bool)
+    and r["lo"] is not None
+]
 PROBS = [r for r in NUMERIC if r["lo"] == 0 and r["hi"] == 1]
-RATES = [r for r in NUMERIC if r["lo"] is not None and r["lo"] >= 0 and r not in PROBS
-         and r["key"] != "run.seed"]
+RATES = [
+    r
+    for r in NUMERIC
+    if r["lo"] is not None and r["lo"] >= 0 and r not in PROBS and r["key"] != "run.seed"
+]
 TIERS = ["tier_c", "tier_b", "tier_a", "tier_aa", "tier_aaa"]
 COUNTS: collections.Counter[str] = collections.Counter()
-SETTINGS = settings(max_examples=150, deadline=None, database=None,
-                    suppress_health_check=list(HealthCheck))
+SETTINGS = settings(
+    max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+)
 FILE = Path(os.environ.get("TMPDIR", "/tmp")) / f"credsim-bad-{os.getpid()}.toml"
 
 
 def run_file(text: str) -> tuple[int, str]:
     FILE.write_text(text)
-    r = runner.invoke(app, ["run", str(FILE), "--agents", "50", "--days", "30", "--quiet",
-                            "--out", str(FILE.with_suffix(".out"))])
+    r = runner.invoke(
+        app,
+        [
+            "run",
+            str(FILE),
+            "--agents",
+            "50",
+            "--days",
+            "30",
+            "--quiet",
+            "--out",
+            str(FILE.with_suffix(".out")),
+        ],
+    )
     return r.exit_code, r.stderr
 
 
@@ -80,10 +101,14 @@ def test_unknown_keys(param, k):
 
 
 @SETTINGS
-@given(st.sampled_from(NUMERIC), st.one_of(st.text(string.ascii_letters, min_size=1,
-                                                   max_size=8), st.booleans(),
-                                           st.lists(st.integers(0, 3), min_size=2,
-                                                    max_size=3)))
+@given(
+    st.sampled_from(NUMERIC),
+    st.one_of(
+        st.text(string.ascii_letters, min_size=1, max_size=8),
+        st.booleans(),
+        st.lists(st.integers(0, 3), min_size=2, max_size=3),
+    ),
+)
 def test_wrong_types(param, value):
     sec, field = section_and_field(param["key"])
     code, err = run_file(f"[{sec}]\n{field} = {toml_value(value)}\n")
@@ -123,8 +148,11 @@ def test_tiers_out_of_order(vals):
 
 
 @SETTINGS
-@given(st.sampled_from([r for r in PROBS if r["schedulable"]]),
-       st.lists(st.integers(1, 28), min_size=1, max_size=5), st.booleans())
+@given(
+    st.sampled_from([r for r in PROBS if r["schedulable"]]),
+    st.lists(st.integers(1, 28), min_size=1, max_size=5),
+    st.booleans(),
+)
 def test_bad_schedules(param, days, beyond):
     sec, field = section_and_field(param["key"])
     if beyond:  # sorted, but past the horizon of 30 days
@@ -180,8 +208,10 @@ def test_at_least_1000_bad_scenarios_were_tried():
 
 
 def test_absurd_population_is_refused_before_allocating():
-    r = runner.invoke(app, ["run", "--agents", "2000000000", "--days", "10", "--quiet",
-                            "--out", "/tmp/credsim-never"])
+    r = runner.invoke(
+        app,
+        ["run", "--agents", "2000000000", "--days", "10", "--quiet", "--out", "/tmp/credsim-never"],
+    )
     assert r.exit_code == 2
     err = r.stderr.strip()
     assert len(err.splitlines()) == 1 and "GiB of memory" in err and "available" in err
@@ -193,6 +223,7 @@ def test_absurd_population_is_refused_before_allocating():
 
 def test_too_little_disk_is_refused(tmp_path, monkeypatch):
     import credsim.resources as res
+
     monkeypatch.setattr(res, "available_disk", lambda p: 1000)
     sim = Sim("as-reported", agents=1000, days=5)
     with pytest.raises(ResourceError, match="of disk"):
@@ -201,6 +232,7 @@ def test_too_little_disk_is_refused(tmp_path, monkeypatch):
 
 def test_estimate_is_in_proportion_to_agents_and_degree():
     from credsim.resources import estimate
+
     a, b = estimate(10**7, 20, 365), estimate(10**8, 20, 365)
     assert 8 < (b.memory - a.memory) / (estimate(2 * 10**7, 20, 365).memory - a.memory) < 10
     assert estimate(10**7, 40, 365).memory > a.memory
@@ -210,10 +242,23 @@ def test_estimate_is_in_proportion_to_agents_and_degree():
 # ------------------------------------------------------------------------------------
 # Checkpoints, SIGKILL, SIGINT
 
-ARGS = ["--agents", "30000", "--days", "160", "--seed", "4", "--quiet",
-        "--set", "behave.p_debt_default=0.003", "--set", "observe.court_delay=20",
-        "--set", "behave.p_traffic_violation=0.2",
-        "--set", "score.deltas.traffic_violation=-40"]
+ARGS = [
+    "--agents",
+    "30000",
+    "--days",
+    "160",
+    "--seed",
+    "4",
+    "--quiet",
+    "--set",
+    "behave.p_debt_default=0.003",
+    "--set",
+    "observe.court_delay=20",
+    "--set",
+    "behave.p_traffic_violation=0.2",
+    "--set",
+    "score.deltas.traffic_violation=-40",
+]
 
 
 def cli(*args: str, env: dict | None = None) -> list[str]:
@@ -221,8 +266,11 @@ def cli(*args: str, env: dict | None = None) -> list[str]:
 
 
 def same_tables(a: Path, b: Path) -> list[str]:
-    return [t for t in TABLES
-            if not pq.read_table(a / f"{t}.parquet").equals(pq.read_table(b / f"{t}.parquet"))]
+    return [
+        t
+        for t in TABLES
+        if not pq.read_table(a / f"{t}.parquet").equals(pq.read_table(b / f"{t}.parquet"))
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -233,8 +281,12 @@ def reference(tmp_path_factory):
 
 
 def start_and_wait_for_checkpoint(out: Path, every: int = 10) -> subprocess.Popen:
-    p = subprocess.Popen(cli(*ARGS, "--out", str(out), "--checkpoint-every", str(every)),
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        cli(*ARGS, "--out", str(out), "--checkpoint-every", str(every)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     ck = out / "checkpoint.npz"
     t0 = time.time()
     while not ck.exists():
@@ -302,6 +354,7 @@ def done(tmp_path_factory):
 
 def copy_run(src: Path, dst: Path) -> Path:
     import shutil
+
     shutil.copytree(src, dst)
     return dst
 
@@ -357,8 +410,11 @@ def test_analysis_commands_refuse_incomplete_and_non_runs(tmp_path, done, args):
     inc = tmp_path / "inc"
     inc.mkdir()
     (inc / "checkpoint.npz").write_bytes(b"")
-    for target, needle in ((inc, "incomplete"), (tmp_path / "none", "not a run directory"),
-                           (tmp_path, "not a run directory")):
+    for target, needle in (
+        (inc, "incomplete"),
+        (tmp_path / "none", "not a run directory"),
+        (tmp_path, "not a run directory"),
+    ):
         argv = [args[0], str(target), *args[1:]]
         r = runner.invoke(app, argv)
         assert r.exit_code == 2, (argv, r.output)

@@ -16,9 +16,16 @@ from credsim.cli import app
 from credsim.report import chart_keys
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -46,17 +53,25 @@ def test_report_files(report):
     assert html.count("plotly.js v") <= 2 and len(html) > 1_000_000
     assert re.search(r"<script[^>]*\ssrc=", html) is None
     assert re.search(r"<link[^>]*\shref=\"?https?:", html) is None
-    for needle in ("National-scaled estimates", "not observations", "Disparate impact",
-                   "Scenario parameters", "observe.misid", "listed wrongfully"):
+    for needle in (
+        "National-scaled estimates",
+        "not observations",
+        "Disparate impact",
+        "Scenario parameters",
+        "observe.misid",
+        "listed wrongfully",
+    ):
         assert needle in html
 
 
-@pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                    reason=f"Debian's chromium is not installed at {CHROMIUM} "
-                           "(.ci/run installs it with apt-get)")
+@pytest.mark.skipif(
+    not os.path.exists(CHROMIUM),
+    reason=f"Debian's chromium is not installed at {CHROMIUM} (.ci/run installs it with apt-get)",
+)
 def test_report_loads_in_chromium_without_errors(report):
-    sync_api = pytest.importorskip("playwright.sync_api",
-                                   reason="playwright is not installed (pip install -e '.[test]')")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')"
+    )
     _, path, keys = report
     errors: list[str] = []
     external: list[str] = []
@@ -78,14 +93,20 @@ def test_report_loads_in_chromium_without_errors(report):
             page.goto(path.as_uri(), wait_until="load")
             page.wait_for_function(
                 "n => [...document.querySelectorAll('.js-plotly-plot')]"
-                ".filter(d => d.querySelector('.main-svg')).length >= n", arg=len(keys),
-                timeout=60_000)
+                ".filter(d => d.querySelector('.main-svg')).length >= n",
+                arg=len(keys),
+                timeout=60_000,
+            )
             for k in keys:
                 box = page.locator(f"#chart-{k}").bounding_box()
                 assert box is not None and box["height"] > 200 and box["width"] > 400, k
                 # every chart drew its traces
-                assert page.locator(f"#chart-{k} .scatterlayer .trace, #chart-{k} .barlayer .trace"
-                                    ).count() > 0, k
+                assert (
+                    page.locator(
+                        f"#chart-{k} .scatterlayer .trace, #chart-{k} .barlayer .trace"
+                    ).count()
+                    > 0
+                ), k
         finally:
             browser.close()
     assert errors == []
@@ -113,17 +134,22 @@ def _summary_text(monkeypatch, meta) -> str:
     return con.export_text()
 
 
-@pytest.mark.parametrize("agents,represented,region,heading", [
-    (20_000, 1.4e9, "", "national estimate for 1.4 billion people (x70,000)"),
-    (20_000, 670_000, "Rongcheng", "estimate for 670,000 people (x33.5)"),
-])
-def test_summary_names_what_the_estimate_represents(report, monkeypatch, agents,
-                                                    represented, region, heading):
+@pytest.mark.parametrize(
+    "agents,represented,region,heading",
+    [
+        (20_000, 1.4e9, "", "national estimate for 1.4 billion people (x70,000)"),
+        (20_000, 670_000, "Rongcheng", "estimate for 670,000 people (x33.5)"),
+    ],
+)
+def test_summary_names_what_the_estimate_represents(
+    report, monkeypatch, agents, represented, region, heading
+):
     res, _, _ = report
     scn = json.loads(json.dumps(res.meta["scenario"]))
     scn["population"]["single_region"] = region
-    meta = dict(res.meta, agents=agents, represented=represented,
-                scale=represented / agents, scenario=scn)
+    meta = dict(
+        res.meta, agents=agents, represented=represented, scale=represented / agents, scenario=scn
+    )
     text = _summary_text(monkeypatch, meta)
     assert heading in text, text
     if region:  # a city is not a nation
@@ -168,8 +194,7 @@ def test_summary_counts_every_service_outcome_and_tier(sesame):
 def test_summary_of_a_commercial_score_shows_what_it_does(sesame, monkeypatch):
     text = _summary_text(monkeypatch, sesame.meta)
     s = sesame.meta["summary"]
-    rows = {line.split("│")[1].strip(): line for line in text.splitlines()
-            if line.startswith("│")}
+    rows = {line.split("│")[1].strip(): line for line in text.splitlines() if line.startswith("│")}
     svc = s["services"]
     assert "with a deposit" in rows and f"{svc['all']['deposit']:,}" in rows["with a deposit"]
     assert "service requests" in rows
@@ -185,8 +210,15 @@ def test_summary_of_a_commercial_score_shows_what_it_does(sesame, monkeypatch):
 def test_summary_of_the_press_account_keeps_its_list_rows(report, monkeypatch):
     res, _, _ = report
     text = _summary_text(monkeypatch, res.meta)
-    for needle in ("listed at the end", "of them wrongful", "flights denied", "trains denied",
-                   "friendships cut", "rumour flags per speaker-year", "tier A"):
+    for needle in (
+        "listed at the end",
+        "of them wrongful",
+        "flights denied",
+        "trains denied",
+        "friendships cut",
+        "rumour flags per speaker-year",
+        "tier A",
+    ):
         assert needle in text, (needle, text)
 
 
@@ -204,9 +236,13 @@ def test_exits_chart_draws_no_series_flat_on_zero(report):
     res, _, _ = report
     ch = _chart(res, "exits")
     d = res.daily
-    cols = {"expired": "exits_expiry", "paid": "exits_paid",
-            "score recovered": "exits_recovered", "overturned on appeal": "exits_appeal",
-            "appeals lodged": "appeals"}
+    cols = {
+        "expired": "exits_expiry",
+        "paid": "exits_paid",
+        "score recovered": "exits_recovered",
+        "overturned on appeal": "exits_appeal",
+        "appeals lodged": "appeals",
+    }
     zero = [name for name, c in cols.items() if d[c].sum() == 0]
     assert zero and len(zero) < len(cols)  # the run has both kinds
     drawn = [s.name for s in ch.series]
@@ -222,11 +258,28 @@ def test_exits_chart_without_any_exit_says_so():
 
     from credsim.report import REASONS, list_charts
 
-    cols = ["listed", "listed_court", "listed_score", "listed_wrongful",
-            "listed_association", "ever_listed", "entries_wrongful", "entries_association",
-            "exits_expiry", "exits_paid", "exits_recovered", "exits_appeal", "appeals"]
-    d = pd.DataFrame({"day": np.arange(30), **{c: np.zeros(30, int) for c in cols},
-                      **{f"entries_{r}": np.zeros(30, int) for r in REASONS}})
+    cols = [
+        "listed",
+        "listed_court",
+        "listed_score",
+        "listed_wrongful",
+        "listed_association",
+        "ever_listed",
+        "entries_wrongful",
+        "entries_association",
+        "exits_expiry",
+        "exits_paid",
+        "exits_recovered",
+        "exits_appeal",
+        "appeals",
+    ]
+    d = pd.DataFrame(
+        {
+            "day": np.arange(30),
+            **{c: np.zeros(30, int) for c in cols},
+            **{f"entries_{r}": np.zeros(30, int) for r in REASONS},
+        }
+    )
     ch = next(c for c in list_charts(d) if c.key == "exits")
     assert len(ch.series) == 1 and "no exit" in ch.caption.lower(), ch.caption
 
@@ -238,8 +291,9 @@ def _bar_centres(fig, horizontal: bool):
     out = []
     for p in ax.patches:
         if isinstance(p, Rectangle) and (p.get_width() if horizontal else p.get_height()) > 0:
-            out.append(p.get_y() + p.get_height() / 2 if horizontal
-                       else p.get_x() + p.get_width() / 2)
+            out.append(
+                p.get_y() + p.get_height() / 2 if horizontal else p.get_x() + p.get_width() / 2
+            )
     return out
 
 
@@ -248,10 +302,19 @@ def test_grouped_bars_sit_on_their_labels(horizontal):
     from credsim import charts as C
 
     cats = ["flight", "train", "hotel", "visa"]
-    ch = C.Chart("t", "t", "caption", "x", "y", [
-        C.Series("denied", cats, [5, 7, 0, 0], "bar"),
-        C.Series("deposit", cats, [0, 0, 9, 0], "bar"),
-        C.Series("perk", cats, [0, 3, 0, float("nan")], "bar")], horizontal=horizontal)
+    ch = C.Chart(
+        "t",
+        "t",
+        "caption",
+        "x",
+        "y",
+        [
+            C.Series("denied", cats, [5, 7, 0, 0], "bar"),
+            C.Series("deposit", cats, [0, 0, 9, 0], "bar"),
+            C.Series("perk", cats, [0, 3, 0, float("nan")], "bar"),
+        ],
+        horizontal=horizontal,
+    )
     fig = C._mpl_figure(ch)
     centres = sorted(_bar_centres(fig, horizontal))
     # flight and hotel have one bar each: on the tick; train has two: either side of it
@@ -280,8 +343,14 @@ def test_large_counts_have_plain_tick_labels():
     from credsim import charts as C
 
     x = np.arange(365)
-    ch = C.Chart("friendships", "Active friendships", "caption", "day", "active friendships",
-                 [C.Series("active friendships", x, 10_000_000 - 160 * x)])
+    ch = C.Chart(
+        "friendships",
+        "Active friendships",
+        "caption",
+        "day",
+        "active friendships",
+        [C.Series("active friendships", x, 10_000_000 - 160 * x)],
+    )
     fig = C._mpl_figure(ch)
     fig.canvas.draw()
     ax = fig.axes[0]

@@ -19,15 +19,29 @@ SMALL = ["--agents", "20000", "--days", "120", "--seed", "5"]
 
 def tables_equal(a: Path, b: Path) -> list[str]:
     """Names of the tables that differ between two run directories."""
-    return [t for t in TABLES
-            if not pq.read_table(a / f"{t}.parquet").equals(pq.read_table(b / f"{t}.parquet"))]
+    return [
+        t
+        for t in TABLES
+        if not pq.read_table(a / f"{t}.parquet").equals(pq.read_table(b / f"{t}.parquet"))
+    ]
 
 
 def run_cli(out: Path, threads: int, extra: list[str] | None = None) -> None:
     env = dict(os.environ, NUMBA_NUM_THREADS=str(threads))
     sets = [x for s in MID_SETS for x in ("--set", s)]
-    cmd = [sys.executable, "-m", "credsim.cli", "run", "as-reported", *SMALL, *sets,
-           "--out", str(out), "--quiet", *(extra or [])]
+    cmd = [
+        sys.executable,
+        "-m",
+        "credsim.cli",
+        "run",
+        "as-reported",
+        *SMALL,
+        *sets,
+        "--out",
+        str(out),
+        "--quiet",
+        *(extra or []),
+    ]
     subprocess.run(cmd, check=True, env=env, capture_output=True)
 
 
@@ -52,8 +66,9 @@ def test_common_random_numbers_downstream_policy():
     """Scenarios that differ only in the flight policy share every true behaviour event."""
     kw = dict(agents=20_000, days=120, seed=8, overrides=MID_SETS)
     a = Sim("as-reported", **kw).run()
-    b = Sim("as-reported", **{**kw, "overrides": MID_SETS + [
-        "services.flight.deny_listed=false"]}).run()
+    b = Sim(
+        "as-reported", **{**kw, "overrides": MID_SETS + ["services.flight.deny_listed=false"]}
+    ).run()
     da, db = a.daily, b.daily
     true_cols = [c for c in da.columns if c.startswith("true_")]
     assert da[true_cols].equals(db[true_cols])
@@ -75,8 +90,9 @@ def test_crn_paired_change_only_moves_what_it_touches():
     assert a.entries_wrongful.sum() < b.entries_wrongful.sum()
 
 
-@pytest.mark.parametrize("preset", ["as-reported", "court-list", "rongcheng", "sesame",
-                                    "accountable"])
+@pytest.mark.parametrize(
+    "preset", ["as-reported", "court-list", "rongcheng", "sesame", "accountable"]
+)
 def test_every_preset_runs(preset, tmp_path):
     res = Sim(preset, agents=8000, days=40, seed=2).run(out=tmp_path / preset)
     d = res.daily

@@ -26,18 +26,35 @@ from credsim.errors import RunDirError
 from credsim.rundir import AGG_SPOOL, CHECKPOINT, LOCK, SPOOL, TABLES, RunLock
 
 runner = CliRunner()
-SETS = ["behave.p_debt_default=0.01", "observe.court_delay=3", "observe.misid=0.05",
-        "behave.p_traffic_violation=0.2", "score.deltas.traffic_violation=-60",
-        "record.tracked=300"]
+SETS = [
+    "behave.p_debt_default=0.01",
+    "observe.court_delay=3",
+    "observe.misid=0.05",
+    "behave.p_traffic_violation=0.2",
+    "score.deltas.traffic_violation=-60",
+    "record.tracked=300",
+]
 KW = {"scenario": "as-reported", "agents": 1500, "days": 30, "seed": 3, "overrides": SETS}
 EVERY = 4
-CLI_ARGS = ["--agents", "1500", "--days", "30", "--seed", "3", "--quiet",
-            "--checkpoint-every", str(EVERY)] + [x for s in SETS for x in ("--set", s)]
+CLI_ARGS = [
+    "--agents",
+    "1500",
+    "--days",
+    "30",
+    "--seed",
+    "3",
+    "--quiet",
+    "--checkpoint-every",
+    str(EVERY),
+] + [x for s in SETS for x in ("--set", s)]
 
 
 def differing(a: Path, b: Path) -> list[str]:
-    return [t for t in TABLES
-            if not pq.read_table(a / f"{t}.parquet").equals(pq.read_table(b / f"{t}.parquet"))]
+    return [
+        t
+        for t in TABLES
+        if not pq.read_table(a / f"{t}.parquet").equals(pq.read_table(b / f"{t}.parquet"))
+    ]
 
 
 def one_line(text: str) -> bool:
@@ -69,8 +86,9 @@ def test_finished_run_leaves_no_checkpoint_or_spool(ref):
 
 @pytest.mark.parametrize("fail_at", [0, 2, 5])
 @pytest.mark.parametrize("error", ["disk full", "ctrl-c twice"])
-def test_failure_while_writing_tables_resumes_to_the_same_tables(tmp_path, ref, monkeypatch,
-                                                                 fail_at, error):
+def test_failure_while_writing_tables_resumes_to_the_same_tables(
+    tmp_path, ref, monkeypatch, fail_at, error
+):
     """Disk full (or a second Ctrl-C) while the tables are written: the finished days
     are kept in the final checkpoint and the spool; resume writes the same tables."""
     import credsim.rundir as rundir
@@ -187,15 +205,18 @@ def checkpoint_with(path: Path, edit) -> None:
         np.savez(fh, **arrays)
 
 
-@pytest.mark.parametrize("edit,needle", [
-    (lambda a, m: a.pop("state.score"), "no array 'state.score'"),
-    (lambda a, m: m.pop("spools"), "no spools"),
-    (lambda a, m: m["spools"].pop("aggregates_sha256"), "KeyError"),
-    (lambda a, m: a.__setitem__("state.score", a["state.score"][:-5]), "'state.score' is"),
-    (lambda a, m: m.__setitem__("agents", 99), "99 agents"),
-    (lambda a, m: m["scenario"]["population"].__setitem__("agents", 700), "for a run of 700"),
-    (lambda a, m: m.__setitem__("day_done", 999), "day 999"),
-])
+@pytest.mark.parametrize(
+    "edit,needle",
+    [
+        (lambda a, m: a.pop("state.score"), "no array 'state.score'"),
+        (lambda a, m: m.pop("spools"), "no spools"),
+        (lambda a, m: m["spools"].pop("aggregates_sha256"), "KeyError"),
+        (lambda a, m: a.__setitem__("state.score", a["state.score"][:-5]), "'state.score' is"),
+        (lambda a, m: m.__setitem__("agents", 99), "99 agents"),
+        (lambda a, m: m["scenario"]["population"].__setitem__("agents", 700), "for a run of 700"),
+        (lambda a, m: m.__setitem__("day_done", 999), "day 999"),
+    ],
+)
 def test_damaged_checkpoints_are_refused_in_one_line(interrupted, edit, needle):
     checkpoint_with(interrupted / CHECKPOINT, edit)
     r = runner.invoke(app, ["run", "--resume", str(interrupted)])
@@ -246,9 +267,14 @@ class KillServer:
     def __init__(self, tmp: Path):
         env = dict(os.environ, NUMBA_THREADING_LAYER="workqueue", NUMBA_NUM_THREADS="1")
         kw = json.dumps(KW)
-        self.p = subprocess.Popen([sys.executable, str(Path(__file__).with_name(
-            "kill_server.py")), kw, str(EVERY)], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, text=True, env=env, cwd=tmp)
+        self.p = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("kill_server.py")), kw, str(EVERY)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=tmp,
+        )
         assert self.ask(None)["status"] == "ready"
 
     def ask(self, req: dict | None) -> dict:
@@ -268,8 +294,7 @@ class KillServer:
 def killer(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("kill")
     srv = KillServer(tmp)
-    ans = srv.ask({"do": "run", "out": str(tmp / "timing"), "kill_after": None,
-                   "force": False})
+    ans = srv.ask({"do": "run", "out": str(tmp / "timing"), "kill_after": None, "force": False})
     assert ans["status"] == "done", ans
     srv.wall = ans["wall"]
     srv.tmp = tmp
@@ -293,8 +318,7 @@ def stage(out: Path) -> str:
     return "simulating days"
 
 
-@settings(max_examples=50, deadline=None, database=None,
-          suppress_health_check=list(HealthCheck))
+@settings(max_examples=50, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(st.floats(0.0, 1.15), min_size=1, max_size=3))
 def test_sigkill_at_random_points_then_resume(killer, ref, kills):
     """Kill a run at a random point (and its resumes too, up to three kills in all),
@@ -312,8 +336,10 @@ def test_sigkill_at_random_points_then_resume(killer, ref, kills):
         assert ans["status"] != "crashed", ans["error"]
         if ans["status"] == "refused":
             assert one_line(ans["error"]), ans["error"]
-            early = ("no checkpoint" in ans["error"]  # killed before the first checkpoint
-                     or "not a run directory" in ans["error"])  # or before the directory
+            early = (
+                "no checkpoint" in ans["error"]  # killed before the first checkpoint
+                or "not a run directory" in ans["error"]
+            )  # or before the directory
             assert early or "complete" in ans["error"], ans
             if early:
                 req = {"do": "run", "out": str(out), "force": True}
@@ -429,23 +455,36 @@ def test_another_process_holding_the_directory_then_dying(interrupted, ref):
     """While another process holds the run directory, `run` and `--resume` are refused;
     once it dies (SIGKILL: no clean-up), the directory is free again."""
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from pathlib import Path; "
-         "from credsim.rundir import RunLock; l = RunLock(Path(sys.argv[1])); "
-         "print('held', flush=True); sys.stdin.read()", str(interrupted)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pathlib import Path; "
+            "from credsim.rundir import RunLock; l = RunLock(Path(sys.argv[1])); "
+            "print('held', flush=True); sys.stdin.read()",
+            str(interrupted),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         base = [sys.executable, "-m", "credsim.cli", "run"]
-        for args in (["--resume", str(interrupted)],
-                     [*CLI_ARGS, "--out", str(interrupted), "--force"]):
+        for args in (
+            ["--resume", str(interrupted)],
+            [*CLI_ARGS, "--out", str(interrupted), "--force"],
+        ):
             r = subprocess.run(base + args, capture_output=True, text=True)
             assert r.returncode == 2 and one_line(r.stderr), r.stderr
             assert "another credsim process" in r.stderr
     finally:
         holder.kill()
         holder.wait()
-    r = subprocess.run([sys.executable, "-m", "credsim.cli", "run", "--resume",
-                        str(interrupted), "--quiet"], capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "credsim.cli", "run", "--resume", str(interrupted), "--quiet"],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
     assert differing(interrupted, ref) == []
 
@@ -460,7 +499,7 @@ def test_content_hashes_are_checked(tmp_path, ref):
     f = bad / "agents.parquet"
     data = bytearray(f.read_bytes())
     mid = len(data) // 2
-    data[mid: mid + 64] = bytes(b ^ 0x5A for b in data[mid: mid + 64])
+    data[mid : mid + 64] = bytes(b ^ 0x5A for b in data[mid : mid + 64])
     f.write_bytes(bytes(data))
     with pytest.raises(RunDirError, match="SHA-256"):
         load_run(bad)
@@ -468,14 +507,17 @@ def test_content_hashes_are_checked(tmp_path, ref):
     assert r.exit_code == 2 and one_line(r.stderr) and "agents.parquet" in r.stderr
 
 
-@pytest.mark.parametrize("edit,needle", [
-    (lambda m: m.pop("files"), "SHA-256"),
-    (lambda m: m.__setitem__("complete", "no"), "incomplete"),
-    (lambda m: m.__setitem__("complete", 1), "incomplete"),
-    (lambda m: m["files"].pop("ledger.parquet"), "SHA-256"),
-    (lambda m: m["files"]["daily.parquet"].pop("sha256"), "daily.parquet"),
-    (lambda m: m["files"].__setitem__("daily.parquet", 123), "daily.parquet"),
-])
+@pytest.mark.parametrize(
+    "edit,needle",
+    [
+        (lambda m: m.pop("files"), "SHA-256"),
+        (lambda m: m.__setitem__("complete", "no"), "incomplete"),
+        (lambda m: m.__setitem__("complete", 1), "incomplete"),
+        (lambda m: m["files"].pop("ledger.parquet"), "SHA-256"),
+        (lambda m: m["files"]["daily.parquet"].pop("sha256"), "daily.parquet"),
+        (lambda m: m["files"].__setitem__("daily.parquet", 123), "daily.parquet"),
+    ],
+)
 def test_run_json_must_say_complete_and_record_every_table(tmp_path, ref, edit, needle):
     bad = tmp_path / "meta"
     shutil.copytree(ref, bad)
@@ -510,15 +552,23 @@ def test_address_space_limit_is_respected(tmp_path):
 
     env = dict(os.environ, NUMBA_NUM_THREADS="1")
     base = [sys.executable, "-m", "credsim.cli", "run", "--quiet"]
-    big = subprocess.run([*base, "--agents", "3000000", "--days", "365", "--out",
-                          str(tmp_path / "big")], capture_output=True, text=True,
-                         preexec_fn=limit, env=env)
+    big = subprocess.run(
+        [*base, "--agents", "3000000", "--days", "365", "--out", str(tmp_path / "big")],
+        capture_output=True,
+        text=True,
+        preexec_fn=limit,
+        env=env,
+    )
     assert big.returncode == 2 and one_line(big.stderr), big.stderr
     assert "ulimit -v" in big.stderr and "agents (about" in big.stderr
     assert not (tmp_path / "big").exists()
-    small = subprocess.run([*base, "--agents", "2000", "--days", "20", "--out",
-                            str(tmp_path / "small")], capture_output=True, text=True,
-                           preexec_fn=limit, env=env)
+    small = subprocess.run(
+        [*base, "--agents", "2000", "--days", "20", "--out", str(tmp_path / "small")],
+        capture_output=True,
+        text=True,
+        preexec_fn=limit,
+        env=env,
+    )
     assert small.returncode == 0, small.stderr
     load_run(tmp_path / "small")
 
@@ -535,8 +585,11 @@ def test_memory_cgroup_limit_is_read_from_the_process_and_its_ancestors(tmp_path
     else:
         proc.write_text("5:cpu:/\n4:memory:/jobs/run1\n")
         files, root = ("memory.limit_in_bytes", "memory.usage_in_bytes"), mount / "memory"
-    for d, lim, use in ((root, None, None), (root / "jobs", 3 * 2**30, 2 * 2**30),
-                        (root / "jobs/run1", 5 * 2**30, 1 * 2**30)):
+    for d, lim, use in (
+        (root, None, None),
+        (root / "jobs", 3 * 2**30, 2 * 2**30),
+        (root / "jobs/run1", 5 * 2**30, 1 * 2**30),
+    ):
         d.mkdir(parents=True, exist_ok=True)
         if lim is not None:
             (d / files[0]).write_text(f"{lim}\n")
@@ -563,21 +616,27 @@ def test_the_agents_that_fit_do_fit(monkeypatch, sets):
     fit = int(re.search(r"about ([\d,]+) fit", str(e.value)).group(1).replace(",", ""))
     assert sim.estimate(fit).memory <= room < sim.estimate(int(fit * 1.03)).memory
     # a score range so wide that the horizon alone does not fit says so
-    wide = Sim("as-reported", agents=1000, days=365,
-               overrides=["score.min=0", "score.max=100000", "score.base=1000"])
+    wide = Sim(
+        "as-reported",
+        agents=1000,
+        days=365,
+        overrides=["score.min=0", "score.max=100000", "score.base=1000"],
+    )
     with pytest.raises(res.ResourceError, match="fewer --days or a narrower score range"):
         wide.check_resources()
 
 
 def test_a_full_disk_in_any_command_is_one_line(ref):
-    code = ("import errno, sys\n"
-            "import credsim.report as r\n"
-            "def full(*a, **k):\n"
-            "    raise OSError(errno.ENOSPC, 'No space left on device', 'RUN/report.html')\n"
-            "r.write_report = full\n"
-            f"sys.argv = ['credsim', 'report', {str(ref)!r}]\n"
-            "from credsim.cli import main\n"
-            "main()\n")
+    code = (
+        "import errno, sys\n"
+        "import credsim.report as r\n"
+        "def full(*a, **k):\n"
+        "    raise OSError(errno.ENOSPC, 'No space left on device', 'RUN/report.html')\n"
+        "r.write_report = full\n"
+        f"sys.argv = ['credsim', 'report', {str(ref)!r}]\n"
+        "from credsim.cli import main\n"
+        "main()\n"
+    )
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert p.returncode == 2 and one_line(p.stderr), p.stderr
     assert "RUN/report.html: No space left on device" in p.stderr

@@ -11,8 +11,9 @@ from credsim.scenario import PRESETS, DayParams, Schedule, describe_parameters, 
 
 def test_presets_load_and_differ_as_model_says():
     s = {p: load_scenario(p) for p in PRESETS}
-    assert s["as-reported"].model_dump(exclude={"name", "description"}) == \
-        load_scenario({}).model_dump(exclude={"name", "description"})
+    assert s["as-reported"].model_dump(exclude={"name", "description"}) == load_scenario(
+        {}
+    ).model_dump(exclude={"name", "description"})
     acc = s["accountable"]
     assert acc.respond.deterrence == 0.4 and acc.listing.due_process
     assert acc.listing.p_appeal == 0.05 and acc.score.association_weight == 0
@@ -29,8 +30,9 @@ def test_presets_load_and_differ_as_model_says():
 
 def test_file_names_preset_and_overrides(tmp_path):
     f = tmp_path / "mine.toml"
-    f.write_text('preset = "accountable"\n[observe]\nmisid = 0.02\n'
-                 '[services.flight]\np_urban = 0.01\n')
+    f.write_text(
+        'preset = "accountable"\n[observe]\nmisid = 0.02\n[services.flight]\np_urban = 0.01\n'
+    )
     s = load_scenario(f, ["respond.deterrence=0.3"])
     assert s.observe.misid == 0.02 and s.respond.deterrence == 0.3
     assert s.listing.due_process  # from the preset
@@ -47,16 +49,19 @@ def test_schedule_steps_on_its_days():
     assert DayParams(tiers, 10).tier_bounds[6, 0] == 700
 
 
-@pytest.mark.parametrize("sets,needle", [
-    (["observe.misid=1.5"], "key 'observe.misid' = 1.5: must be a number in [0, 1]"),
-    (["observe.misidd=0.1"], "unknown key 'observe.misidd'; did you mean 'observe.misid'?"),
-    (["behave.post_rate=-1"], "must be a number in [0, 1000]"),
-    (["score.tier_b=1000"], "tier thresholds must increase"),
-    (["observe.misid={days=[0, 5, 1], values=[0.1, 0.2, 0.3]}"], "strictly increasing"),
-    (["observe.misid='high'"], "'high'"),
-    (["services.flight.perk_from='Z'"], "tier name"),
-    (["nokey"], "expected key=value"),
-])
+@pytest.mark.parametrize(
+    "sets,needle",
+    [
+        (["observe.misid=1.5"], "key 'observe.misid' = 1.5: must be a number in [0, 1]"),
+        (["observe.misidd=0.1"], "unknown key 'observe.misidd'; did you mean 'observe.misid'?"),
+        (["behave.post_rate=-1"], "must be a number in [0, 1000]"),
+        (["score.tier_b=1000"], "tier thresholds must increase"),
+        (["observe.misid={days=[0, 5, 1], values=[0.1, 0.2, 0.3]}"], "strictly increasing"),
+        (["observe.misid='high'"], "'high'"),
+        (["services.flight.perk_from='Z'"], "tier name"),
+        (["nokey"], "expected key=value"),
+    ],
+)
 def test_bad_overrides_are_one_line(sets, needle):
     with pytest.raises(ScenarioError) as e:
         load_scenario("as-reported", sets)
@@ -79,16 +84,26 @@ def test_bad_files(tmp_path):
 
 def test_schedule_outside_horizon_is_refused():
     from credsim import Sim
+
     with pytest.raises(ScenarioError, match="within the horizon"):
-        Sim("as-reported", agents=100, days=10,
-            overrides=["observe.misid={days=[0, 30], values=[0.1, 0.2]}"])
+        Sim(
+            "as-reported",
+            agents=100,
+            days=10,
+            overrides=["observe.misid={days=[0, 30], values=[0.1, 0.2]}"],
+        )
 
 
 def test_every_parameter_is_described():
     rows = describe_parameters()
     keys = {r["key"] for r in rows}
-    assert {"observe.misid", "score.deltas.rumour", "services.flight.p_urban",
-            "respond.p_unfriend", "listing.p_pay"} <= keys
+    assert {
+        "observe.misid",
+        "score.deltas.rumour",
+        "services.flight.p_urban",
+        "respond.p_unfriend",
+        "listing.p_pay",
+    } <= keys
     num = [r for r in rows if isinstance(r["default"], float)]
     assert all(r["unit"] for r in num)
     assert np.isfinite(len(rows))
@@ -98,5 +113,6 @@ def test_docs_parameter_table_is_current():
     from pathlib import Path
 
     from credsim.scenario import parameters_markdown
+
     doc = (Path(__file__).parents[1] / "docs" / "model.md").read_text()
     assert parameters_markdown() in doc, "regenerate the table in docs/model.md"

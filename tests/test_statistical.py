@@ -24,17 +24,25 @@ def check_count(observed: float, p: np.ndarray, what: str) -> None:
 @pytest.fixture(scope="module")
 def days2():
     """200,000 agents, two days; the day arrays of each day kept."""
-    sim = Sim("as-reported", agents=200_000, days=2, seed=11,
-              overrides=["record.tracked=0"])
+    sim = Sim("as-reported", agents=200_000, days=2, seed=11, overrides=["record.tracked=0"])
     sim.build()
     out = []
     for _ in range(2):
         rode = sim.state.rode_train.copy()
         sim.step()
         d = sim.day
-        out.append({"true": d.true_ev.copy(), "obs": d.obs.copy(), "misid": d.misid.copy(),
-                    "posts": d.posts.copy(), "req": d.svc_req.copy(), "rode": rode,
-                    "ft": d.false_target.copy(), "fs": d.false_source.copy()})
+        out.append(
+            {
+                "true": d.true_ev.copy(),
+                "obs": d.obs.copy(),
+                "misid": d.misid.copy(),
+                "posts": d.posts.copy(),
+                "req": d.svc_req.copy(),
+                "rode": rode,
+                "ft": d.false_target.copy(),
+                "fs": d.false_source.copy(),
+            }
+        )
     return sim, out
 
 
@@ -48,8 +56,11 @@ def test_behave_rates_day0(days2):
     ev = out[0]["true"]
     grown = pop.age != CHILD
     assert not ev[~grown].any(), "children commit nothing"
-    civic, civ, hon = (pop.civic.astype(float), pop.civility.astype(float),
-                       pop.honesty.astype(float))
+    civic, civ, hon = (
+        pop.civic.astype(float),
+        pop.civility.astype(float),
+        pop.honesty.astype(float),
+    )
     check_count(bit(ev, 0).sum(), 0.02 * civic * grown, "community_service")
     check_count(bit(ev, 1).sum(), 0.05 * (pop.platform & grown), "domestic_purchase")
     check_count(bit(ev, 2).sum(), 0.05 * (1 - civ) * (pop.smoker & grown), "smoking_in_public")
@@ -136,12 +147,17 @@ def test_false_flag_share_of_observed_rumours(days2):
 def test_service_request_rates(days2):
     sim, out = days2
     pop = sim.pop
-    table = {"flight": (0.004, 0.001, (ADULT, ELDER)), "train": (0.01, 0.004, (ADULT, ELDER)),
-             "luxury_hotel": (0.001, 0.0002, (ADULT,)), "hotel": (0.01, 0.003, (ADULT,)),
-             "bike_rental": (0.05, 0.01, (ADULT,)),
-             "umbrella_rental": (0.01, 0.002, (ADULT, ELDER)),
-             "property_purchase": (1e-4, 5e-5, (ADULT,)), "visa": (5e-4, 1e-4, (ADULT,)),
-             "dating_app": (0.02, 0.01, (ADULT,))}
+    table = {
+        "flight": (0.004, 0.001, (ADULT, ELDER)),
+        "train": (0.01, 0.004, (ADULT, ELDER)),
+        "luxury_hotel": (0.001, 0.0002, (ADULT,)),
+        "hotel": (0.01, 0.003, (ADULT,)),
+        "bike_rental": (0.05, 0.01, (ADULT,)),
+        "umbrella_rental": (0.01, 0.002, (ADULT, ELDER)),
+        "property_purchase": (1e-4, 5e-5, (ADULT,)),
+        "visa": (5e-4, 1e-4, (ADULT,)),
+        "dating_app": (0.02, 0.01, (ADULT,)),
+    }
     for name, (pu, pr, ages) in table.items():
         s = SERVICES.index(name)
         elig = np.isin(pop.age, ages)
@@ -156,17 +172,24 @@ def test_service_request_rates(days2):
 
 
 def test_private_school_requests_on_day_243():
-    sim = Sim("as-reported", agents=100_000, days=244, seed=5,
-              overrides=["record.tracked=0", "record.region_every=7"])
+    sim = Sim(
+        "as-reported",
+        agents=100_000,
+        days=244,
+        seed=5,
+        overrides=["record.tracked=0", "record.region_every=7"],
+    )
     sim.build()
     sim.day_done = 243  # jump to 1 September (nothing else is needed for the request draw)
     from credsim.phases.services import Services
+
     Services(sim).run(243)
     pop = sim.pop
     s = SERVICES.index("private_school")
     req = bit(sim.day.svc_req, s)
-    check_count(req.sum(), np.where(pop.age == CHILD, np.where(pop.urban, 0.1, 0.02), 0),
-                "private school")
+    check_count(
+        req.sum(), np.where(pop.age == CHILD, np.where(pop.urban, 0.1, 0.02), 0), "private school"
+    )
 
 
 def test_service_requests_are_independent(days2):
@@ -174,10 +197,11 @@ def test_service_requests_are_independent(days2):
     sim, out = days2
     pop = sim.pop
     urban_adult = (pop.age == ADULT) & pop.urban
-    for a, b, pa, pb in (("bike_rental", "dating_app", 0.05, 0.02),
-                         ("flight", "bike_rental", 0.004, 0.05),
-                         ("train", "dating_app", 0.01, 0.02)):
+    for a, b, pa, pb in (
+        ("bike_rental", "dating_app", 0.05, 0.02),
+        ("flight", "bike_rental", 0.004, 0.05),
+        ("train", "dating_app", 0.01, 0.02),
+    ):
         sa, sb = SERVICES.index(a), SERVICES.index(b)
-        both = sum(int((bit(o["req"], sa) & bit(o["req"], sb))[urban_adult].sum())
-                   for o in out)
+        both = sum(int((bit(o["req"], sa) & bit(o["req"], sb))[urban_adult].sum()) for o in out)
         check_count(both, np.full(2 * int(urban_adult.sum()), pa * pb), f"{a} and {b}")

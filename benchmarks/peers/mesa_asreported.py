@@ -75,14 +75,24 @@ DECAY = 0.5 ** (1 / 365)  # a half-life of 365 days
 ASSOCIATION_WEIGHT = 0.2
 TIERS = (("AAA", 1050.0), ("AA", 1030.0), ("A", 960.0), ("B", 850.0), ("C", 600.0))
 DELTA = {
-    "community_service": 5.0, "domestic_purchase": 1.0, "smoking_in_public": -5.0,
-    "traffic_violation": -5.0, "smoking_on_train": -10.0, "debt_default": -50.0,
-    "fraud": -100.0, "tax_evasion": -100.0, "rumour": -50.0,
+    "community_service": 5.0,
+    "domestic_purchase": 1.0,
+    "smoking_in_public": -5.0,
+    "traffic_violation": -5.0,
+    "smoking_on_train": -10.0,
+    "debt_default": -50.0,
+    "fraud": -100.0,
+    "tax_evasion": -100.0,
+    "rumour": -50.0,
 }
 CATEGORY = {
-    "smoking_in_public": "public", "traffic_violation": "public",
-    "smoking_on_train": "public", "debt_default": "financial", "fraud": "financial",
-    "tax_evasion": "financial", "rumour": "speech",
+    "smoking_in_public": "public",
+    "traffic_violation": "public",
+    "smoking_on_train": "public",
+    "debt_default": "financial",
+    "fraud": "financial",
+    "tax_evasion": "financial",
+    "rumour": "speech",
 }
 
 # list
@@ -98,9 +108,18 @@ GOOD_FROM = 960.0  # tier >= A
 BAD_BELOW = 850.0  # tier <= C
 
 CAMERA_EVENTS = ("smoking_in_public", "traffic_violation")
-TRUE_EVENTS = ("community_service", "domestic_purchase", "smoking_in_public",
-               "traffic_violation", "smoking_on_train", "debt_default", "fraud",
-               "tax_evasion", "rumour_true", "rumour_false_flag")
+TRUE_EVENTS = (
+    "community_service",
+    "domestic_purchase",
+    "smoking_in_public",
+    "traffic_violation",
+    "smoking_on_train",
+    "debt_default",
+    "fraud",
+    "tax_evasion",
+    "rumour_true",
+    "rumour_false_flag",
+)
 OBSERVED_EVENTS = tuple(DELTA)
 
 
@@ -128,8 +147,7 @@ SERVICES = (
     Service("hotel", ("adult",), 0.01, 0.003, deposit_below=850.0),
     Service("bike_rental", ("adult",), 0.05, 0.01, deposit_below=850.0),
     Service("umbrella_rental", ("adult", "elder"), 0.01, 0.002, deny_below=850.0),
-    Service("social_services", ("adult", "elder"), 0.002, 0.002, p_elder=0.01,
-            deny_below=850.0),
+    Service("social_services", ("adult", "elder"), 0.002, 0.002, p_elder=0.01, deny_below=850.0),
     Service("property_purchase", ("adult",), 1e-4, 5e-5, deny_listed=True),
     Service("visa", ("adult",), 5e-4, 1e-4, perk_from=1030.0),
     Service("dating_app", ("adult",), 0.02, 0.01, perk_from=1030.0),
@@ -141,13 +159,21 @@ OUTCOMES = ("granted", "denied", "deposit", "perk")
 METRICS = (
     [f"true_{e}" for e in TRUE_EVENTS]
     + [f"observed_{e}" for e in OBSERVED_EVENTS]
-    + ["misidentified_smoking_in_public", "misidentified_traffic_violation",
-       "false_flag_rumour", "posts", "cases_financial", "cases_financial_dropped",
-       "cases_defamation", "cases_defamation_dropped", "judgments_financial",
-       "judgments_defamation", "apologies_insincere"]
+    + [
+        "misidentified_smoking_in_public",
+        "misidentified_traffic_violation",
+        "false_flag_rumour",
+        "posts",
+        "cases_financial",
+        "cases_financial_dropped",
+        "cases_defamation",
+        "cases_defamation_dropped",
+        "judgments_financial",
+        "judgments_defamation",
+        "apologies_insincere",
+    ]
     + [f"entries_{r}" for r in ("debt_default", "fraud", "tax_evasion", "speech", "score")]
-    + ["entries_wrongful", "entries_association", "exits_expiry", "exits_paid",
-       "exits_recovered"]
+    + ["entries_wrongful", "entries_association", "exits_expiry", "exits_paid", "exits_recovered"]
     + [f"{s.name}_{k}" for s in SERVICES for k in ("requests",) + OUTCOMES]
     + ["edges_cut"]
 )
@@ -160,9 +186,12 @@ def provinces() -> list[tuple[str, float, float]]:
         text = path.read_text()
     else:  # an installed credsim ships the same file
         from importlib import resources
+
         text = (resources.files("credsim") / "data" / "provinces.csv").read_text()
-    return [(r["province"], float(r["population_thousands"]), float(r["urban_share"]))
-            for r in csv.DictReader(text.splitlines())]
+    return [
+        (r["province"], float(r["population_thousands"]), float(r["urban_share"]))
+        for r in csv.DictReader(text.splitlines())
+    ]
 
 
 def largest_remainder(total: int, weights: list[float]) -> list[int]:
@@ -187,8 +216,9 @@ class Citizen(mesa.Agent):
     """A synthetic citizen: fixed attributes, a personal ledger and score, listings,
     deterrence and chilling multipliers, and a set of (active) friends."""
 
-    def __init__(self, model: CreditModel, region: int, region_index: int, age: str,
-                 urban: bool, male: bool):
+    def __init__(
+        self, model: CreditModel, region: int, region_index: int, age: str, urban: bool, male: bool
+    ):
         super().__init__(model)
         rnd = self.random
         self.region = region
@@ -199,7 +229,8 @@ class Citizen(mesa.Agent):
         self.male = male
         self.parent: Citizen | None = None  # children: an adult of the same region
         self.platform_user = age != "child" and rnd.random() < (
-            PLATFORM_URBAN if urban else PLATFORM_RURAL)
+            PLATFORM_URBAN if urban else PLATFORM_RURAL
+        )
         self.speaker = age == "adult" and rnd.random() < SPEAKER_SHARE
         self.smoker = age == "adult" and rnd.random() < (SMOKER_MALE if male else SMOKER_FEMALE)
         self.honesty = rnd.betavariate(*HONESTY)
@@ -210,8 +241,11 @@ class Citizen(mesa.Agent):
         self.services = []
         for svc in SERVICES:
             if age in svc.who:
-                p = svc.p_elder if (age == "elder" and svc.p_elder is not None) else (
-                    svc.p_urban if urban else svc.p_rural)
+                p = (
+                    svc.p_elder
+                    if (age == "elder" and svc.p_elder is not None)
+                    else (svc.p_urban if urban else svc.p_rural)
+                )
                 self.services.append((svc, p))
         # state
         self.own = 0.0
@@ -473,12 +507,14 @@ class CreditModel(mesa.Model):
         self.active_edges = 0
         self._build_population(n)
         self._build_network()
-        self.datacollector = mesa.DataCollector(model_reporters={
-            **{m: (lambda model, m=m: model.counts[m]) for m in METRICS},
-            "listed": lambda model: len(model.agents.select(lambda a: a.listed)),
-            "active_edges": "active_edges",
-            "score_mean": lambda model: model.agents.agg("score", np.mean),
-        })
+        self.datacollector = mesa.DataCollector(
+            model_reporters={
+                **{m: (lambda model, m=m: model.counts[m]) for m in METRICS},
+                "listed": lambda model: len(model.agents.select(lambda a: a.listed)),
+                "active_edges": "active_edges",
+                "score_mean": lambda model: model.agents.agg("score", np.mean),
+            }
+        )
 
     # --- population and network ----------------------------------------------------------
     def _build_population(self, n: int) -> None:
@@ -489,13 +525,21 @@ class CreditModel(mesa.Model):
         for r, ((_, _, urban_share), size) in enumerate(zip(provs, per_region)):
             members: list[Citizen] = []
             if size:
-                ages = largest_remainder(size, [CHILD_SHARE, 1 - CHILD_SHARE - ELDER_SHARE,
-                                                ELDER_SHARE])
+                ages = largest_remainder(
+                    size, [CHILD_SHARE, 1 - CHILD_SHARE - ELDER_SHARE, ELDER_SHARE]
+                )
                 for age, count in zip(("child", "adult", "elder"), ages):
                     for _ in range(count):
-                        members.append(Citizen(
-                            self, r, len(members), age, rnd.random() < urban_share,
-                            rnd.random() >= FEMALE_SHARE))
+                        members.append(
+                            Citizen(
+                                self,
+                                r,
+                                len(members),
+                                age,
+                                rnd.random() < urban_share,
+                                rnd.random() >= FEMALE_SHARE,
+                            )
+                        )
             adults = [a for a in members if a.age == "adult"]
             if adults:
                 for child in members:
@@ -619,9 +663,17 @@ def run(agents: int, days: int, seed: int = 1) -> dict:
         "build_s": t1 - t0,
         "run_s": run_s,
         "agent_days_per_s": agents * days / run_s,
-        **{f"true_{e}": total[f"true_{e}"] for e in (
-            "community_service", "domestic_purchase", "smoking_in_public",
-            "traffic_violation", "smoking_on_train", "debt_default")},
+        **{
+            f"true_{e}": total[f"true_{e}"]
+            for e in (
+                "community_service",
+                "domestic_purchase",
+                "smoking_in_public",
+                "traffic_violation",
+                "smoking_on_train",
+                "debt_default",
+            )
+        },
         "observed_traffic_violation": total["observed_traffic_violation"],
         "misidentified_events": total["misidentified_smoking_in_public"]
         + total["misidentified_traffic_violation"],
@@ -634,8 +686,10 @@ def run(agents: int, days: int, seed: int = 1) -> dict:
         "bike_rental_requests": total["bike_rental_requests"],
         "umbrella_rental_requests": total["umbrella_rental_requests"],
         "flight_denied": total["flight_denied"],
-        "listing_entries": sum(total[f"entries_{r}"] for r in (
-            "debt_default", "fraud", "tax_evasion", "speech", "score")),
+        "listing_entries": sum(
+            total[f"entries_{r}"]
+            for r in ("debt_default", "fraud", "tax_evasion", "speech", "score")
+        ),
         "edges_cut": total["edges_cut"],
         "score_mean_end": float(daily["score_mean"].iloc[-1]),
     }

@@ -18,8 +18,18 @@ from typing import Any
 import numpy as np
 
 Values = Any  # a sequence or an array of numbers (or category names)
-PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
-           "#7f7f7f", "#bcbd22", "#17becf"]
+PALETTE = [
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#ff7f0e",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+]
 
 
 @dataclass
@@ -77,8 +87,10 @@ def _sideways(chart: Chart) -> bool:
 
 
 def _numeric(x: Sequence[Any]) -> bool:
-    return len(x) > 0 and all(isinstance(v, (int, float, np.integer, np.floating))
-                              and not isinstance(v, (bool, np.bool_)) for v in x)
+    return len(x) > 0 and all(
+        isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+        for v in x
+    )
 
 
 def _clean(v: Values, log: bool) -> np.ndarray:
@@ -111,7 +123,7 @@ def _bar_slots(chart: Chart) -> tuple[dict[int, np.ndarray], float] | None:
 
 def _rgba(hex_color: str, alpha: float) -> str:
     h = hex_color.lstrip("#")
-    r, g, b = (int(h[k:k + 2], 16) for k in (0, 2, 4))
+    r, g, b = (int(h[k : k + 2], 16) for k in (0, 2, 4))
     return f"rgba({r},{g},{b},{alpha})"
 
 
@@ -128,19 +140,45 @@ def to_plotly(chart: Chart) -> Any:
         dash = "dash" if s.dash else "solid"
         if s.kind in ("line", "step", "markers"):
             mode = "markers" if s.kind == "markers" else "lines"
-            fig.add_trace(go.Scatter(
-                x=list(s.x), y=_clean(s.y, chart.logy), name=s.name, mode=mode,
-                line={"color": color, "width": s.width, "dash": dash,
-                      "shape": "hv" if s.kind == "step" else "linear"},
-                marker={"color": color, "size": 7}))
+            fig.add_trace(
+                go.Scatter(
+                    x=list(s.x),
+                    y=_clean(s.y, chart.logy),
+                    name=s.name,
+                    mode=mode,
+                    line={
+                        "color": color,
+                        "width": s.width,
+                        "dash": dash,
+                        "shape": "hv" if s.kind == "step" else "linear",
+                    },
+                    marker={"color": color, "size": 7},
+                )
+            )
         elif s.kind == "band":
             assert s.upper is not None
-            fig.add_trace(go.Scatter(x=list(s.x), y=_clean(s.y, chart.logy), mode="lines",
-                                     line={"width": 0, "color": color}, showlegend=False,
-                                     hoverinfo="skip", name=s.name))
-            fig.add_trace(go.Scatter(x=list(s.x), y=_clean(s.upper, chart.logy), mode="lines",
-                                     line={"width": 0, "color": color}, fill="tonexty",
-                                     fillcolor=_rgba(color, 0.25), name=s.name))
+            fig.add_trace(
+                go.Scatter(
+                    x=list(s.x),
+                    y=_clean(s.y, chart.logy),
+                    mode="lines",
+                    line={"width": 0, "color": color},
+                    showlegend=False,
+                    hoverinfo="skip",
+                    name=s.name,
+                )
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=list(s.x),
+                    y=_clean(s.upper, chart.logy),
+                    mode="lines",
+                    line={"width": 0, "color": color},
+                    fill="tonexty",
+                    fillcolor=_rgba(color, 0.25),
+                    name=s.name,
+                )
+            )
         elif s.kind == "bar":
             xs, ys = list(s.x), _clean(s.y, chart.logy or chart.logx)
             # grouped bars on categories: each sits on its label (see _bar_slots)
@@ -149,24 +187,44 @@ def to_plotly(chart: Chart) -> Any:
                 off, wd = slots[0][k], slots[1]
                 place = {"offset": list(off - wd / 2), "width": [wd] * len(xs)}
             if chart.horizontal:
-                fig.add_trace(go.Bar(x=ys, y=xs, name=s.name, orientation="h",
-                                     marker_color=color, **place))
+                fig.add_trace(
+                    go.Bar(x=ys, y=xs, name=s.name, orientation="h", marker_color=color, **place)
+                )
             else:
                 fig.add_trace(go.Bar(x=xs, y=ys, name=s.name, marker_color=color, **place))
         elif s.kind == "interval":
             x = np.asarray(s.x, dtype=np.float64)
             lo = np.asarray(s.lo, dtype=np.float64)
             hi = np.asarray(s.hi, dtype=np.float64)
-            fig.add_trace(go.Scatter(
-                x=x, y=list(s.y), mode="markers", name=s.name, marker={"color": color,
-                                                                       "size": 9},
-                error_x={"type": "data", "symmetric": False, "array": hi - x,
-                         "arrayminus": x - lo, "color": color, "thickness": 2}))
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=list(s.y),
+                    mode="markers",
+                    name=s.name,
+                    marker={"color": color, "size": 9},
+                    error_x={
+                        "type": "data",
+                        "symmetric": False,
+                        "array": hi - x,
+                        "arrayminus": x - lo,
+                        "color": color,
+                        "thickness": 2,
+                    },
+                )
+            )
         else:  # pragma: no cover - a programming error
             raise ValueError(f"unknown series kind {s.kind!r}")
     for a, b, label in chart.spans:
-        fig.add_vrect(x0=a, x1=b, fillcolor="#d62728", opacity=0.12, line_width=0,
-                      annotation_text=label, annotation_position="top left")
+        fig.add_vrect(
+            x0=a,
+            x1=b,
+            fillcolor="#d62728",
+            opacity=0.12,
+            line_width=0,
+            annotation_text=label,
+            annotation_position="top left",
+        )
     if chart.ref is not None:
         if _sideways(chart):
             fig.add_vline(x=chart.ref, line_color="#444", line_width=1)
@@ -174,16 +232,19 @@ def to_plotly(chart: Chart) -> Any:
             fig.add_hline(y=chart.ref, line_color="#444", line_width=1)
     height = chart.height
     if _sideways(chart):
-        n_cat = max((len(s.y if s.kind == "interval" else s.x) for s in chart.series),
-                    default=0)
+        n_cat = max((len(s.y if s.kind == "interval" else s.x) for s in chart.series), default=0)
         n_bars = max(1, sum(1 for s in chart.series if s.kind == "bar"))
         height = max(height, 170 + n_cat * (12 + 9 * n_bars))
     fig.update_layout(
         title={"text": chart.title, "x": 0.0, "xanchor": "left"},
-        xaxis_title=chart.xlabel, yaxis_title=chart.ylabel, height=height,
-        barmode="stack" if chart.stacked else "group", template="plotly_white",
+        xaxis_title=chart.xlabel,
+        yaxis_title=chart.ylabel,
+        height=height,
+        barmode="stack" if chart.stacked else "group",
+        template="plotly_white",
         legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0},
-        margin={"l": 70, "r": 20, "t": 50, "b": 90})
+        margin={"l": 70, "r": 20, "t": 50, "b": 90},
+    )
     if chart.legend:
         fig.update_layout(showlegend=True)
     if chart.logy and _log_ok(chart):
@@ -197,8 +258,12 @@ def to_plotly(chart: Chart) -> Any:
 
 def plotly_div(chart: Chart) -> str:
     fig = to_plotly(chart)
-    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"chart-{chart.key}",
-                       config={"displaylogo": False, "responsive": True})
+    return fig.to_html(
+        full_html=False,
+        include_plotlyjs=False,
+        div_id=f"chart-{chart.key}",
+        config={"displaylogo": False, "responsive": True},
+    )
 
 
 def plotly_js() -> str:
@@ -225,8 +290,14 @@ def _readable_ticks(ax: Any) -> None:
 
         def set_locs(self, locs: Any) -> None:
             vals = [float(v) for v in locs if np.isfinite(v)]
-            self.decimals = next((d for d in range(7) if all(
-                abs(round(v, d) - v) <= 1e-9 * max(1.0, abs(v)) for v in vals)), 6)
+            self.decimals = next(
+                (
+                    d
+                    for d in range(7)
+                    if all(abs(round(v, d) - v) <= 1e-9 * max(1.0, abs(v)) for v in vals)
+                ),
+                6,
+            )
 
         def __call__(self, x: float, pos: Any = None) -> str:
             text = f"{x:,.{self.decimals}f}"
@@ -309,27 +380,52 @@ def _mpl_figure(chart: Chart, caption: bool = True) -> Any:
     for k, (s, color) in enumerate(zip(chart.series, colors)):
         ls = "--" if s.dash else "-"
         if s.kind == "line":
-            ax.plot(list(s.x), _clean(s.y, chart.logy), color=color, lw=s.width * 0.75,
-                    ls=ls, label=s.name)
+            ax.plot(
+                list(s.x),
+                _clean(s.y, chart.logy),
+                color=color,
+                lw=s.width * 0.75,
+                ls=ls,
+                label=s.name,
+            )
         elif s.kind == "step":
-            ax.step(list(s.x), _clean(s.y, chart.logy), where="post", color=color,
-                    lw=s.width * 0.75, ls=ls, label=s.name)
+            ax.step(
+                list(s.x),
+                _clean(s.y, chart.logy),
+                where="post",
+                color=color,
+                lw=s.width * 0.75,
+                ls=ls,
+                label=s.name,
+            )
         elif s.kind == "markers":
             ax.plot(list(s.x), _clean(s.y, chart.logy), "o", color=color, ms=5, label=s.name)
         elif s.kind == "band":
-            ax.fill_between(list(s.x), _clean(s.y, chart.logy), _clean(s.upper, chart.logy),
-                            color=color, alpha=0.25, lw=0, label=s.name)
+            ax.fill_between(
+                list(s.x),
+                _clean(s.y, chart.logy),
+                _clean(s.upper, chart.logy),
+                color=color,
+                alpha=0.25,
+                lw=0,
+                label=s.name,
+            )
         elif s.kind == "bar" and _numeric(s.x) and not chart.horizontal:
             pos = np.asarray(s.x, dtype=np.float64)
             vals = np.nan_to_num(np.asarray(s.y, dtype=np.float64))
             wd = float(np.min(np.diff(pos))) if pos.size > 1 else 1.0
             base = np.zeros(pos.size) if (bottoms is None or not chart.stacked) else bottoms
             if pos.size > 100 and nb == 1:  # many thin bars: one filled step, far faster
-                ax.fill_between(pos, base, base + vals, step="mid", color=color, lw=0,
-                                label=s.name)
+                ax.fill_between(pos, base, base + vals, step="mid", color=color, lw=0, label=s.name)
                 continue
-            ax.bar(pos, vals, width=wd * (0.9 if chart.stacked else 0.8 / nb), bottom=base,
-                   color=color, label=s.name)
+            ax.bar(
+                pos,
+                vals,
+                width=wd * (0.9 if chart.stacked else 0.8 / nb),
+                bottom=base,
+                color=color,
+                label=s.name,
+            )
             if chart.stacked:
                 bottoms = base + vals
         elif s.kind == "bar":
@@ -356,8 +452,12 @@ def _mpl_figure(chart: Chart, caption: bool = True) -> Any:
             if chart.horizontal:
                 ax.set_yticks(pos, cats)
             else:
-                ax.set_xticks(pos, cats, rotation=30 if len(cats) > 6 else 0,
-                              ha="right" if len(cats) > 6 else "center")
+                ax.set_xticks(
+                    pos,
+                    cats,
+                    rotation=30 if len(cats) > 6 else 0,
+                    ha="right" if len(cats) > 6 else "center",
+                )
         elif s.kind == "interval":
             cats = [str(c) for c in s.y]
             pos = np.arange(len(cats), dtype=np.float64)
@@ -367,8 +467,15 @@ def _mpl_figure(chart: Chart, caption: bool = True) -> Any:
             ax.set_yticks(pos, cats)
     for a, b, label in chart.spans:
         ax.axvspan(a, b, color="#d62728", alpha=0.12, lw=0)
-        ax.text(a, 1.0, " " + label, transform=ax.get_xaxis_transform(), va="top",
-                fontsize=8, color="#a00")
+        ax.text(
+            a,
+            1.0,
+            " " + label,
+            transform=ax.get_xaxis_transform(),
+            va="top",
+            fontsize=8,
+            color="#a00",
+        )
     if chart.ref is not None:
         if _sideways(chart):
             ax.axvline(chart.ref, color="#444", lw=0.8)
@@ -396,8 +503,15 @@ def _mpl_figure(chart: Chart, caption: bool = True) -> Any:
         width, height = fig.get_size_inches()
         extra = (len(lines) * 9 * 1.3 + 10) / 72  # inches: 9-point lines and a margin
         fig.set_size_inches(width, height + extra)
-        fig.text(0.012, 4 / 72 / (height + extra), "\n".join(lines), ha="left",
-                 va="bottom", fontsize=9, color="#555555")
+        fig.text(
+            0.012,
+            4 / 72 / (height + extra),
+            "\n".join(lines),
+            ha="left",
+            va="bottom",
+            fontsize=9,
+            color="#555555",
+        )
         fig.tight_layout(rect=(0, extra / (height + extra), 1, 1))
     else:
         fig.tight_layout()
@@ -423,7 +537,7 @@ def svg(chart: Chart) -> str:
     fig.savefig(buf, format="svg")
     plt.close(fig)
     text = buf.getvalue()
-    return text[text.find("<svg"):]
+    return text[text.find("<svg") :]
 
 
 # ------------------------------------------------------------------------------------
@@ -470,20 +584,29 @@ def fmt(v: Any, digits: int = 4) -> str:
     return str(v)
 
 
-def table_html(headers: Sequence[str], rows: Iterable[Sequence[Any]], caption: str = "",
-               numeric: Sequence[bool] | None = None, cls: str = "") -> str:
+def table_html(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    caption: str = "",
+    numeric: Sequence[bool] | None = None,
+    cls: str = "",
+) -> str:
     """A plain HTML table; cells that are numbers are formatted and right-aligned."""
     out = [f'<div class="scroll"><table class="{esc(cls)}">']
     if caption:
         out.append(f"<caption>{esc(caption)}</caption>")
-    out.append("<thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in headers)
-               + "</tr></thead><tbody>")
+    out.append(
+        "<thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in headers) + "</tr></thead><tbody>"
+    )
     for row in rows:
         cells = []
         for k, v in enumerate(row):
-            num = (numeric[k] if numeric is not None else
-                   isinstance(v, (int, float, np.integer, np.floating))
-                   and not isinstance(v, (bool, np.bool_)))
+            num = (
+                numeric[k]
+                if numeric is not None
+                else isinstance(v, (int, float, np.integer, np.floating))
+                and not isinstance(v, (bool, np.bool_))
+            )
             text = fmt(v) if not isinstance(v, str) else v
             cells.append(f'<td class="num">{esc(text)}</td>' if num else f"<td>{esc(text)}</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
@@ -494,8 +617,10 @@ def table_html(headers: Sequence[str], rows: Iterable[Sequence[Any]], caption: s
 def figure_html(chart: Chart, png: str | None = None, interactive: bool = True) -> str:
     body = plotly_div(chart) if interactive else svg(chart)
     link = f' <a href="{esc(png)}">PNG</a>' if png else ""
-    return (f'<figure class="chart" id="fig-{esc(chart.key)}">{body}'
-            f"<figcaption>{esc(chart.caption)}{link}</figcaption></figure>")
+    return (
+        f'<figure class="chart" id="fig-{esc(chart.key)}">{body}'
+        f"<figcaption>{esc(chart.caption)}{link}</figcaption></figure>"
+    )
 
 
 CSS = """
@@ -523,19 +648,27 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 """
 
 
-def page(title: str, subtitle: list[str], body: list[str], nav: list[tuple[str, str]]
-         | None = None, plotly: bool = True) -> str:
+def page(
+    title: str,
+    subtitle: list[str],
+    body: list[str],
+    nav: list[tuple[str, str]] | None = None,
+    plotly: bool = True,
+) -> str:
     """A complete, self-contained HTML page (plotly.js inline when ``plotly``)."""
     head_js = f'<script type="text/javascript">{plotly_js()}</script>' if plotly else ""
     links = ""
     if nav:
         links = "<nav>" + "".join(f'<a href="#{esc(a)}">{esc(t)}</a>' for a, t in nav) + "</nav>"
     sub = "".join(f"<p>{esc(s)}</p>" for s in subtitle)
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>{esc(title)}</title><style>{CSS}</style>{head_js}</head><body>"
-            f"<header><h1>{esc(title)}</h1>{sub}{links}</header><main>"
-            + "\n".join(body) + "</main></body></html>\n")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{esc(title)}</title><style>{CSS}</style>{head_js}</head><body>"
+        f"<header><h1>{esc(title)}</h1>{sub}{links}</header><main>"
+        + "\n".join(body)
+        + "</main></body></html>\n"
+    )
 
 
 def flatten(d: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:

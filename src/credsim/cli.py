@@ -72,9 +72,13 @@ class _Command(typer.core.TyperCommand):
         return _plain_params(super().get_params(ctx))
 
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, cls=_Group,
-                  help="credsim: simulate social credit systems on synthetic populations. "
-                       "It never scores real people.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    cls=_Group,
+    help="credsim: simulate social credit systems on synthetic populations. "
+    "It never scores real people.",
+)
 console = Console()
 err_console = Console(stderr=True)
 THE_SCENARIOS = "the scenario's"
@@ -90,8 +94,12 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="print credsim's version and exit")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="print credsim's version and exit"
+        ),
+    ] = False,
 ) -> None:
     pass
 
@@ -109,27 +117,45 @@ def _fail(e: Exception) -> None:
 
 @app.command(cls=_Command)
 def run(
-    scenario: Annotated[str, typer.Argument(metavar="SCENARIO",
-                                            help="a preset name or a scenario TOML file")]
-    = "as-reported",
-    agents: Annotated[int | None, typer.Option(metavar="N", show_default=THE_SCENARIOS,
-                                               help="number of synthetic agents")] = None,
-    days: Annotated[int | None, typer.Option(metavar="N", show_default=THE_SCENARIOS,
-                                             help="days to simulate")] = None,
-    seed: Annotated[int | None, typer.Option(metavar="N", show_default=THE_SCENARIOS,
-                                             help="random seed")] = None,
-    out: Annotated[Path | None, typer.Option(metavar="DIR", show_default="runs/SCENARIO",
-                                             help="run directory to write")] = None,
-    set_: Annotated[list[str] | None, typer.Option(
-        "--set", metavar="KEY=VALUE", help="override a parameter (repeatable), "
-                                           "e.g. --set observe.misid=0.001")] = None,
+    scenario: Annotated[
+        str, typer.Argument(metavar="SCENARIO", help="a preset name or a scenario TOML file")
+    ] = "as-reported",
+    agents: Annotated[
+        int | None,
+        typer.Option(metavar="N", show_default=THE_SCENARIOS, help="number of synthetic agents"),
+    ] = None,
+    days: Annotated[
+        int | None, typer.Option(metavar="N", show_default=THE_SCENARIOS, help="days to simulate")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(metavar="N", show_default=THE_SCENARIOS, help="random seed")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(metavar="DIR", show_default="runs/SCENARIO", help="run directory to write"),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="KEY=VALUE",
+            help="override a parameter (repeatable), e.g. --set observe.misid=0.001",
+        ),
+    ] = None,
     profile: Annotated[bool, typer.Option(help="print the time spent in each phase")] = False,
     force: Annotated[bool, typer.Option(help="overwrite an existing run directory")] = False,
-    resume: Annotated[Path | None, typer.Option(
-        metavar="RUN", help="continue the interrupted run in this run directory")] = None,
-    checkpoint_every: Annotated[int | None, typer.Option(
-        metavar="K", show_default="30, or the resumed run's",
-        help="write a checkpoint every K days (0: only on Ctrl-C)")] = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option(metavar="RUN", help="continue the interrupted run in this run directory"),
+    ] = None,
+    checkpoint_every: Annotated[
+        int | None,
+        typer.Option(
+            metavar="K",
+            show_default="30, or the resumed run's",
+            help="write a checkpoint every K days (0: only on Ctrl-C)",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
 ) -> None:
     """Run a scenario and write its run directory (run.json and Parquet tables).
@@ -150,20 +176,32 @@ def run(
                 compiled = warm_kernels()
             COMPILE.on_start = None
             if compiled > 0:
-                console.print(f"compiled credsim's kernels in {compiled:.1f} s (once: later "
-                              f"runs load them from the cache)")
+                console.print(
+                    f"compiled credsim's kernels in {compiled:.1f} s (once: later "
+                    f"runs load them from the cache)"
+                )
             return compiled
 
         if resume is not None:
-            given = [o for o, v in (("a scenario", scenario != "as-reported"),
-                                    ("--agents", agents is not None),
-                                    ("--days", days is not None), ("--seed", seed is not None),
-                                    ("--set", bool(set_)), ("--out", out is not None),
-                                    ("--force", force)) if v]
+            given = [
+                o
+                for o, v in (
+                    ("a scenario", scenario != "as-reported"),
+                    ("--agents", agents is not None),
+                    ("--days", days is not None),
+                    ("--seed", seed is not None),
+                    ("--set", bool(set_)),
+                    ("--out", out is not None),
+                    ("--force", force),
+                )
+                if v
+            ]
             if given:
-                raise CredsimError(f"--resume continues a run as it was started: give no "
-                                   f"scenario, --agents, --days, --seed, --set, --out or "
-                                   f"--force (got {', '.join(given)})")
+                raise CredsimError(
+                    f"--resume continues a run as it was started: give no "
+                    f"scenario, --agents, --days, --seed, --set, --out or "
+                    f"--force (got {', '.join(given)})"
+                )
             compiled = warm()
             with console.status(f"rebuilding the run in {resume}..."):
                 sim = Sim.resume(resume)
@@ -182,8 +220,10 @@ def run(
             with console.status(f"building {sim.n:,} agents and their friend network..."):
                 sim.build()
             tm = sim.timings
-            console.print(f"built {sim.n:,} agents and {sim.graph.nnz // 2:,} friendships "
-                          f"in {tm['build_population'] + tm['build_network']:.1f} s")
+            console.print(
+                f"built {sim.n:,} agents and {sim.graph.nnz // 2:,} friendships "
+                f"in {tm['build_population'] + tm['build_network']:.1f} s"
+            )
         previous = signal.getsignal(signal.SIGINT)
 
         def stop(signum: int, frame: FrameType | None) -> None:
@@ -195,15 +235,25 @@ def run(
 
         signal.signal(signal.SIGINT, stop)
         try:
-            with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                          MofNCompleteColumn(), TextColumn("days"), DaysPerSecond(),
-                          TimeElapsedColumn(), TextColumn("elapsed,"),
-                          TimeRemainingColumn(), TextColumn("left"),
-                          console=console, disable=quiet) as bar:
-                task = bar.add_task(sim.scenario.name, total=sim.days,
-                                    completed=sim.day_done)
-                res = sim.run(out=out, checkpoint_every=checkpoint_every,
-                              progress=lambda d, n: bar.update(task, completed=d))
+            with Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("days"),
+                DaysPerSecond(),
+                TimeElapsedColumn(),
+                TextColumn("elapsed,"),
+                TimeRemainingColumn(),
+                TextColumn("left"),
+                console=console,
+                disable=quiet,
+            ) as bar:
+                task = bar.add_task(sim.scenario.name, total=sim.days, completed=sim.day_done)
+                res = sim.run(
+                    out=out,
+                    checkpoint_every=checkpoint_every,
+                    progress=lambda d, n: bar.update(task, completed=d),
+                )
         finally:
             signal.signal(signal.SIGINT, previous)
     except CredsimError as e:
@@ -216,8 +266,7 @@ def run(
         _fail_run(sim, "out of memory", 2)
         return
     except OSError as e:
-        _fail_run(sim, f"{e.filename or ''}{': ' if e.filename else ''}"
-                       f"{e.strerror or e}", 2)
+        _fail_run(sim, f"{e.filename or ''}{': ' if e.filename else ''}{e.strerror or e}", 2)
         return
     wall = time.perf_counter() - t0
     _summary_table(res.meta, wall)
@@ -226,8 +275,10 @@ def run(
     console.print(f"run directory: [bold]{out}[/]")
 
 
-COMPILING = ("compiling credsim's kernels (first run only, about a minute on 2 cores; "
-             "they are cached for later runs)...")
+COMPILING = (
+    "compiling credsim's kernels (first run only, about a minute on 2 cores; "
+    "they are cached for later runs)..."
+)
 
 
 def _fail_run(sim: Sim | None, what: str, code: int) -> None:
@@ -240,8 +291,10 @@ def _fail_run(sim: Sim | None, what: str, code: int) -> None:
         day = sim.checkpoint_day
         if (sim.out / CHECKPOINT).exists() and day is not None:
             where = f"after day {day - 1}" if day < sim.days else "of the finished days"
-            hint = (f"; the last checkpoint ({where}) is kept: resume with "
-                    f"'credsim run --resume {sim.out}'")
+            hint = (
+                f"; the last checkpoint ({where}) is kept: resume with "
+                f"'credsim run --resume {sim.out}'"
+            )
         else:
             hint = f"; no checkpoint was written: start over with --force --out {sim.out}"
     err_console.print(f"[bold red]error:[/] {what}{hint}", highlight=False, soft_wrap=True)
@@ -262,6 +315,7 @@ def _times(scale: float) -> str:
 
 def _mechanisms(scn: dict) -> dict[str, bool]:
     """Which of the summary's mechanisms the scenario switches on (True when unknown)."""
+
     def on(v: object) -> bool:
         if isinstance(v, dict) and "values" in v:  # a schedule
             return any(x != 0 for x in v["values"])
@@ -270,9 +324,14 @@ def _mechanisms(scn: dict) -> dict[str, bool]:
     lst = scn.get("listing", {})
     listing = on(lst.get("court_listing")) or on(lst.get("score_listing"))
     svcs = scn.get("services", {}).values()
-    deny = lambda v: (listing and bool(v.get("deny_listed", True)  # noqa: E731
-                                       or v.get("deny_parent_listed", False))
-                      or v.get("deny_below", 0) is not None)
+
+    def deny(v: dict[str, Any]) -> bool:
+        return (
+            listing
+            and bool(v.get("deny_listed", True) or v.get("deny_parent_listed", False))
+            or v.get("deny_below", 0) is not None
+        )
+
     return {
         "list": listing,
         "association": on(lst.get("score_listing"))
@@ -280,8 +339,11 @@ def _mechanisms(scn: dict) -> dict[str, bool]:
         "deny": any(deny(v) for v in svcs) if svcs else True,
         "flight": deny(scn.get("services", {}).get("flight", {})),
         "train": deny(scn.get("services", {}).get("train", {})),
-        "deposit": any(v.get("deposit_below", 0) is not None or v.get("unscored_deposit")
-                       for v in svcs) if svcs else True,
+        "deposit": any(
+            v.get("deposit_below", 0) is not None or v.get("unscored_deposit") for v in svcs
+        )
+        if svcs
+        else True,
         "perk": any(v.get("perk_from", 0) is not None for v in svcs) if svcs else True,
         "unfriending": on(scn.get("respond", {}).get("unfriending")),
         "speech": on(scn.get("observe", {}).get("speech_monitor")),
@@ -301,13 +363,19 @@ def _summary_table(meta: dict, wall: float) -> None:
     scn = meta.get("scenario", {})
     national = not scn.get("population", {}).get("single_region")
     on = _mechanisms(scn)
-    t = Table(title=f"{meta['preset']}: {meta['agents']:,} agents, {meta['days']} days, "
-                    f"seed {meta['seed']} ({wall:.1f} s)")
+    t = Table(
+        title=f"{meta['preset']}: {meta['agents']:,} agents, {meta['days']} days, "
+        f"seed {meta['seed']} ({wall:.1f} s)"
+    )
     t.add_column("measure")
     t.add_column("simulation", justify="right")
     if estimate:
-        t.add_column(f"{'national ' if national else ''}estimate for {_people(represented)} "
-                     f"people ({_times(scale)})", justify="right", style="dim")
+        t.add_column(
+            f"{'national ' if national else ''}estimate for {_people(represented)} "
+            f"people ({_times(scale)})",
+            justify="right",
+            style="dim",
+        )
     blank = [""] if estimate else []
 
     def count(label: str, v: int, shown: bool = True) -> None:
@@ -344,44 +412,54 @@ def _summary_table(meta: dict, wall: float) -> None:
         t.add_row("agents by tier at the end", "", *blank)
         for tier, n in tiers.items():
             count(f"  {'unscored' if tier == 'unscored' else 'tier ' + tier}", n)
-    t.add_row("score mean / Gini at the end",
-              f"{s['score_mean_end']:.1f} / {s['score_gini_end']:.4f}", *blank)
+    t.add_row(
+        "score mean / Gini at the end",
+        f"{s['score_mean_end']:.1f} / {s['score_gini_end']:.4f}",
+        *blank,
+    )
     section("friendships and speech")
     count("friendships cut", s["edges_cut"], on["unfriending"])
     if on["speech"] or s.get("flags_per_speaker_year"):
-        t.add_row("rumour flags per speaker-year", f"{s['flags_per_speaker_year']:.2f}",
-                  *blank)
-    t.add_row("speech volume, posts (day 0 -> last)",
-              f"{s['posts_day0']:,} -> {s['posts_last_day']:,}", *blank)
+        t.add_row("rumour flags per speaker-year", f"{s['flags_per_speaker_year']:.2f}", *blank)
+    t.add_row(
+        "speech volume, posts (day 0 -> last)",
+        f"{s['posts_day0']:,} -> {s['posts_last_day']:,}",
+        *blank,
+    )
     console.print(t)
     _services_table(svc, SERVICES)
     if estimate:
-        console.print(f"[dim]estimates scale the counts by the {_people(represented)} people "
-                      f"represented / {meta['agents']:,} agents; they are model estimates, "
-                      "not observations.[/]")
+        console.print(
+            f"[dim]estimates scale the counts by the {_people(represented)} people "
+            f"represented / {meta['agents']:,} agents; they are model estimates, "
+            "not observations.[/]"
+        )
     else:
-        console.print(f"[dim]each agent stands for one of the {_people(represented)} people "
-                      "represented: the counts are the model's estimates for them, not "
-                      "observations.[/]")
+        console.print(
+            f"[dim]each agent stands for one of the {_people(represented)} people "
+            "represented: the counts are the model's estimates for them, not "
+            "observations.[/]"
+        )
 
 
 def _services_table(s: dict, services: tuple[str, ...]) -> None:
     """Requests and their outcomes other than granted, for the services that had any
     (``s``: the summary's ``services``)."""
-    outcomes = [o for o in ("denied", "deposit", "perk")
-                if any(s.get(svc, {}).get(o) for svc in services)]
+    outcomes = [
+        o for o in ("denied", "deposit", "perk") if any(s.get(svc, {}).get(o) for svc in services)
+    ]
     rows = [svc for svc in services if any(s.get(svc, {}).get(o) for o in outcomes)]
     if not rows:
         if s:
-            console.print("[dim]every service request was granted: no denial, deposit or "
-                          "perk.[/]")
+            console.print("[dim]every service request was granted: no denial, deposit or perk.[/]")
         return
     t = Table(title="services that denied, asked a deposit or gave a perk (over the run)")
     t.add_column("service")
     t.add_column("requests", justify="right")
     for o in outcomes:
-        t.add_column({"deposit": "with a deposit", "perk": "with a perk"}.get(o, o),
-                     justify="right")
+        t.add_column(
+            {"deposit": "with a deposit", "perk": "with a perk"}.get(o, o), justify="right"
+        )
     for svc in rows:
         n = s[svc]["requests"]
         t.add_row(svc.replace("_", " "), f"{n:,}", *[_of(s[svc][o], n) for o in outcomes])
@@ -409,8 +487,12 @@ def _profile_table(timings: dict, days: int) -> None:
     day_total = sum(v for k, v in timings.items() if k in day_phases)
     for k, v in timings.items():
         daily = k in day_phases
-        t.add_row(k, f"{v:.3f}", f"{1000 * v / days:.2f}" if daily else "",
-                  f"{v / day_total:.1%}" if daily else "")
+        t.add_row(
+            k,
+            f"{v:.3f}",
+            f"{1000 * v / days:.2f}" if daily else "",
+            f"{v / day_total:.1%}" if daily else "",
+        )
     console.print(t)
 
 
@@ -427,16 +509,23 @@ def presets() -> None:
         s = load_scenario(p)
         t.add_row(p, f"{s.population.agents:,}", s.description)
     console.print(t)
-    console.print("Run one with [bold]credsim run PRESET[/]; a scenario file names a preset "
-                  "(preset = \"...\") and overrides keys.")
+    console.print(
+        "Run one with [bold]credsim run PRESET[/]; a scenario file names a preset "
+        '(preset = "...") and overrides keys.'
+    )
 
 
 @app.command(cls=_Command)
 def report(
     run_dir: Annotated[Path, typer.Argument(metavar="RUN", help="a run directory")],
-    out: Annotated[Path | None, typer.Option(
-        metavar="DIR", show_default="the run directory",
-        help="directory to write report.html and figures/ into")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            show_default="the run directory",
+            help="directory to write report.html and figures/ into",
+        ),
+    ] = None,
 ) -> None:
     """Write a self-contained report.html (interactive charts, opens offline) and PNGs."""
     from .report import write_report
@@ -450,39 +539,64 @@ def report(
         _fail(e)
         return
     pngs = len(list((path.parent / "figures").glob("*.png")))
-    console.print(f"report: [bold]{path}[/] ({path.stat().st_size / 1e6:.1f} MB, {pngs} "
-                  f"figures as PNG in {path.parent / 'figures'}; "
-                  f"{time.perf_counter() - t0:.1f} s)")
+    console.print(
+        f"report: [bold]{path}[/] ({path.stat().st_size / 1e6:.1f} MB, {pngs} "
+        f"figures as PNG in {path.parent / 'figures'}; "
+        f"{time.perf_counter() - t0:.1f} s)"
+    )
 
 
 @app.command(cls=_Command)
 def compare(
-    a: Annotated[str, typer.Argument(metavar="A", help="a preset, a scenario TOML file or "
-                                                       "a run directory")],
+    a: Annotated[
+        str, typer.Argument(metavar="A", help="a preset, a scenario TOML file or a run directory")
+    ],
     b: Annotated[str, typer.Argument(metavar="B", help="the same kind as A")],
-    replicates: Annotated[int | None, typer.Option(
-        metavar="N", show_default="5",
-        help="replicates of each (seeds seed, seed+1, ...)")] = None,
-    agents: Annotated[int | None, typer.Option(metavar="N", show_default=THE_SCENARIOS,
-                                               help="number of synthetic agents")] = None,
-    days: Annotated[int | None, typer.Option(metavar="N", show_default=THE_SCENARIOS,
-                                             help="days to simulate")] = None,
-    seed: Annotated[int | None, typer.Option(metavar="N", show_default=THE_SCENARIOS,
-                                             help="first seed")] = None,
-    set_: Annotated[list[str] | None, typer.Option(
-        "--set", metavar="KEY=VALUE",
-        help="override a parameter of both A and B (repeatable)")] = None,
-    set_a: Annotated[list[str] | None, typer.Option(
-        "--set-a", metavar="KEY=VALUE", help="override a parameter of A only (repeatable)")]
-    = None,
-    set_b: Annotated[list[str] | None, typer.Option(
-        "--set-b", metavar="KEY=VALUE", help="override a parameter of B only (repeatable)")]
-    = None,
-    out: Annotated[Path | None, typer.Option(
-        metavar="DIR", show_default="runs/compare-A-vs-B",
-        help="directory for compare.html, compare.csv and replicates.csv")] = None,
-    force: Annotated[bool, typer.Option(
-        help="overwrite the comparison already in the output directory")] = False,
+    replicates: Annotated[
+        int | None,
+        typer.Option(
+            metavar="N", show_default="5", help="replicates of each (seeds seed, seed+1, ...)"
+        ),
+    ] = None,
+    agents: Annotated[
+        int | None,
+        typer.Option(metavar="N", show_default=THE_SCENARIOS, help="number of synthetic agents"),
+    ] = None,
+    days: Annotated[
+        int | None, typer.Option(metavar="N", show_default=THE_SCENARIOS, help="days to simulate")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(metavar="N", show_default=THE_SCENARIOS, help="first seed")
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", metavar="KEY=VALUE", help="override a parameter of both A and B (repeatable)"
+        ),
+    ] = None,
+    set_a: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set-a", metavar="KEY=VALUE", help="override a parameter of A only (repeatable)"
+        ),
+    ] = None,
+    set_b: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set-b", metavar="KEY=VALUE", help="override a parameter of B only (repeatable)"
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            show_default="runs/compare-A-vs-B",
+            help="directory for compare.html, compare.csv and replicates.csv",
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="overwrite the comparison already in the output directory")
+    ] = False,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
 ) -> None:
     """Compare two designs: paired differences B - A with 95 % intervals.
@@ -492,9 +606,17 @@ def compare(
     from .compare import check_out, rich_table
     from .compare import compare as run_compare
 
-    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("days"), TimeElapsedColumn(), TextColumn("left"),
-                   TimeRemainingColumn(), console=console, disable=quiet)
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("days"),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        console=console,
+        disable=quiet,
+    )
     tasks: list = []
 
     def tick(done: int, total: int, label: str) -> None:
@@ -508,9 +630,18 @@ def compare(
     try:
         check_out(out, force)  # before minutes of simulation, not after
         try:
-            cmp = run_compare(a, b, replicates=replicates, agents=agents, days=days, seed=seed,
-                              overrides=set_ or [], overrides_a=set_a or [],
-                              overrides_b=set_b or [], progress=tick)
+            cmp = run_compare(
+                a,
+                b,
+                replicates=replicates,
+                agents=agents,
+                days=days,
+                seed=seed,
+                overrides=set_ or [],
+                overrides_a=set_a or [],
+                overrides_b=set_b or [],
+                progress=tick,
+            )
         finally:
             if tasks:
                 bar.stop()
@@ -522,9 +653,11 @@ def compare(
     for n in cmp.meta.get("notes", []):
         console.print(f"[yellow]note:[/] {n}")
     if cmp.k > 1:
-        console.print("[dim]B − A: mean of the paired differences (common random numbers); "
-                      "green: the 95 % interval excludes 0. Counts are of simulated agents, "
-                      "not national estimates.[/]")
+        console.print(
+            "[dim]B − A: mean of the paired differences (common random numbers); "
+            "green: the 95 % interval excludes 0. Counts are of simulated agents, "
+            "not national estimates.[/]"
+        )
     console.print(f"comparison: [bold]{path}[/] (table: compare.csv, runs: replicates.csv)")
 
 
@@ -532,12 +665,18 @@ def compare(
 def explain(
     run_dir: Annotated[Path, typer.Argument(metavar="RUN", help="a run directory")],
     agent: Annotated[int | None, typer.Option(metavar="ID", help="the agent's index")] = None,
-    pick: Annotated[str | None, typer.Option(
-        metavar="KIND", help="pick an agent: wrongful, association, speaker or listed")]
-    = None,
-    out: Annotated[Path | None, typer.Option(
-        metavar="DIR", show_default="the run directory",
-        help="directory for explain-ID.html")] = None,
+    pick: Annotated[
+        str | None,
+        typer.Option(
+            metavar="KIND", help="pick an agent: wrongful, association, speaker or listed"
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR", show_default="the run directory", help="directory for explain-ID.html"
+        ),
+    ] = None,
 ) -> None:
     """One agent's story: events with their ground truth, listings, denials, its score."""
     from .explain import ExplainError
@@ -547,8 +686,9 @@ def explain(
 
     try:
         if (agent is None) == (pick is None):
-            raise ExplainError("explain: give either --agent ID or --pick "
-                               "wrongful|association|speaker|listed")
+            raise ExplainError(
+                "explain: give either --agent ID or --pick wrongful|association|speaker|listed"
+            )
         res = load_run(run_dir)
         aid = agent if agent is not None else pick_agent(res, str(pick))
         story = story_of(res, aid)
@@ -563,21 +703,42 @@ def explain(
 @app.command(cls=_Command)
 def query(
     run_dir: Annotated[Path, typer.Argument(metavar="RUN", help="a run directory")],
-    sql: Annotated[str, typer.Argument(
-        metavar="SQL", help="one DuckDB query over the views daily, groups, services, "
-                            "score_hist, agents, ledger")],
-    out: Annotated[Path | None, typer.Option(
-        metavar="FILE", help="write the answer to a new .csv or .parquet file instead of "
-                             "printing it (never over the run's own files)")] = None,
-    force: Annotated[bool, typer.Option("--force", help="let --out overwrite an existing "
-                                                        "file")] = False,
+    sql: Annotated[
+        str,
+        typer.Argument(
+            metavar="SQL",
+            help="one DuckDB query over the views daily, groups, services, "
+            "score_hist, agents, ledger",
+        ),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="write the answer to a new .csv or .parquet file instead of "
+            "printing it (never over the run's own files)",
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="let --out overwrite an existing file")
+    ] = False,
     limit: Annotated[int, typer.Option(metavar="N", help="rows to print at most")] = 50,
-    memory_limit: Annotated[str, typer.Option(
-        metavar="SIZE", help="DuckDB's memory cap (e.g. 500MB, 4GB); beyond it, it spills "
-                             "to a temporary directory or stops")] = "1GB",
-    unsafe: Annotated[bool, typer.Option(
-        "--unsafe", help="a full DuckDB shell: several statements, any statement (COPY, "
-                         "ATTACH, INSTALL...), files and the network")] = False,
+    memory_limit: Annotated[
+        str,
+        typer.Option(
+            metavar="SIZE",
+            help="DuckDB's memory cap (e.g. 500MB, 4GB); beyond it, it spills "
+            "to a temporary directory or stops",
+        ),
+    ] = "1GB",
+    unsafe: Annotated[
+        bool,
+        typer.Option(
+            "--unsafe",
+            help="a full DuckDB shell: several statements, any statement (COPY, "
+            "ATTACH, INSTALL...), files and the network",
+        ),
+    ] = False,
 ) -> None:
     """SQL over a run's tables (DuckDB): print the answer, or write it to CSV/Parquet.
 
@@ -595,8 +756,9 @@ def query(
         res = load_run(run_dir)
         if out is not None:
             n = write(res, sql, out, force=force, unsafe=unsafe, memory_limit=memory_limit)
-            console.print(f"{n:,} row{'s' if n != 1 else ''} written to [bold]{out}[/]",
-                          soft_wrap=True)
+            console.print(
+                f"{n:,} row{'s' if n != 1 else ''} written to [bold]{out}[/]", soft_wrap=True
+            )
             return
         ans = head(res, sql, limit, unsafe=unsafe, memory_limit=memory_limit)
     except CredsimError as e:
@@ -617,12 +779,16 @@ def _print_answer(ans: Any) -> None:
     if not ans.table:
         console.print("done: the last statement returned no table")
         return
-    numeric = [pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
-               for t in ans.types]
+    numeric = [
+        pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+        for t in ans.types
+    ]
     cells = [[_cell(v) for v in row] for row in ans.rows]
     ncol = len(ans.columns)
-    widths = [min(MAX_CELL, max([len(str(c))] + [len(r[i]) for r in cells]))
-              for i, c in enumerate(ans.columns)]
+    widths = [
+        min(MAX_CELL, max([len(str(c))] + [len(r[i]) for r in cells]))
+        for i, c in enumerate(ans.columns)
+    ]
     room = console.width - 1  # a column takes its width, two of padding and a border
     if len(cells) == 1 and ncol > 1 and sum(w + 3 for w in widths) > room:
         t = Table(show_header=True)
@@ -641,9 +807,14 @@ def _print_answer(ans: Any) -> None:
             shown += 1
         t = Table(show_header=True)
         for i in range(shown):
-            t.add_column(Text(str(ans.columns[i])), justify="right" if numeric[i] else "left",
-                         no_wrap=True, min_width=min(widths[i], room - 4),
-                         max_width=MAX_CELL, overflow="ellipsis")
+            t.add_column(
+                Text(str(ans.columns[i])),
+                justify="right" if numeric[i] else "left",
+                no_wrap=True,
+                min_width=min(widths[i], room - 4),
+                max_width=MAX_CELL,
+                overflow="ellipsis",
+            )
         for r in cells:
             t.add_row(*[Text(v) for v in r[:shown]])
         console.print(t)
@@ -698,8 +869,9 @@ def main() -> None:
         sys.exit(130)
     except OSError as e:  # a full disk or an unwritable place, wherever it happens
         where = f"{e.filename}: " if e.filename else ""
-        err_console.print(f"[bold red]error:[/] {where}{e.strerror or e}", highlight=False,
-                          soft_wrap=True)
+        err_console.print(
+            f"[bold red]error:[/] {where}{e.strerror or e}", highlight=False, soft_wrap=True
+        )
         sys.exit(2)
     except MemoryError:
         err_console.print("[bold red]error:[/] out of memory", highlight=False)

@@ -22,14 +22,39 @@ if TYPE_CHECKING:
     from .results import Result
 
 # two-sided 95 % quantiles of Student's t (0.975 quantile) by degrees of freedom
-T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
-        9: 2.262, 10: 2.228, 12: 2.179, 15: 2.131, 20: 2.086, 25: 2.060, 30: 2.042,
-        40: 2.021, 60: 2.000, 120: 1.980}
+T975 = {
+    1: 12.706,
+    2: 4.303,
+    3: 3.182,
+    4: 2.776,
+    5: 2.571,
+    6: 2.447,
+    7: 2.365,
+    8: 2.306,
+    9: 2.262,
+    10: 2.228,
+    12: 2.179,
+    15: 2.131,
+    20: 2.086,
+    25: 2.060,
+    30: 2.042,
+    40: 2.021,
+    60: 2.000,
+    120: 1.980,
+}
 Z975 = 1.960
 # the files a comparison writes: the only ones --force overwrites
 COMPARISON_FILES = ("compare.html", "compare.csv", "replicates.csv")
-DAILY_COLUMNS = ["day", "listed", "ever_listed", "entries_wrongful", "posts", "active_edges",
-                 "edges_cut", "score_mean"]
+DAILY_COLUMNS = [
+    "day",
+    "listed",
+    "ever_listed",
+    "entries_wrongful",
+    "posts",
+    "active_edges",
+    "edges_cut",
+    "score_mean",
+]
 
 
 def t975(df: float) -> float:
@@ -70,7 +95,7 @@ def welch_interval(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     va, vb = a.var(ddof=1) / na, b.var(ddof=1) / nb
     if va + vb == 0:
         return diff, 0.0
-    df = (va + vb) ** 2 / (va ** 2 / (na - 1) + vb ** 2 / (nb - 1))
+    df = (va + vb) ** 2 / (va**2 / (na - 1) + vb**2 / (nb - 1))
     return diff, t975(df) * math.sqrt(va + vb)
 
 
@@ -92,8 +117,10 @@ class Comparison:
 
     def __repr__(self) -> str:
         cols = ["label", "a_mean", "b_mean", "diff", "ci_low", "ci_high"]
-        return (f"Comparison({self.a_label!r} vs {self.b_label!r}, {self.k} replicate(s))\n"
-                + self.table[cols].to_string(index=False))
+        return (
+            f"Comparison({self.a_label!r} vs {self.b_label!r}, {self.k} replicate(s))\n"
+            + self.table[cols].to_string(index=False)
+        )
 
     def _repr_html_(self) -> str:
         return self.table.to_html(index=False)
@@ -123,8 +150,10 @@ def check_out(out: str | Path, force: bool = False) -> None:
     :data:`COMPARISON_FILES`) unless ``force``."""
     found = [f for f in COMPARISON_FILES if (Path(out) / f).is_file()]
     if found and not force:
-        raise CredsimError(f"compare: {out} already holds a comparison ({', '.join(found)}): "
-                           "use --force to overwrite it, or --out DIR")
+        raise CredsimError(
+            f"compare: {out} already holds a comparison ({', '.join(found)}): "
+            "use --force to overwrite it, or --out DIR"
+        )
 
 
 def _given(v: Any) -> bool:
@@ -150,16 +179,28 @@ def _stats(rep: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
         _, uhalf = welch_interval(va, vb)
         ma, mb = float(va.mean()), float(vb.mean())
         label, unit = HEADLINE.get(m, (m, ""))
-        rows.append({
-            "metric": m, "label": label, "unit": unit, "a_mean": ma, "b_mean": mb,
-            "diff": diff, "ci_low": diff - half, "ci_high": diff + half, "half_width": half,
-            "welch_low": diff - uhalf, "welch_high": diff + uhalf, "welch_half_width": uhalf,
-            "sd_a": float(va.std(ddof=1)) if va.size > 1 else math.nan,
-            "sd_b": float(vb.std(ddof=1)) if vb.size > 1 else math.nan,
-            "sd_diff": float((vb - va).std(ddof=1)) if va.size > 1 else math.nan,
-            "rel_diff": diff / abs(ma) if ma else math.nan,
-            "excludes_zero": bool(half == half and (diff - half > 0 or diff + half < 0)),
-            "n": int(va.size)})
+        rows.append(
+            {
+                "metric": m,
+                "label": label,
+                "unit": unit,
+                "a_mean": ma,
+                "b_mean": mb,
+                "diff": diff,
+                "ci_low": diff - half,
+                "ci_high": diff + half,
+                "half_width": half,
+                "welch_low": diff - uhalf,
+                "welch_high": diff + uhalf,
+                "welch_half_width": uhalf,
+                "sd_a": float(va.std(ddof=1)) if va.size > 1 else math.nan,
+                "sd_b": float(vb.std(ddof=1)) if vb.size > 1 else math.nan,
+                "sd_diff": float((vb - va).std(ddof=1)) if va.size > 1 else math.nan,
+                "rel_diff": diff / abs(ma) if ma else math.nan,
+                "excludes_zero": bool(half == half and (diff - half > 0 or diff + half < 0)),
+                "n": int(va.size),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -173,11 +214,18 @@ def _daily(res: Result) -> pd.DataFrame:
     return t.select([c for c in DAILY_COLUMNS if c in t.column_names]).to_pandas()
 
 
-def compare(a: Any, b: Any, replicates: int | None = None, agents: int | None = None,
-            days: int | None = None, seed: int | None = None,
-            overrides: Sequence[str] | None = None, overrides_a: Sequence[str] | None = None,
-            overrides_b: Sequence[str] | None = None,
-            progress: Callable[[int, int, str], None] | None = None) -> Comparison:
+def compare(
+    a: Any,
+    b: Any,
+    replicates: int | None = None,
+    agents: int | None = None,
+    days: int | None = None,
+    seed: int | None = None,
+    overrides: Sequence[str] | None = None,
+    overrides_a: Sequence[str] | None = None,
+    overrides_b: Sequence[str] | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> Comparison:
     """Compare A and B: presets, scenario files (run ``replicates`` times each with seeds
     ``seed, seed+1, ...``: common random numbers) or two run directories (compared as
     they are, one replicate, no interval)."""
@@ -187,45 +235,70 @@ def compare(a: Any, b: Any, replicates: int | None = None, agents: int | None = 
     metrics = list(HEADLINE)
     if _is_run_dir(a) or _is_run_dir(b):
         if not (_is_run_dir(a) and _is_run_dir(b)):
-            raise CredsimError("compare: A and B must both be run directories, or both "
-                               "presets or scenario files")
-        given = [n for n, v in (("--replicates", replicates), ("--agents", agents),
-                                ("--days", days), ("--seed", seed), ("--set", overrides),
-                                ("--set-a", overrides_a), ("--set-b", overrides_b))
-                 if _given(v)]
+            raise CredsimError(
+                "compare: A and B must both be run directories, or both presets or scenario files"
+            )
+        given = [
+            n
+            for n, v in (
+                ("--replicates", replicates),
+                ("--agents", agents),
+                ("--days", days),
+                ("--seed", seed),
+                ("--set", overrides),
+                ("--set-a", overrides_a),
+                ("--set-b", overrides_b),
+            )
+            if _given(v)
+        ]
         if given:
-            raise CredsimError(f"compare: {', '.join(given)} "
-                               f"{'applies' if len(given) == 1 else 'apply'} to presets and "
-                               "scenario files only: two run directories are compared as "
-                               "they are (one run each)")
+            raise CredsimError(
+                f"compare: {', '.join(given)} "
+                f"{'applies' if len(given) == 1 else 'apply'} to presets and "
+                "scenario files only: two run directories are compared as "
+                "they are (one run each)"
+            )
         ra, rb = load_run(a), load_run(b)
-        rep = pd.DataFrame([_row("A", 0, int(ra.meta["seed"]), ra, metrics),
-                            _row("B", 0, int(rb.meta["seed"]), rb, metrics)])
+        rep = pd.DataFrame(
+            [
+                _row("A", 0, int(ra.meta["seed"]), ra, metrics),
+                _row("B", 0, int(rb.meta["seed"]), rb, metrics),
+            ]
+        )
         la = _label(a, [], None)
         lb = _label(b, [], None)
         if la == lb:
             la, lb = str(a), str(b)
         notes = []
         if ra.meta["seed"] != rb.meta["seed"] or ra.meta["agents"] != rb.meta["agents"]:
-            notes.append("the two runs differ in seed or size: their difference includes "
-                         "sampling noise that common random numbers would remove")
-        meta = {"mode": "run directories", "replicates": 1, "a": str(a), "b": str(b),
-                "agents": [ra.meta["agents"], rb.meta["agents"]],
-                "days": [ra.meta["days"], rb.meta["days"]],
-                "seeds": [[ra.meta["seed"]], [rb.meta["seed"]]], "notes": notes,
-                "scale": [ra.meta["scale"], rb.meta["scale"]]}
-        return Comparison(la, lb, _stats(rep, metrics), rep,
-                          {"A": [_daily(ra)], "B": [_daily(rb)]}, meta)
+            notes.append(
+                "the two runs differ in seed or size: their difference includes "
+                "sampling noise that common random numbers would remove"
+            )
+        meta = {
+            "mode": "run directories",
+            "replicates": 1,
+            "a": str(a),
+            "b": str(b),
+            "agents": [ra.meta["agents"], rb.meta["agents"]],
+            "days": [ra.meta["days"], rb.meta["days"]],
+            "seeds": [[ra.meta["seed"]], [rb.meta["seed"]]],
+            "notes": notes,
+            "scale": [ra.meta["scale"], rb.meta["scale"]],
+        }
+        return Comparison(
+            la, lb, _stats(rep, metrics), rep, {"A": [_daily(ra)], "B": [_daily(rb)]}, meta
+        )
 
     k = 5 if replicates is None else int(replicates)
     if k < 1:
         raise CredsimError(f"compare: --replicates = {k}: must be at least 1")
     sets_a = list(overrides or []) + list(overrides_a or [])
     sets_b = list(overrides or []) + list(overrides_b or [])
-    sims = {"A": Sim(a, agents=agents, days=days, seed=seed, overrides=sets_a,
-                     record_ledger=False),
-            "B": Sim(b, agents=agents, days=days, seed=seed, overrides=sets_b,
-                     record_ledger=False)}
+    sims = {
+        "A": Sim(a, agents=agents, days=days, seed=seed, overrides=sets_a, record_ledger=False),
+        "B": Sim(b, agents=agents, days=days, seed=seed, overrides=sets_b, record_ledger=False),
+    }
     base = sims["A"].seed if seed is None else int(seed)
     seeds = [base + r for r in range(k)]
     total = k * (sims["A"].days + sims["B"].days)
@@ -255,14 +328,27 @@ def compare(a: Any, b: Any, replicates: int | None = None, agents: int | None = 
         la, lb = la + " [A]", lb + " [B]"
     notes = []
     if sims["A"].n != sims["B"].n:
-        notes.append(f"A has {sims['A'].n:,} agents and B {sims['B'].n:,}: agents are not "
-                     "paired one to one (give --agents)")
-    meta = {"mode": "simulated", "replicates": k, "a": str(a), "b": str(b),
-            "agents": [sims["A"].n, sims["B"].n], "days": [sims["A"].days, sims["B"].days],
-            "seeds": [seeds, seeds], "overrides_a": sets_a, "overrides_b": sets_b,
-            "notes": notes, "wall_s": round(time.perf_counter() - t0, 1),
-            "scale": [sims["A"].scenario.population.represented / sims["A"].n,
-                      sims["B"].scenario.population.represented / sims["B"].n]}
+        notes.append(
+            f"A has {sims['A'].n:,} agents and B {sims['B'].n:,}: agents are not "
+            "paired one to one (give --agents)"
+        )
+    meta = {
+        "mode": "simulated",
+        "replicates": k,
+        "a": str(a),
+        "b": str(b),
+        "agents": [sims["A"].n, sims["B"].n],
+        "days": [sims["A"].days, sims["B"].days],
+        "seeds": [seeds, seeds],
+        "overrides_a": sets_a,
+        "overrides_b": sets_b,
+        "notes": notes,
+        "wall_s": round(time.perf_counter() - t0, 1),
+        "scale": [
+            sims["A"].scenario.population.represented / sims["A"].n,
+            sims["B"].scenario.population.represented / sims["B"].n,
+        ],
+    }
     return Comparison(la, lb, _stats(rep, metrics), rep, daily, meta)
 
 
@@ -289,10 +375,20 @@ class _Measure(NamedTuple):
 
 def _measures(t: pd.DataFrame) -> Iterator[_Measure]:
     for r in t.itertuples():
-        yield _Measure(str(r.label), str(r.unit), C.num(r.a_mean), C.num(r.b_mean),
-                       C.num(r.diff), C.num(r.ci_low), C.num(r.ci_high), bool(r.excludes_zero),
-                       C.num(r.welch_low), C.num(r.welch_high), C.num(r.half_width),
-                       C.num(r.welch_half_width))
+        yield _Measure(
+            str(r.label),
+            str(r.unit),
+            C.num(r.a_mean),
+            C.num(r.b_mean),
+            C.num(r.diff),
+            C.num(r.ci_low),
+            C.num(r.ci_high),
+            bool(r.excludes_zero),
+            C.num(r.welch_low),
+            C.num(r.welch_high),
+            C.num(r.half_width),
+            C.num(r.welch_half_width),
+        )
 
 
 def fmt_value(v: float | None, unit: str) -> str:
@@ -336,8 +432,10 @@ def rich_table(cmp: Comparison) -> Any:
 
     k = cmp.k
     how = "common random numbers" if cmp.meta.get("mode") == "simulated" else "runs as given"
-    t = Table(title=f"A = {cmp.a_label}   B = {cmp.b_label}   "
-                    f"({k} replicate{'s' if k > 1 else ''}, {how})")
+    t = Table(
+        title=f"A = {cmp.a_label}   B = {cmp.b_label}   "
+        f"({k} replicate{'s' if k > 1 else ''}, {how})"
+    )
     t.add_column("measure")
     t.add_column("A", justify="right")
     t.add_column("B", justify="right")
@@ -345,8 +443,12 @@ def rich_table(cmp: Comparison) -> Any:
     if k > 1:
         t.add_column("95 % interval (paired)", justify="right")
     for r in _measures(cmp.table):
-        row = [r.label, fmt_value(r.a_mean, r.unit), fmt_value(r.b_mean, r.unit),
-               fmt_diff(r.diff, r.unit)]
+        row = [
+            r.label,
+            fmt_value(r.a_mean, r.unit),
+            fmt_value(r.b_mean, r.unit),
+            fmt_diff(r.diff, r.unit),
+        ]
         if k > 1:
             ci = f"[{fmt_diff(r.ci_low, r.unit)}, {fmt_diff(r.ci_high, r.unit)}]"
             row.append(f"[green]{ci}[/]" if r.excludes_zero else ci)
@@ -361,36 +463,77 @@ def comparison_charts(cmp: Comparison) -> list[C.Chart]:
     scale = 100.0 / ok["a_mean"].abs()
     lo = (ok["ci_low"] if k > 1 else ok["diff"]) * scale
     hi = (ok["ci_high"] if k > 1 else ok["diff"]) * scale
-    what = (f"mean of {k} paired differences with its 95 % interval (t, {k - 1} df)"
-            if k > 1 else "difference of the two runs (one replicate, no interval)")
-    out = [C.Chart(
-        "relative", "Difference B − A, relative to A", f"For each measure, {what}, as a "
-        "percentage of A's mean (measures with A = 0 left out).", "B − A (% of A's mean)",
-        "measure", [C.Series("B − A", (ok["diff"] * scale).to_numpy(), ok["label"].tolist(),
-                             "interval", lo=lo.to_numpy(), hi=hi.to_numpy())], ref=0.0)]
+    what = (
+        f"mean of {k} paired differences with its 95 % interval (t, {k - 1} df)"
+        if k > 1
+        else "difference of the two runs (one replicate, no interval)"
+    )
+    out = [
+        C.Chart(
+            "relative",
+            "Difference B − A, relative to A",
+            f"For each measure, {what}, as a "
+            "percentage of A's mean (measures with A = 0 left out).",
+            "B − A (% of A's mean)",
+            "measure",
+            [
+                C.Series(
+                    "B − A",
+                    (ok["diff"] * scale).to_numpy(),
+                    ok["label"].tolist(),
+                    "interval",
+                    lo=lo.to_numpy(),
+                    hi=hi.to_numpy(),
+                )
+            ],
+            ref=0.0,
+        )
+    ]
     if k > 1:
         w = t[(t["a_mean"] != 0) & (t["welch_half_width"] > 0)]
         sc = 100.0 / w["a_mean"].abs()
-        out.append(C.Chart(
-            "widths", "Paired versus unpaired intervals", "Half-width of the 95 % interval "
-            "on B − A from the same replicates: paired (common random numbers) and unpaired "
-            "(Welch), as % of A's mean (log scale).", "half-width (% of A's mean, log scale)",
-            "measure", [
-                C.Series("paired", w["label"].tolist(), (w["half_width"] * sc).to_numpy(),
-                         "bar", color=C.PALETTE[2]),
-                C.Series("unpaired (Welch)", w["label"].tolist(),
-                         (w["welch_half_width"] * sc).to_numpy(), "bar", color=C.PALETTE[7])],
-            horizontal=True, logx=True))
-    series = [("listed", "Agents on the list", "agents listed at the end of the day", False),
-              ("entries_wrongful", "Wrongful list entries so far",
-               "wrongful entries so far", True),
-              ("posts", "Speech volume", "posts per day", False),
-              ("active_edges", "Active friendships", "active friendships", False),
-              ("score_mean", "Mean score", "mean score (points)", False)]
+        out.append(
+            C.Chart(
+                "widths",
+                "Paired versus unpaired intervals",
+                "Half-width of the 95 % interval "
+                "on B − A from the same replicates: paired (common random numbers) and unpaired "
+                "(Welch), as % of A's mean (log scale).",
+                "half-width (% of A's mean, log scale)",
+                "measure",
+                [
+                    C.Series(
+                        "paired",
+                        w["label"].tolist(),
+                        (w["half_width"] * sc).to_numpy(),
+                        "bar",
+                        color=C.PALETTE[2],
+                    ),
+                    C.Series(
+                        "unpaired (Welch)",
+                        w["label"].tolist(),
+                        (w["welch_half_width"] * sc).to_numpy(),
+                        "bar",
+                        color=C.PALETTE[7],
+                    ),
+                ],
+                horizontal=True,
+                logx=True,
+            )
+        )
+    series = [
+        ("listed", "Agents on the list", "agents listed at the end of the day", False),
+        ("entries_wrongful", "Wrongful list entries so far", "wrongful entries so far", True),
+        ("posts", "Speech volume", "posts per day", False),
+        ("active_edges", "Active friendships", "active friendships", False),
+        ("score_mean", "Mean score", "mean score (points)", False),
+    ]
     for col, title, ylab, cum in series:
         ss = []
-        for side, color, label in (("A", C.PALETTE[0], cmp.a_label),
-                                   ("B", C.PALETTE[1], cmp.b_label)):
+        for side, color, label in (
+            ("A", C.PALETTE[0], cmp.a_label),
+            ("B", C.PALETTE[1], cmp.b_label),
+        ):
             frames = cmp.daily.get(side, [])
             if not frames or col not in frames[0]:
                 continue
@@ -400,13 +543,19 @@ def comparison_charts(cmp: Comparison) -> list[C.Chart]:
                 m = np.cumsum(m, axis=1)
             x = frames[0]["day"].to_numpy()[:n]
             if len(frames) > 1:
-                ss.append(C.Series(f"{side} range", x, m.min(axis=0), "band",
-                                   upper=m.max(axis=0), color=color))
+                ss.append(
+                    C.Series(
+                        f"{side} range", x, m.min(axis=0), "band", upper=m.max(axis=0), color=color
+                    )
+                )
             ss.append(C.Series(f"{side}: {label}", x, m.mean(axis=0), color=color))
         if ss:
             rng = " (line: mean of the replicates; band: their range)" if k > 1 else ""
-            out.append(C.Chart(f"daily_{col}", title, f"{title} each day under A and B{rng}.",
-                               "day", ylab, ss))
+            out.append(
+                C.Chart(
+                    f"daily_{col}", title, f"{title} each day under A and B{rng}.", "day", ylab, ss
+                )
+            )
     return out
 
 
@@ -421,27 +570,50 @@ def write_html(cmp: Comparison, out: str | Path, force: bool = False) -> Path:
     t = cmp.table
     rows = []
     for r in _measures(t):
-        row = [r.label, fmt_value(r.a_mean, r.unit), fmt_value(r.b_mean, r.unit),
-               fmt_diff(r.diff, r.unit)]
+        row = [
+            r.label,
+            fmt_value(r.a_mean, r.unit),
+            fmt_value(r.b_mean, r.unit),
+            fmt_diff(r.diff, r.unit),
+        ]
         if k > 1:
-            row += [f"[{fmt_diff(r.ci_low, r.unit)}, {fmt_diff(r.ci_high, r.unit)}]",
-                    "yes" if r.excludes_zero else "no",
-                    f"[{fmt_diff(r.welch_low, r.unit)}, {fmt_diff(r.welch_high, r.unit)}]",
-                    (f"{r.welch_half_width / r.half_width:.1f}" if r.half_width > 0 else
-                     ("–" if r.welch_half_width == 0 else "∞"))]
+            row += [
+                f"[{fmt_diff(r.ci_low, r.unit)}, {fmt_diff(r.ci_high, r.unit)}]",
+                "yes" if r.excludes_zero else "no",
+                f"[{fmt_diff(r.welch_low, r.unit)}, {fmt_diff(r.welch_high, r.unit)}]",
+                (
+                    f"{r.welch_half_width / r.half_width:.1f}"
+                    if r.half_width > 0
+                    else ("–" if r.welch_half_width == 0 else "∞")
+                ),
+            ]
         rows.append(row)
     heads = ["measure", "A", "B", "B − A"]
     if k > 1:
-        heads += ["95 % interval, paired", "excludes 0", "95 % interval, unpaired (Welch)",
-                  "unpaired / paired width"]
+        heads += [
+            "95 % interval, paired",
+            "excludes 0",
+            "95 % interval, unpaired (Welch)",
+            "unpaired / paired width",
+        ]
     numeric = [False] + [True] * (len(heads) - 1)
-    body = ['<p class="note">Synthetic populations: no real person is scored. Each measure '
-            "is a count in the simulation (not a national estimate) unless its unit says "
-            "otherwise.</p>", '<h2 id="table">Measures</h2>',
-            C.table_html(heads, rows, numeric=numeric,
-                         caption=(f"Means over {k} replicates; B − A is the mean paired "
-                                  "difference; intervals are 95 % t intervals."
-                                  if k > 1 else "One run each; no interval."))]
+    body = [
+        '<p class="note">Synthetic populations: no real person is scored. Each measure '
+        "is a count in the simulation (not a national estimate) unless its unit says "
+        "otherwise.</p>",
+        '<h2 id="table">Measures</h2>',
+        C.table_html(
+            heads,
+            rows,
+            numeric=numeric,
+            caption=(
+                f"Means over {k} replicates; B − A is the mean paired "
+                "difference; intervals are 95 % t intervals."
+                if k > 1
+                else "One run each; no interval."
+            ),
+        ),
+    ]
     for n in cmp.meta.get("notes", []):
         body.append(f'<p class="note">Note: {C.esc(n)}.</p>')
     body.append('<h2 id="charts">Charts</h2>')
@@ -449,17 +621,32 @@ def write_html(cmp: Comparison, out: str | Path, force: bool = False) -> Path:
         body.append(C.figure_html(ch))
     rep = cmp.replicates
     body.append('<h2 id="replicates">Replicates</h2>')
-    body.append(C.table_html(list(rep.columns), rep.itertuples(index=False),
-                             caption="Every run behind the table (side, replicate, seed, "
-                                     "measures)."))
+    body.append(
+        C.table_html(
+            list(rep.columns),
+            rep.itertuples(index=False),
+            caption="Every run behind the table (side, replicate, seed, measures).",
+        )
+    )
     m = cmp.meta
-    sub = [f"A = {cmp.a_label}", f"B = {cmp.b_label}",
-           f"{m.get('mode')}: {k} replicate{'s' if k != 1 else ''}; "
-           + "; ".join([fmt_pair("agents", m.get("agents")), fmt_pair("days", m.get("days")),
-                        fmt_pair("seeds", m.get("seeds"), _seeds)])]
-    text = C.page("credsim comparison", sub, body,
-                  nav=[("table", "Measures"), ("charts", "Charts"),
-                       ("replicates", "Replicates")])
+    sub = [
+        f"A = {cmp.a_label}",
+        f"B = {cmp.b_label}",
+        f"{m.get('mode')}: {k} replicate{'s' if k != 1 else ''}; "
+        + "; ".join(
+            [
+                fmt_pair("agents", m.get("agents")),
+                fmt_pair("days", m.get("days")),
+                fmt_pair("seeds", m.get("seeds"), _seeds),
+            ]
+        ),
+    ]
+    text = C.page(
+        "credsim comparison",
+        sub,
+        body,
+        nav=[("table", "Measures"), ("charts", "Charts"), ("replicates", "Replicates")],
+    )
     path = out / "compare.html"
     path.write_text(text, encoding="utf-8")
     return path

@@ -33,8 +33,17 @@ TRUE_EVENT_NAMES = EVENT_TYPES[:8] + ("rumour_true", "rumour_false_flag")
 # Deterrence categories
 CAT_NONE, CAT_PUBLIC, CAT_FINANCIAL, CAT_SPEECH = -1, 0, 1, 2
 CATEGORIES = ("public", "financial", "speech")
-EVENT_CATEGORY = (CAT_NONE, CAT_NONE, CAT_PUBLIC, CAT_PUBLIC, CAT_PUBLIC,
-                  CAT_FINANCIAL, CAT_FINANCIAL, CAT_FINANCIAL, CAT_SPEECH)
+EVENT_CATEGORY = (
+    CAT_NONE,
+    CAT_NONE,
+    CAT_PUBLIC,
+    CAT_PUBLIC,
+    CAT_PUBLIC,
+    CAT_FINANCIAL,
+    CAT_FINANCIAL,
+    CAT_FINANCIAL,
+    CAT_SPEECH,
+)
 
 # Ground truth of an observed event
 TRUTH_TRUE, TRUTH_MISID, TRUTH_FALSE_FLAG = 0, 1, 2

@@ -24,12 +24,43 @@ if TYPE_CHECKING:
 
 PICKS = ("wrongful", "association", "speaker", "listed")
 COURT_WHATS = ("debt_default", "fraud", "tax_evasion", "speech")
-ATTRIBUTES = ("region", "urban", "age_group", "sex", "parent", "platform_user", "speaker",
-              "smoker", "honesty", "civility", "civic", "scored", "tracked")
-STATE = ("score", "tier", "own", "own_false", "assoc", "listed", "listed_court",
-         "court_reason", "court_until", "listed_score", "wrongful", "by_association",
-         "ever_listed", "deter_public", "deter_financial", "deter_speech", "chill",
-         "pending_case_day", "pending_case_kind", "pending_case_false_flag")
+ATTRIBUTES = (
+    "region",
+    "urban",
+    "age_group",
+    "sex",
+    "parent",
+    "platform_user",
+    "speaker",
+    "smoker",
+    "honesty",
+    "civility",
+    "civic",
+    "scored",
+    "tracked",
+)
+STATE = (
+    "score",
+    "tier",
+    "own",
+    "own_false",
+    "assoc",
+    "listed",
+    "listed_court",
+    "court_reason",
+    "court_until",
+    "listed_score",
+    "wrongful",
+    "by_association",
+    "ever_listed",
+    "deter_public",
+    "deter_financial",
+    "deter_speech",
+    "chill",
+    "pending_case_day",
+    "pending_case_kind",
+    "pending_case_false_flag",
+)
 TRUTH_LABELS = {"true": "true", "misidentified": "misidentified", "false_flag": "false flag"}
 
 
@@ -72,8 +103,9 @@ def strike_days(rows: pd.DataFrame) -> list[int]:
     return out
 
 
-def replay(events: pd.DataFrame, strikes: list[int], decays: np.ndarray
-           ) -> tuple[np.ndarray, np.ndarray]:
+def replay(
+    events: pd.DataFrame, strikes: list[int], decays: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """End-of-day ``own`` and ``own_false`` of every day, rebuilt from the observed events
     in float32 exactly as the score phase does it (decay, then the day's deltas; a strike
     after the list phase removes the false part)."""
@@ -83,8 +115,9 @@ def replay(events: pd.DataFrame, strikes: list[int], decays: np.ndarray
     o, f = np.float32(0.0), np.float32(0.0)
     by_day: dict[int, list[tuple[float, bool]]] = {}
     for r in events.itertuples():
-        by_day.setdefault(C.whole(r.day), []).append((C.num(r.exact_delta),
-                                                      bool(r.truth != "true")))
+        by_day.setdefault(C.whole(r.day), []).append(
+            (C.num(r.exact_delta), bool(r.truth != "true"))
+        )
     sset = set(strikes)
     for d in range(days):
         o = np.float32(float(o) * decays[d])
@@ -122,17 +155,21 @@ class Story:
     def headline(self) -> str:
         a = self.attributes
         kind = "speaker, " if a.get("speaker") else ""
-        return (f"agent {self.agent}: {kind}{a['age_group']}, {a['sex']}, "
-                f"{'urban' if a['urban'] else 'rural'}, {a['region']}")
+        return (
+            f"agent {self.agent}: {kind}{a['age_group']}, {a['sex']}, "
+            f"{'urban' if a['urban'] else 'rural'}, {a['region']}"
+        )
 
     def summary_lines(self) -> list[str]:
         s, r = self.state, self.reconciliation
-        lines = [self.headline,
-                 f"final score {C.fmt(s['score'])} (tier {s['tier']}): base "
-                 f"{C.fmt(r['base'])} + own ledger {C.fmt(r['own_recorded'])} + "
-                 f"association {C.fmt(r['assoc'])}",
-                 f"friends: {self.friends['friends']} ({self.friends['active']} still active, "
-                 f"{self.friends['cut']} cut)"]
+        lines = [
+            self.headline,
+            f"final score {C.fmt(s['score'])} (tier {s['tier']}): base "
+            f"{C.fmt(r['base'])} + own ledger {C.fmt(r['own_recorded'])} + "
+            f"association {C.fmt(r['assoc'])}",
+            f"friends: {self.friends['friends']} ({self.friends['active']} still active, "
+            f"{self.friends['cut']} cut)",
+        ]
         if not self.kept:
             lines.append(self.not_recorded)
         return lines
@@ -143,8 +180,9 @@ class Story:
         if self.kept:
             return ""
         m = self.meta
-        kept_by = (f"the ledger keeps the {C.fmt(m.get('n_tracked', 0))} tracked agents"
-                   + (" and every agent ever listed" if m.get("ledger_listed", True) else ""))
+        kept_by = f"the ledger keeps the {C.fmt(m.get('n_tracked', 0))} tracked agents" + (
+            " and every agent ever listed" if m.get("ledger_listed", True) else ""
+        )
         why = f"agent {self.agent} is not in the tracked sample"
         if self.state.get("ever_listed") and not m.get("ledger_listed", True):
             why += " (and this run did not keep the ledgers of listed agents)"
@@ -154,11 +192,15 @@ class Story:
             choose = "no agent's ledger was kept in this run."
         else:
             some = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
-            choose = (f"for a full story choose a tracked agent such as {some} (--agent ID), "
-                      "or --pick listed|wrongful|association|speaker.")
-        return (f"its events were not recorded: {why} ({kept_by}). There is no history to "
-                "show and no reconciliation from events; its attributes and final state are "
-                f"complete. {choose[0].upper() + choose[1:]}")
+            choose = (
+                f"for a full story choose a tracked agent such as {some} (--agent ID), "
+                "or --pick listed|wrongful|association|speaker."
+            )
+        return (
+            f"its events were not recorded: {why} ({kept_by}). There is no history to "
+            "show and no reconciliation from events; its attributes and final state are "
+            f"complete. {choose[0].upper() + choose[1:]}"
+        )
 
     def __repr__(self) -> str:
         return "Story(" + "; ".join(self.summary_lines()) + ")"
@@ -167,53 +209,85 @@ class Story:
     def chart(self) -> C.Chart:
         t = self.trajectory
         x = t["day"].to_numpy()
-        series = [C.Series("base + own ledger (rebuilt from the ledger)", x,
-                           t["personal"].to_numpy(), "step", color=C.PALETTE[0])]
+        series = [
+            C.Series(
+                "base + own ledger (rebuilt from the ledger)",
+                x,
+                t["personal"].to_numpy(),
+                "step",
+                color=C.PALETTE[0],
+            )
+        ]
         rec = t.dropna(subset=["recorded"])
         if len(rec):
-            series.append(C.Series("recorded end-of-day score (with association)",
-                                   rec["day"].to_numpy(), rec["recorded"].to_numpy(),
-                                   "markers", color=C.PALETTE[1]))
+            series.append(
+                C.Series(
+                    "recorded end-of-day score (with association)",
+                    rec["day"].to_numpy(),
+                    rec["recorded"].to_numpy(),
+                    "markers",
+                    color=C.PALETTE[1],
+                )
+            )
         last = int(x[-1]) if len(x) else 0
-        series.append(C.Series("final score", [last], [self.state["score"]], "markers",
-                               color="#000000"))
+        series.append(
+            C.Series("final score", [last], [self.state["score"]], "markers", color="#000000")
+        )
         spans = [(float(a), float(b), lbl) for a, b, lbl in self.meta.get("spans", [])]
         return C.Chart(
-            f"agent{self.agent}", f"Score of agent {self.agent} over time",
+            f"agent{self.agent}",
+            f"Score of agent {self.agent} over time",
             "Base plus the agent's own ledger each day, rebuilt from its observed events "
             "(decay included); dots: recorded scores, which add the association term; shaded: "
-            "days on the list.", "day", "score (points)", series, spans=spans, height=380)
+            "days on the list.",
+            "day",
+            "score (points)",
+            series,
+            spans=spans,
+            height=380,
+        )
 
     def to_html(self) -> str:
-        body = ['<p class="note">A synthetic agent: no real person is scored.</p>',
-                "<h2>Who</h2>",
-                C.table_html(["attribute", "value"], [(k, _show(v)) for k, v in
-                                                       self.attributes.items()]),
-                "<h2>Friends</h2>",
-                C.table_html(["friends", "still active", "cut"],
-                             [(self.friends["friends"], self.friends["active"],
-                               self.friends["cut"])]),
-                "<h2>Final state</h2>",
-                C.table_html(["state", "value"], [(k, _show(v)) for k, v in
-                                                   self.state.items()])]
+        body = [
+            '<p class="note">A synthetic agent: no real person is scored.</p>',
+            "<h2>Who</h2>",
+            C.table_html(
+                ["attribute", "value"], [(k, _show(v)) for k, v in self.attributes.items()]
+            ),
+            "<h2>Friends</h2>",
+            C.table_html(
+                ["friends", "still active", "cut"],
+                [(self.friends["friends"], self.friends["active"], self.friends["cut"])],
+            ),
+            "<h2>Final state</h2>",
+            C.table_html(["state", "value"], [(k, _show(v)) for k, v in self.state.items()]),
+        ]
         if not self.kept:
             text = self.not_recorded
             body.append(f'<p class="note">{C.esc(text[0].upper() + text[1:])}</p>')
         else:
-            body += ["<h2>Score over time</h2>", C.figure_html(self.chart(), interactive=False),
-                     "<h2>Observed events</h2>", _events_html(self.events),
-                     "<h2>Cases, listings, exits and appeals</h2>",
-                     _frame_html(self.record, "No case, listing or appeal."),
-                     "<h2>Services denied</h2>",
-                     _frame_html(self.denials, "No service denied.")]
+            body += [
+                "<h2>Score over time</h2>",
+                C.figure_html(self.chart(), interactive=False),
+                "<h2>Observed events</h2>",
+                _events_html(self.events),
+                "<h2>Cases, listings, exits and appeals</h2>",
+                _frame_html(self.record, "No case, listing or appeal."),
+                "<h2>Services denied</h2>",
+                _frame_html(self.denials, "No service denied."),
+            ]
             if len(self.elsewhere):
-                body += ["<h2>Seen elsewhere in the ledger</h2>",
-                         _frame_html(self.elsewhere, "")]
-        body += [f"<h2>{C.esc(_recon_title(self.reconciliation).capitalize())}</h2>",
-                 _recon_html(self.reconciliation)]
+                body += ["<h2>Seen elsewhere in the ledger</h2>", _frame_html(self.elsewhere, "")]
+        body += [
+            f"<h2>{C.esc(_recon_title(self.reconciliation).capitalize())}</h2>",
+            _recon_html(self.reconciliation),
+        ]
         m = self.meta
-        sub = [self.headline, f"run: scenario {m.get('preset')}, {C.fmt(m.get('agents'))} "
-                              f"agents, {m.get('days')} days, seed {m.get('seed')}"]
+        sub = [
+            self.headline,
+            f"run: scenario {m.get('preset')}, {C.fmt(m.get('agents'))} "
+            f"agents, {m.get('days')} days, seed {m.get('seed')}",
+        ]
         return C.page(f"credsim: agent {self.agent}", sub, body, plotly=False)
 
     def save(self, out: str | Path) -> Path:
@@ -234,8 +308,7 @@ class Story:
         from rich.panel import Panel
         from rich.table import Table
 
-        console.print(Panel("\n".join(self.summary_lines()), title="credsim explain",
-                            expand=False))
+        console.print(Panel("\n".join(self.summary_lines()), title="credsim explain", expand=False))
         t = Table(title="who and final state", show_header=False)
         t.add_column("key", style="dim")
         t.add_column("value")
@@ -249,8 +322,12 @@ class Story:
             t.add_row(left[0], _show(left[1]), right[0], _show(right[1]))
         console.print(t)
         if self.kept:
-            _rich_frame(console, self.events, "observed events: ground truth, delta, and what "
-                                              "is left of it at the end (decay)", max_rows)
+            _rich_frame(
+                console,
+                self.events,
+                "observed events: ground truth, delta, and what is left of it at the end (decay)",
+                max_rows,
+            )
             _rich_frame(console, self.record, "cases, listings, exits, appeals", max_rows)
             _rich_frame(console, self.denials, "services denied", max_rows)
             if len(self.elsewhere):
@@ -282,14 +359,16 @@ def _rich_frame(console: Any, df: pd.DataFrame, title: str, max_rows: int) -> No
         t.add_row(*[_show(v) for v in row])
     console.print(t)
     if len(df) > max_rows:
-        console.print(f"[dim]... {len(df) - max_rows} more rows (all of them in the HTML "
-                      "page)[/]")
+        console.print(f"[dim]... {len(df) - max_rows} more rows (all of them in the HTML page)[/]")
 
 
 def _shown(df: pd.DataFrame) -> pd.DataFrame:
     """Without the text columns that are empty in every row."""
-    drop = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])
-            and len(df) and (df[c].astype(str) == "").all()]
+    drop = [
+        c
+        for c in df.columns
+        if not pd.api.types.is_numeric_dtype(df[c]) and len(df) and (df[c].astype(str) == "").all()
+    ]
     return df.drop(columns=drop)
 
 
@@ -297,10 +376,14 @@ def _frame_html(df: pd.DataFrame, empty: str) -> str:
     df = _shown(df)
     if not len(df):
         return f"<p>{C.esc(empty)}</p>"
-    return C.table_html(list(df.columns), [[_show(v) if not isinstance(v, str) else v
-                                            for v in row] for row in
-                                           df.itertuples(index=False)],
-                        numeric=[pd.api.types.is_numeric_dtype(df[c]) for c in df.columns])
+    return C.table_html(
+        list(df.columns),
+        [
+            [_show(v) if not isinstance(v, str) else v for v in row]
+            for row in df.itertuples(index=False)
+        ],
+        numeric=[pd.api.types.is_numeric_dtype(df[c]) for c in df.columns],
+    )
 
 
 def _events_html(ev: pd.DataFrame) -> str:
@@ -308,21 +391,33 @@ def _events_html(ev: pd.DataFrame) -> str:
 
 
 def _recon_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
-    rows = [("sum of event deltas, each decayed to the last day", C.fmt(r["events_decayed"], 7)),
-            ("  of which false events struck on appeal (removed)",
-             C.fmt(-r["struck"], 7) if r["struck"] else "0"),
-            ("own ledger, rebuilt from the events", C.fmt(r["own_rebuilt"], 7)),
-            ("own ledger, recorded", C.fmt(r["own_recorded"], 7)),
-            ("  of which false (own_false), recorded", C.fmt(r["own_false_recorded"], 7)),
-            ("association (w x mean own of active friends, last day)", C.fmt(r["assoc"], 7)),
-            ("base", C.fmt(r["base"], 7)),
-            (f"score = clip(base + own + association, {C.fmt(r['min'])}, {C.fmt(r['max'])})",
-             C.fmt(r["score_rebuilt"], 7)),
-            ("score, recorded", C.fmt(r["score_recorded"], 7)),
-            ("adds up (to float32 precision)", "yes" if r["adds_up"] else "NO")]
+    rows = [
+        ("sum of event deltas, each decayed to the last day", C.fmt(r["events_decayed"], 7)),
+        (
+            "  of which false events struck on appeal (removed)",
+            C.fmt(-r["struck"], 7) if r["struck"] else "0",
+        ),
+        ("own ledger, rebuilt from the events", C.fmt(r["own_rebuilt"], 7)),
+        ("own ledger, recorded", C.fmt(r["own_recorded"], 7)),
+        ("  of which false (own_false), recorded", C.fmt(r["own_false_recorded"], 7)),
+        ("association (w x mean own of active friends, last day)", C.fmt(r["assoc"], 7)),
+        ("base", C.fmt(r["base"], 7)),
+        (
+            f"score = clip(base + own + association, {C.fmt(r['min'])}, {C.fmt(r['max'])})",
+            C.fmt(r["score_rebuilt"], 7),
+        ),
+        ("score, recorded", C.fmt(r["score_recorded"], 7)),
+        ("adds up (to float32 precision)", "yes" if r["adds_up"] else "NO"),
+    ]
     if not r["kept"]:
-        rows = [x for x in rows if "event" not in x[0] and "rebuilt" not in x[0]
-                and not x[0].startswith("adds up") or x[0].startswith("score =")]
+        rows = [
+            x
+            for x in rows
+            if "event" not in x[0]
+            and "rebuilt" not in x[0]
+            and not x[0].startswith("adds up")
+            or x[0].startswith("score =")
+        ]
         rows.append(("adds up from its events", "not checked: its events were not recorded"))
     return rows
 
@@ -383,9 +478,12 @@ def pick(res: Result, which: str) -> int:
         keep = pc.and_(ag["speaker"], pc.or_(ag["tracked"], ag["ever_listed"]))
         cand = set(ag.filter(keep)["agent"].to_pylist())
     if not cand:
-        what = {"wrongful": "was listed wrongfully", "association": "was listed by association",
-                "listed": "was ever listed",
-                "speaker": "is a speaker whose ledger is kept"}[which]
+        what = {
+            "wrongful": "was listed wrongfully",
+            "association": "was listed by association",
+            "listed": "was ever listed",
+            "speaker": "is a speaker whose ledger is kept",
+        }[which]
         raise ExplainError(f"explain: no agent in this run {what} (try --agent ID)")
     counts = led[led["agent"].isin(cand)].groupby("agent").size()
     if len(counts):
@@ -409,15 +507,20 @@ def explain(res: Result, agent: int) -> Story:
     attributes = {k: row[k] for k in ATTRIBUTES if k in row}
     attributes["parent"] = int(row["parent"]) if row["parent"] is not None else -1
     state = {k: row[k] for k in STATE if k in row}
-    friends = {"friends": int(row["degree"]), "active": int(row["active_degree"]),
-               "cut": int(row["degree"]) - int(row["active_degree"])}
+    friends = {
+        "friends": int(row["degree"]),
+        "active": int(row["active_degree"]),
+        "cut": int(row["degree"]) - int(row["active_degree"]),
+    }
     decays = decay_factors(meta)
     rows = _ledger_rows(res, agent) if kept else _ledger_rows(res, -1)
     ev = rows[rows["kind"] == "event"].copy()
     # the exact delta the score phase applied (the ledger stores it as float32)
     deltas = sc["deltas"]
-    ev["exact_delta"] = [(value_at(deltas[w], d) if dv != 0 else 0.0) if w in deltas else dv
-                         for w, d, dv in zip(ev["what"], ev["day"], ev["delta"])]
+    ev["exact_delta"] = [
+        (value_at(deltas[w], d) if dv != 0 else 0.0) if w in deltas else dv
+        for w, d, dv in zip(ev["what"], ev["day"], ev["delta"])
+    ]
     strikes = strike_days(rows)
     own_t, own_false_t = replay(ev, strikes, decays)
     # each event's share of the final ledger: delta x the decay of the days after it
@@ -429,35 +532,50 @@ def explain(res: Result, agent: int) -> Story:
     for d, truth in zip(ev["day"], ev["truth"]):
         s = next((x for x in strikes if x >= d), None) if truth != "true" else None
         struck_on.append(s)
-    contrib = np.array([dv * keep_factor[int(d)] for dv, d in zip(ev["exact_delta"],
-                                                                    ev["day"])])
+    contrib = np.array([dv * keep_factor[int(d)] for dv, d in zip(ev["exact_delta"], ev["day"])])
     struck_mask = np.array([s is not None for s in struck_on], bool)
-    events = pd.DataFrame({
-        "day": ev["day"].to_numpy(), "event": ev["what"].to_numpy(),
-        "truth": [TRUTH_LABELS.get(t, t) for t in ev["truth"]],
-        "delta": ev["delta"].to_numpy(),
-        "left at the end": np.where(struck_mask, 0.0, contrib),
-        "struck on day": [("" if s is None else str(s)) for s in struck_on],
-        "score that day": ev["score"].to_numpy(),
-        "true offender": [("" if (o is None or o < 0) else str(int(o)))
-                          for o in ev["other_agent"]]})
-    rec = rows[rows["kind"].isin(["case_opened", "case_dropped", "judgment", "listing", "exit",
-                                  "appeal"])]
-    record = pd.DataFrame({
-        "day": rec["day"].to_numpy(), "what": [_record_label(r) for r in rec.itertuples()],
-        "score that day": rec["score"].to_numpy()})
+    events = pd.DataFrame(
+        {
+            "day": ev["day"].to_numpy(),
+            "event": ev["what"].to_numpy(),
+            "truth": [TRUTH_LABELS.get(t, t) for t in ev["truth"]],
+            "delta": ev["delta"].to_numpy(),
+            "left at the end": np.where(struck_mask, 0.0, contrib),
+            "struck on day": [("" if s is None else str(s)) for s in struck_on],
+            "score that day": ev["score"].to_numpy(),
+            "true offender": [
+                ("" if (o is None or o < 0) else str(int(o))) for o in ev["other_agent"]
+            ],
+        }
+    )
+    rec = rows[
+        rows["kind"].isin(["case_opened", "case_dropped", "judgment", "listing", "exit", "appeal"])
+    ]
+    record = pd.DataFrame(
+        {
+            "day": rec["day"].to_numpy(),
+            "what": [_record_label(r) for r in rec.itertuples()],
+            "score that day": rec["score"].to_numpy(),
+        }
+    )
     den = rows[rows["kind"] == "denial"]
-    denials = pd.DataFrame({
-        "day": den["day"].to_numpy(), "service denied": den["what"].to_numpy(),
-        "because of": ["the parent's listing (agent " + str(int(o)) + ")"
-                       if w == "private_school" else "own listing or score"
-                       for w, o in zip(den["what"], den["other_agent"])]})
+    denials = pd.DataFrame(
+        {
+            "day": den["day"].to_numpy(),
+            "service denied": den["what"].to_numpy(),
+            "because of": [
+                "the parent's listing (agent " + str(int(o)) + ")"
+                if w == "private_school"
+                else "own listing or score"
+                for w, o in zip(den["what"], den["other_agent"])
+            ],
+        }
+    )
     elsewhere = _elsewhere(res, agent)
     # trajectory: own rebuilt each day; recorded score on the days with a ledger row
     recorded = rows.groupby("day")["score"].last() if len(rows) else pd.Series(dtype=float)
     traj = pd.DataFrame({"day": np.arange(days), "own": own_t, "own_false": own_false_t})
-    traj["personal"] = np.clip(base + own_t.astype(np.float64), lo, hi) if row["scored"] \
-        else base
+    traj["personal"] = np.clip(base + own_t.astype(np.float64), lo, hi) if row["scored"] else base
     traj["recorded"] = traj["day"].map(recorded).astype(np.float64)
     # reconciliation
     own_rec, assoc = float(row["own"]), float(row["assoc"])
@@ -469,35 +587,46 @@ def explain(res: Result, agent: int) -> Story:
     tol_own = 1e-3 + 1e-6 * abs(own_rec)
     tol_score = 1e-3 + 1e-6 * abs(float(row["score"]))
     recon: dict[str, Any] = {
-        "kept": kept, "events_decayed": float(contrib.sum()) if len(contrib) else 0.0,
-        "struck": struck, "own_rebuilt": float(own_t[-1]) if days else 0.0,
-        "own_recorded": own_rec, "own_false_rebuilt": float(own_false_t[-1]) if days else 0.0,
-        "own_false_recorded": float(row["own_false"]), "assoc": assoc, "base": base,
-        "min": lo, "max": hi, "score_rebuilt": score_rebuilt,
-        "score_recorded": float(row["score"]), "strike_days": strikes}
+        "kept": kept,
+        "events_decayed": float(contrib.sum()) if len(contrib) else 0.0,
+        "struck": struck,
+        "own_rebuilt": float(own_t[-1]) if days else 0.0,
+        "own_recorded": own_rec,
+        "own_false_rebuilt": float(own_false_t[-1]) if days else 0.0,
+        "own_false_recorded": float(row["own_false"]),
+        "assoc": assoc,
+        "base": base,
+        "min": lo,
+        "max": hi,
+        "score_rebuilt": score_rebuilt,
+        "score_recorded": float(row["score"]),
+        "strike_days": strikes,
+    }
     m: dict[str, Any] = {k: meta.get(k) for k in ("preset", "agents", "days", "seed")}
     if kept:
-        recon["adds_up"] = bool(abs(recon["own_rebuilt"] - own_rec) <= tol_own
-                                and abs(score_rebuilt - recon["score_recorded"]) <= tol_score)
+        recon["adds_up"] = bool(
+            abs(recon["own_rebuilt"] - own_rec) <= tol_own
+            and abs(score_rebuilt - recon["score_recorded"]) <= tol_score
+        )
     else:
         # the final score from the final state only: nothing recorded to check it against
-        recon["score_rebuilt"] = (float(np.float32(min(max(base + own_rec + assoc, lo), hi)))
-                                  if row["scored"] else base)
+        recon["score_rebuilt"] = (
+            float(np.float32(min(max(base + own_rec + assoc, lo), hi))) if row["scored"] else base
+        )
         recon["adds_up"] = None
         m["n_tracked"], m["suggest"] = _kept_near(res, agent, ledger_listed)
         m["ledger_listed"] = ledger_listed
     m["spans"] = _listed_spans(rows, days)
-    return Story(agent, attributes, state, friends, kept, events, record, denials, traj,
-                 recon, elsewhere, m)
+    return Story(
+        agent, attributes, state, friends, kept, events, record, denials, traj, recon, elsewhere, m
+    )
 
 
-def _kept_near(res: Result, agent: int, ledger_listed: bool, k: int = 3
-               ) -> tuple[int, list[int]]:
+def _kept_near(res: Result, agent: int, ledger_listed: bool, k: int = 3) -> tuple[int, list[int]]:
     """The number of tracked agents, and the ``k`` agents nearest to ``agent`` (by index)
     whose ledger is kept."""
     if "agents" not in res._tables and res.path is not None:
-        t = pq.read_table(res.path / "agents.parquet", columns=["agent", "tracked",
-                                                                 "ever_listed"])
+        t = pq.read_table(res.path / "agents.parquet", columns=["agent", "tracked", "ever_listed"])
     else:
         t = res.table("agents").select(["agent", "tracked", "ever_listed"])
     ids = t["agent"].to_numpy()
@@ -525,9 +654,13 @@ def _record_label(r: Any) -> str:
             flags.append("by association")
         return f"LISTED ({why}; {', '.join(flags)})"
     if kind == "exit":
-        label = {"expiry": "term expired", "paid": "paid", "recovered": "score recovered",
-                 "appeal_court": "court listing overturned on appeal",
-                 "appeal_score": "score listing overturned on appeal"}.get(what, what)
+        label = {
+            "expiry": "term expired",
+            "paid": "paid",
+            "recovered": "score recovered",
+            "appeal_court": "court listing overturned on appeal",
+            "appeal_score": "score listing overturned on appeal",
+        }.get(what, what)
         return f"left the list: {label}"
     if kind == "appeal":
         return f"appeal {what}"
@@ -566,16 +699,30 @@ def _elsewhere(res: Result, agent: int) -> pd.DataFrame:
     """Rows of other agents that name this one: its offences pinned on someone else by a
     camera, and its children denied private school because of its listing."""
     t = res.table("ledger")
-    sub = t.filter(pc.and_(pc.equal(t["other_agent"], pa.scalar(agent, pa.int32())),
-                           pc.not_equal(t["agent"], pa.scalar(agent, pa.int32())))).to_pandas()
+    sub = t.filter(
+        pc.and_(
+            pc.equal(t["other_agent"], pa.scalar(agent, pa.int32())),
+            pc.not_equal(t["agent"], pa.scalar(agent, pa.int32())),
+        )
+    ).to_pandas()
     if not len(sub):
         return pd.DataFrame(columns=["day", "what", "agent"])
     lines = []
     for r in sub.itertuples():
         if r.kind == "event":
-            lines.append((C.whole(r.day), f"its {r.what} was pinned on another agent by a "
-                                          "camera misidentification", C.whole(r.agent)))
+            lines.append(
+                (
+                    C.whole(r.day),
+                    f"its {r.what} was pinned on another agent by a camera misidentification",
+                    C.whole(r.agent),
+                )
+            )
         elif r.kind == "denial":
-            lines.append((C.whole(r.day), "its child was denied private school because of its "
-                                          "listing", C.whole(r.agent)))
+            lines.append(
+                (
+                    C.whole(r.day),
+                    "its child was denied private school because of its listing",
+                    C.whole(r.agent),
+                )
+            )
     return pd.DataFrame(lines, columns=["day", "what", "agent"])

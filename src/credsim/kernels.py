@@ -113,5 +113,6 @@ def push_changes(sim: Any, changed: np.ndarray) -> None:
     ``sim.day.delta``."""
     if sim.association_on and changed.size:
         g = sim.graph
-        push_kernel(changed, sim.day.delta, g.indptr, g.nbr, g.active, sim.state.scored,
-                    sim.state.fsum)
+        push_kernel(
+            changed, sim.day.delta, g.indptr, g.nbr, g.active, sim.state.scored, sim.state.fsum
+        )

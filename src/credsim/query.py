@@ -40,8 +40,9 @@ SPILL_AT_MOST = 10 << 30  # bytes of temporary files (or half the free disk, if 
 COUNT_AT_MOST = 1_000_000  # rows counted beyond the ones printed before saying "more than"
 BATCH_ROWS = 8192
 # the files of a run directory that --out never writes over
-RUN_FILES = frozenset([f"{t}.parquet" for t in TABLES]
-                      + [RUN_JSON, CHECKPOINT, SPOOL, AGG_SPOOL, LOCK])
+RUN_FILES = frozenset(
+    [f"{t}.parquet" for t in TABLES] + [RUN_JSON, CHECKPOINT, SPOOL, AGG_SPOOL, LOCK]
+)
 _SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*([KMGT]i?B|B|bytes)\s*$", re.IGNORECASE)
 _QUERIES = ("SELECT",)  # DuckDB statement types a query may be (WITH, VALUES, FROM... too)
 # a statement's first keyword, after comments and parentheses (to name what is refused)
@@ -69,8 +70,10 @@ def _error(e: Exception, unsafe: bool) -> QueryError:
         msg += f" (tables: {', '.join(TABLES)})"
     elif isinstance(e, duckdb.PermissionException) or msg.startswith("Permission Error"):
         if not unsafe:
-            msg += " (a query reads the run's tables only: --unsafe allows files, " \
-                   "extensions and the network)"
+            msg += (
+                " (a query reads the run's tables only: --unsafe allows files, "
+                "extensions and the network)"
+            )
     elif "Out of Memory" in msg:
         msg += " (raise --memory-limit, or ask for less)"
     return QueryError(f"query: {msg}")
@@ -95,9 +98,14 @@ def _threads(threads: int | None) -> int:
 
 
 @contextlib.contextmanager
-def session(res: Result, *, unsafe: bool = False, memory_limit: str | None = None,
-            threads: int | None = None,
-            writable: tuple[Path, ...] = ()) -> Iterator[duckdb.DuckDBPyConnection]:
+def session(
+    res: Result,
+    *,
+    unsafe: bool = False,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+    writable: tuple[Path, ...] = (),
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """An in-memory DuckDB connection with a view for every table of the run.
 
     Safe (the default): the views are created, then file, network and extension access
@@ -110,12 +118,18 @@ def session(res: Result, *, unsafe: bool = False, memory_limit: str | None = Non
     nthreads = _threads(threads)
     tmp = tempfile.mkdtemp(prefix="credsim-query-")
     spill = min(SPILL_AT_MOST, shutil.disk_usage(tmp).free // 2)
-    config: dict[str, Any] = {"memory_limit": mem, "threads": nthreads,
-                              "temp_directory": tmp,
-                              "max_temp_directory_size": f"{max(spill >> 20, 1)}MiB"}
+    config: dict[str, Any] = {
+        "memory_limit": mem,
+        "threads": nthreads,
+        "temp_directory": tmp,
+        "max_temp_directory_size": f"{max(spill >> 20, 1)}MiB",
+    }
     if not unsafe:
-        config.update(autoinstall_known_extensions=False, autoload_known_extensions=False,
-                      allow_community_extensions=False)
+        config.update(
+            autoinstall_known_extensions=False,
+            autoload_known_extensions=False,
+            allow_community_extensions=False,
+        )
     try:
         try:
             con = duckdb.connect(":memory:", config=config)
@@ -130,8 +144,9 @@ def session(res: Result, *, unsafe: bool = False, memory_limit: str | None = Non
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _views(con: duckdb.DuckDBPyConnection, res: Result, unsafe: bool,
-           writable: tuple[Path, ...]) -> None:
+def _views(
+    con: duckdb.DuckDBPyConnection, res: Result, unsafe: bool, writable: tuple[Path, ...]
+) -> None:
     files: dict[str, Path] = {}
     for name in TABLES:
         f = res.path / f"{name}.parquet" if res.path is not None else None
@@ -175,8 +190,9 @@ def relation(con: duckdb.DuckDBPyConnection, sql: str, unsafe: bool = False) -> 
         raise QueryError("query: no SQL statement given")
     if not unsafe:
         if len(stmts) > 1:
-            raise QueryError(f"query: {len(stmts)} statements given: give one query "
-                             "(--unsafe runs several)")
+            raise QueryError(
+                f"query: {len(stmts)} statements given: give one query (--unsafe runs several)"
+            )
         kind = stmts[0].type.name
         if kind not in _QUERIES:
             if kind == "MULTI":
@@ -184,9 +200,11 @@ def relation(con: duckdb.DuckDBPyConnection, sql: str, unsafe: bool = False) -> 
             else:
                 word = _KEYWORD.match(stmts[0].query)
                 what = word.group(1).upper() if word else kind
-            raise QueryError(f"query: {what} is not allowed: give one query (SELECT, "
-                             "WITH, VALUES, FROM, DESCRIBE, SUMMARIZE, ...); --unsafe runs "
-                             "any SQL")
+            raise QueryError(
+                f"query: {what} is not allowed: give one query (SELECT, "
+                "WITH, VALUES, FROM, DESCRIBE, SUMMARIZE, ...); --unsafe runs "
+                "any SQL"
+            )
     try:
         for s in stmts[:-1]:
             con.execute(s.query)
@@ -198,8 +216,14 @@ def relation(con: duckdb.DuckDBPyConnection, sql: str, unsafe: bool = False) -> 
     return rel
 
 
-def sql(res: Result, query: str, *, unsafe: bool = False, memory_limit: str | None = None,
-        threads: int | None = None) -> pd.DataFrame:
+def sql(
+    res: Result,
+    query: str,
+    *,
+    unsafe: bool = False,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+) -> pd.DataFrame:
     """The answer of ``query`` over the run's tables, as a DataFrame.
 
     Read-only and bounded unless ``unsafe=True`` (see the module's documentation): one
@@ -237,9 +261,16 @@ def _arrow_reader(rel: Any, batch_rows: int) -> pa.RecordBatchReader:
     raise QueryError("query: this DuckDB cannot stream an answer")  # pragma: no cover
 
 
-def head(res: Result, query: str, limit: int = 50, *, count_at_most: int = COUNT_AT_MOST,
-         unsafe: bool = False, memory_limit: str | None = None,
-         threads: int | None = None) -> Head:
+def head(
+    res: Result,
+    query: str,
+    limit: int = 50,
+    *,
+    count_at_most: int = COUNT_AT_MOST,
+    unsafe: bool = False,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+) -> Head:
     """The first ``limit`` rows of the answer of ``query``, streamed: the answer is
     never held whole. The rows after them are counted, batch by batch, up to
     ``count_at_most``; beyond that the total is not known (``Head.total`` is None)."""
@@ -287,9 +318,16 @@ def _run_file(res: Result, out: Path) -> str | None:
     return None
 
 
-def write(res: Result, query: str, out: str | Path, *, force: bool = False,
-          unsafe: bool = False, memory_limit: str | None = None,
-          threads: int | None = None) -> int:
+def write(
+    res: Result,
+    query: str,
+    out: str | Path,
+    *,
+    force: bool = False,
+    unsafe: bool = False,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+) -> int:
     """Write the answer of ``query`` to ``out`` (.csv or .parquet); return its number of
     rows (data rows: a CSV header is not one).
 
@@ -313,15 +351,17 @@ def write(res: Result, query: str, out: str | Path, *, force: bool = False,
     tmp = (out.parent / f".{out.name}.{uuid.uuid4().hex[:12]}.tmp").absolute()
     opts = "FORMAT csv, HEADER true" if fmt == "csv" else "FORMAT parquet, COMPRESSION zstd"
     try:
-        with session(res, unsafe=unsafe, memory_limit=memory_limit, threads=threads,
-                     writable=(tmp,)) as con:
+        with session(
+            res, unsafe=unsafe, memory_limit=memory_limit, threads=threads, writable=(tmp,)
+        ) as con:
             rel = relation(con, query, unsafe)
             if rel is None:
                 raise QueryError("query: the last statement returned no table to write")
             try:
                 rel.create_view("credsim_out_answer", replace=True)
-                n = con.execute(f"COPY credsim_out_answer TO {_sql_str(str(tmp))} "
-                                f"({opts}, USE_TMP_FILE false)").fetchone()
+                n = con.execute(
+                    f"COPY credsim_out_answer TO {_sql_str(str(tmp))} ({opts}, USE_TMP_FILE false)"
+                ).fetchone()
             except duckdb.Error as e:
                 raise _error(e, unsafe) from None
         _fsync(tmp)
@@ -351,8 +391,7 @@ def _place(tmp: Path, out: Path, force: bool) -> None:
         raise QueryError(f"query: --out {out}: exists (use --force to overwrite it)") from None
     except OSError:  # no hard links on this file system
         if out.exists():
-            raise QueryError(f"query: --out {out}: exists (use --force to overwrite it)") \
-                from None
+            raise QueryError(f"query: --out {out}: exists (use --force to overwrite it)") from None
         os.replace(tmp, out)
     else:
         tmp.unlink()

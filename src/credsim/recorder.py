@@ -25,8 +25,6 @@ if TYPE_CHECKING:
     from .sim import Sim
 
 
-
-
 @dataclass(frozen=True)
 class Aggregates:
     """The day-by-day aggregates of a run, as results.py turns them into tables:
@@ -75,15 +73,15 @@ class Recorder:
         if sim.out is not None:
             sim.out.mkdir(parents=True, exist_ok=True)
         self.spool = Spool(sim.out / SPOOL if sim.out is not None else None, "ledger spool")
-        self.agg = Spool(sim.out / AGG_SPOOL if sim.out is not None else None,
-                         "aggregates spool")
+        self.agg = Spool(sim.out / AGG_SPOOL if sim.out is not None else None, "aggregates spool")
         self.agg_days = 0  # days whose aggregates are on the aggregates spool
         self.ledger_rows = 0
         self.active_edges = sim.graph.active_edges()
         # edge ends of each cell at the start (active friendships of its agents)
         deg = sim.graph.degree()
-        self.friend_ends0 = np.bincount(self.cell_of(), weights=deg,
-                                        minlength=self.n_cells).astype(np.int64)
+        self.friend_ends0 = np.bincount(self.cell_of(), weights=deg, minlength=self.n_cells).astype(
+            np.int64
+        )
 
     def cell_of(self, agents: np.ndarray | slice = slice(None)) -> np.ndarray:
         """The cell (region x group) of ``agents`` (all agents by default)."""
@@ -95,10 +93,30 @@ class Recorder:
         st, d, pop = s.state, s.day, s.pop
         for a in (self._counts, self._ssum, self._hist, self._svct):
             a.fill(0)
-        record_kernel(pop.region, pop.attrs, pop.key, pop.adult_start, pop.adult_count,
-                      d.true_ev, d.obs, d.court, d.lst, d.posts, d.svc_req, d.svc_out,
-                      st.lflags, st.scored, st.score, st.tier, self.lo, self.nbins,
-                      self._counts, self._ssum, self._hist, self._svct)
+        record_kernel(
+            pop.region,
+            pop.attrs,
+            pop.key,
+            pop.adult_start,
+            pop.adult_count,
+            d.true_ev,
+            d.obs,
+            d.court,
+            d.lst,
+            d.posts,
+            d.svc_req,
+            d.svc_out,
+            st.lflags,
+            st.scored,
+            st.score,
+            st.tier,
+            self.lo,
+            self.nbins,
+            self._counts,
+            self._ssum,
+            self._hist,
+            self._svct,
+        )
         counts = self._counts.sum(axis=0)
         svct = self._svct.sum(axis=0)
         # misidentified events count where they land
@@ -120,9 +138,23 @@ class Recorder:
         self.svc[day] = svct
         self.edges_active[day] = self.active_edges
         if s.record_ledger:
-            args = (day, d.obs, d.court, d.lst, d.svc_req, d.svc_out, st.scored, st.score,
-                    st.lflags, st.case, *pop.parent_args(), s.params.deltas[day],
-                    d.false_target, d.false_type, d.false_source)
+            args = (
+                day,
+                d.obs,
+                d.court,
+                d.lst,
+                d.svc_req,
+                d.svc_out,
+                st.scored,
+                st.score,
+                st.lflags,
+                st.case,
+                *pop.parent_args(),
+                s.params.deltas[day],
+                d.false_target,
+                d.false_type,
+                d.false_source,
+            )
             out = ledger_rows(*args)
             self.spool.append(out.tobytes())
             self.ledger_rows += out.shape[0]
@@ -134,15 +166,20 @@ class Recorder:
         flush both spools to disk, and say what a checkpoint must record of them."""
         if days > self.agg_days:
             a = self.agg_days
-            body = zlib.compress(b"".join(getattr(self, k)[a:days].tobytes()
-                                          for k in self.ARRAYS), 1)
+            body = zlib.compress(
+                b"".join(getattr(self, k)[a:days].tobytes() for k in self.ARRAYS), 1
+            )
             self.agg.append(np.array([a, days, len(body)], np.int64).tobytes() + body)
             self.agg_days = days
         rows = self.spool.sync()
         agg = self.agg.sync()
-        return {"ledger_bytes": rows[0], "ledger_sha256": rows[1],
-                "aggregates_bytes": agg[0], "aggregates_sha256": agg[1],
-                "aggregates_days": days}
+        return {
+            "ledger_bytes": rows[0],
+            "ledger_sha256": rows[1],
+            "aggregates_bytes": agg[0],
+            "aggregates_sha256": agg[1],
+            "aggregates_days": days,
+        }
 
     def restore(self, ck: dict) -> None:
         """Continue from what a checkpoint recorded of the spools (see :meth:`sync`); a
@@ -154,7 +191,7 @@ class Recorder:
         pos = 0
         while pos < len(b):
             a, d, n = np.frombuffer(b, np.int64, 3, pos)
-            body = zlib.decompress(b[pos + 24: pos + 24 + int(n)])
+            body = zlib.decompress(b[pos + 24 : pos + 24 + int(n)])
             off = 0
             for k in self.ARRAYS:
                 dest = getattr(self, k)[a:d]
@@ -164,8 +201,16 @@ class Recorder:
         self.agg_days = int(ck["aggregates_days"])
 
     def aggregates(self) -> Aggregates:
-        return Aggregates(self.cells, self.score_sum, self.hist, self.svc, self.edges_active,
-                          self.friend_ends0, self.lo, self.nbins)
+        return Aggregates(
+            self.cells,
+            self.score_sum,
+            self.hist,
+            self.svc,
+            self.edges_active,
+            self.friend_ends0,
+            self.lo,
+            self.nbins,
+        )
 
     def ledger_for(self, keep: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
         """Ledger rows of the agents where ``keep`` is true, in day order."""

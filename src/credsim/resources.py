@@ -57,9 +57,17 @@ def gib(b: float) -> str:
     return f"{b / 2**30:.1f} GiB"
 
 
-def estimate(agents: int, mean_degree: float, days: int, n_cells: int = 372,
-             n_metrics: int = 120, score_bins: int = 1501, ledger: bool = True,
-             checkpoint_every: int = 30, tracked: int = 10_000) -> Estimate:
+def estimate(
+    agents: int,
+    mean_degree: float,
+    days: int,
+    n_cells: int = 372,
+    n_metrics: int = 120,
+    score_bins: int = 1501,
+    ledger: bool = True,
+    checkpoint_every: int = 30,
+    tracked: int = 10_000,
+) -> Estimate:
     """Peak memory and disk of a run, from the byte budget (see docs/performance.md,
     "Pre-flight estimates", for how they compare with measured peaks)."""
     from .phases import column_bytes
@@ -71,8 +79,12 @@ def estimate(agents: int, mean_degree: float, days: int, n_cells: int = 372,
     per_day = n_cells * n_metrics * 4 + n_cells * 8 + 12 * score_bins * 4 + 11 * 5 * 3 * 4 * 4
     aggregates = days * per_day
     ledger_mem = LEDGER_MEM_B * agents * days if ledger else 0
-    memory = int(BASE_B + TABLES_OF_AGGREGATES * aggregates + ledger_mem
-                 + max(build, run + OUTPUT_B * agents + BATCH_ROW_B * min(agents, 1 << 22)))
+    memory = int(
+        BASE_B
+        + TABLES_OF_AGGREGATES * aggregates
+        + ledger_mem
+        + max(build, run + OUTPUT_B * agents + BATCH_ROW_B * min(agents, 1 << 22))
+    )
     # disk at its peak: both spools whole, and either two checkpoints (one replacing the
     # other, when there is more than one) or the final checkpoint beside the tables
     checkpoints = checkpoint_every > 0
@@ -112,8 +124,9 @@ def _proc_status(key: str) -> int | None:
     return None
 
 
-def _cgroup_headroom(proc: Path = Path("/proc/self/cgroup"),
-                     mount: Path = Path("/sys/fs/cgroup")) -> int | None:
+def _cgroup_headroom(
+    proc: Path = Path("/proc/self/cgroup"), mount: Path = Path("/sys/fs/cgroup")
+) -> int | None:
     """The least (limit - usage) over this process's memory cgroup and its ancestors
     (cgroup v2 memory.max, or v1 memory.limit_in_bytes); None without a limit."""
     try:
@@ -203,8 +216,9 @@ def agents_that_fit(fits: Callable[[int], bool], agents: int) -> int:
     return lo
 
 
-def check(estimate_for: Callable[[int], Estimate], agents: int, mean_degree: float,
-          out: Path | None) -> None:
+def check(
+    estimate_for: Callable[[int], Estimate], agents: int, mean_degree: float, out: Path | None
+) -> None:
     """Refuse, in one line, a run that the machine (or this process's limits) cannot
     hold. ``estimate_for(n)`` is the run's estimate with ``n`` agents."""
     est = estimate_for(agents)
@@ -212,14 +226,17 @@ def check(estimate_for: Callable[[int], Estimate], agents: int, mean_degree: flo
     have = _proc_status("VmRSS") or 0  # what this process holds already counts
     if room is not None and est.memory - have > room[0]:
         fit = agents_that_fit(lambda n: estimate_for(n).memory - have <= room[0], agents)
-        advice = (f"use fewer --agents (about {fit:,} fit) or a lower network.mean_degree"
-                  if fit > 0 else
-                  f"even with no agents the horizon's per-day aggregates need "
-                  f"{gib(estimate_for(0).memory)}: use fewer --days or a narrower score "
-                  f"range (score.min to score.max)")
+        advice = (
+            f"use fewer --agents (about {fit:,} fit) or a lower network.mean_degree"
+            if fit > 0
+            else f"even with no agents the horizon's per-day aggregates need "
+            f"{gib(estimate_for(0).memory)}: use fewer --days or a narrower score "
+            f"range (score.min to score.max)"
+        )
         raise ResourceError(
             f"a run of {agents:,} agents at mean degree {mean_degree:g} needs about "
-            f"{gib(est.memory)} of memory; {gib(room[0] + have)} is {room[1]}: {advice}")
+            f"{gib(est.memory)} of memory; {gib(room[0] + have)} is {room[1]}: {advice}"
+        )
     if out is not None:
         disk = available_disk(out)
         if disk is not None and est.disk > disk:
@@ -227,4 +244,5 @@ def check(estimate_for: Callable[[int], Estimate], agents: int, mean_degree: flo
             raise ResourceError(
                 f"{out}: a run of {agents:,} agents needs about {gib(est.disk)} of disk for "
                 f"its tables, spools and checkpoints; {gib(disk)} is free there: use fewer "
-                f"--agents (about {fit:,} fit) or another --out")
+                f"--agents (about {fit:,} fit) or another --out"
+            )

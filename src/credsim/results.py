@@ -47,9 +47,20 @@ if TYPE_CHECKING:
     from .sim import Sim
 
 # metrics that are a stock (a state on the day), not a flow (a count of what happened)
-STOCKS = frozenset(["listed", "listed_court", "listed_score", "listed_wrongful",
-                    "listed_association", "ever_listed", "scored", "speakers", "agents"]
-                   + [f"tier_{t}" for t in TIERS])
+STOCKS = frozenset(
+    [
+        "listed",
+        "listed_court",
+        "listed_score",
+        "listed_wrongful",
+        "listed_association",
+        "ever_listed",
+        "scored",
+        "speakers",
+        "agents",
+    ]
+    + [f"tier_{t}" for t in TIERS]
+)
 PERCENTILES = (1, 10, 50, 90, 99)
 __version__ = "0.1.0"
 
@@ -85,8 +96,9 @@ def hist_gini(h: np.ndarray, lo: float) -> np.ndarray:
 # ------------------------------------------------------------------------------------
 
 
-def _stats_frame(counts: np.ndarray, ssum: np.ndarray, hist: np.ndarray | None,
-                 lo: float) -> dict[str, np.ndarray]:
+def _stats_frame(
+    counts: np.ndarray, ssum: np.ndarray, hist: np.ndarray | None, lo: float
+) -> dict[str, np.ndarray]:
     """Metric columns plus score mean, percentiles and Gini for aggregated rows."""
     cols = {m: counts[..., k].astype(np.int64) for k, m in enumerate(METRICS)}
     scored = counts[..., METRICS.index("scored")]
@@ -127,8 +139,9 @@ def build_tables(sim: Sim) -> dict[str, pa.Table | AgentsTable]:
     friend_ends = rec.friend_ends0[None, :] - cum_lost  # [day, cell]
 
     # daily, national
-    cols = _stats_frame(by_group.sum(axis=1), rec.score_sum.sum(axis=1),
-                        rec.hist.sum(axis=1, dtype=np.int64), lo)
+    cols = _stats_frame(
+        by_group.sum(axis=1), rec.score_sum.sum(axis=1), rec.hist.sum(axis=1, dtype=np.int64), lo
+    )
     daily = {"day": days, **cols}
     daily["active_edges"] = rec.edges_active
     daily["edges_cut_total"] = np.cumsum(daily["edges_cut"])
@@ -136,9 +149,11 @@ def build_tables(sim: Sim) -> dict[str, pa.Table | AgentsTable]:
 
     # groups: urban, age group, sex daily; region every k days
     gidx = np.arange(N_GROUPS)
-    dims = {"urban": (gidx // 6, ("rural", "urban")),
-            "age_group": ((gidx // 2) % 3, AGE_GROUPS),
-            "sex": (gidx % 2, SEXES)}
+    dims = {
+        "urban": (gidx // 6, ("rural", "urban")),
+        "age_group": ((gidx // 2) % 3, AGE_GROUPS),
+        "sex": (gidx % 2, SEXES),
+    }
     s4 = rec.score_sum.reshape(sim.days, n_regions, N_GROUPS)
     f4 = friend_ends.reshape(sim.days, n_regions, N_GROUPS)
     frames = []
@@ -148,37 +163,40 @@ def build_tables(sim: Sim) -> dict[str, pa.Table | AgentsTable]:
             hist = np.zeros((sim.days, rec.nbins), np.int64)
             for g in sel:
                 hist += rec.hist[:, g]
-            cols = _stats_frame(by_group[:, sel].sum(axis=1), s4[:, :, sel].sum(axis=(1, 2)),
-                                hist, lo)
+            cols = _stats_frame(
+                by_group[:, sel].sum(axis=1), s4[:, :, sel].sum(axis=(1, 2)), hist, lo
+            )
             cols["friendships"] = f4[:, :, sel].sum(axis=(1, 2))
             frames.append(pd.DataFrame({"day": days, "dimension": dim, "group": gname, **cols}))
     # region rows every k days: stocks on that day, flows summed over the k days ending then
     k = sim.scenario.record.region_every
-    rdays = days[k - 1:: k] if k > 1 else days
+    rdays = days[k - 1 :: k] if k > 1 else days
     flows = np.array([m not in STOCKS for m in METRICS])
     for r, rname in enumerate(pop.region_names):
         creg = by_region[:, r]  # [day, metric]
         cum = np.cumsum(creg[:, flows], axis=0)
-        per = np.diff(np.concatenate([np.zeros((1, cum.shape[1]), cum.dtype), cum[rdays]]),
-                      axis=0)
+        per = np.diff(np.concatenate([np.zeros((1, cum.shape[1]), cum.dtype), cum[rdays]]), axis=0)
         rc = creg[rdays].copy()
         rc[:, flows] = per
         cols = _stats_frame(rc, s4[rdays, r].sum(axis=1), None, lo)
         cols["friendships"] = f4[rdays, r].sum(axis=1)
-        frames.append(pd.DataFrame({"day": rdays, "dimension": "region", "group": rname,
-                                    **cols}))
-    tables["groups"] = pa.Table.from_pandas(pd.concat(frames, ignore_index=True),
-                                            preserve_index=False)
+        frames.append(pd.DataFrame({"day": rdays, "dimension": "region", "group": rname, **cols}))
+    tables["groups"] = pa.Table.from_pandas(
+        pd.concat(frames, ignore_index=True), preserve_index=False
+    )
 
     # services: day x service x tier x status x outcome (non-zero counts)
     idx = np.nonzero(rec.svc)
-    tables["services"] = _table({
-        "day": idx[0].astype(np.int32),
-        "service": _dict_array(idx[1].astype(np.int32), list(SERVICES)),
-        "tier": _dict_array(idx[2].astype(np.int32), list(TIERS)),
-        "status": _dict_array(idx[3].astype(np.int32), list(STATUSES)),
-        "outcome": _dict_array(idx[4].astype(np.int32), list(OUTCOMES)),
-        "count": rec.svc[idx].astype(np.int64)})
+    tables["services"] = _table(
+        {
+            "day": idx[0].astype(np.int32),
+            "service": _dict_array(idx[1].astype(np.int32), list(SERVICES)),
+            "tier": _dict_array(idx[2].astype(np.int32), list(TIERS)),
+            "status": _dict_array(idx[3].astype(np.int32), list(STATUSES)),
+            "outcome": _dict_array(idx[4].astype(np.int32), list(OUTCOMES)),
+            "count": rec.svc[idx].astype(np.int64),
+        }
+    )
 
     # score histogram, national, 10-point bins
     width = 10
@@ -188,9 +206,13 @@ def build_tables(sim: Sim) -> dict[str, pa.Table | AgentsTable]:
     pad[:, : rec.nbins] = h
     h10 = pad.reshape(sim.days, nb10, width).sum(axis=2)
     dd, bb = np.meshgrid(days, np.arange(nb10), indexing="ij")
-    tables["score_hist"] = _table({"day": dd.ravel().astype(np.int32),
-                                     "bin_lo": (lo + bb.ravel() * width).astype(np.float32),
-                                     "count": h10.ravel()})
+    tables["score_hist"] = _table(
+        {
+            "day": dd.ravel().astype(np.int32),
+            "bin_lo": (lo + bb.ravel() * width).astype(np.float32),
+            "count": h10.ravel(),
+        }
+    )
 
     # agents: the final state of every agent (produced in batches when written)
     tables["agents"] = AgentsTable(sim)
@@ -223,41 +245,47 @@ class AgentsTable:
         sl = slice(lo, hi)
         lf = st.lflags[sl]
         case = st.case[sl]
-        return pa.RecordBatch.from_pydict({
-            "agent": np.arange(lo, hi, dtype=np.int32),
-            "region": _dict_array(pop.region[sl].astype(np.int32),
-                                                     list(pop.region_names)),
-            "urban": pop.column("urban", sl),
-            "age_group": _dict_array(
-                pop.column("age", sl).astype(np.int32), list(AGE_GROUPS)),
-            "sex": _dict_array(pop.column("sex", sl).astype(np.int32),
-                                                  list(SEXES)),
-            "parent": self.parent[sl], "platform_user": pop.column("platform", sl),
-            **{c: pop.column(c, sl) for c in ("speaker", "smoker") + PROPENSITIES},
-            "scored": st.scored[sl], "score": st.score[sl],
-            "tier": _dict_array(st.tier[sl].astype(np.int32), list(TIERS)),
-            "own": st.own[sl], "own_false": st.own_false[sl], "assoc": st.assoc[sl],
-            **{f"deter_{c}": mult_values(st.deter[k, sl]) for k, c in enumerate(CATEGORIES)},
-            "chill": mult_values(st.chill[sl]),
-            "listed": (lf & (LF_COURT | LF_SCORE)) != 0,
-            "listed_court": (lf & LF_COURT) != 0,
-            "court_reason": _dict_array(
-                np.where(lf & LF_COURT, case >> 4, 0).astype(np.int32), list(COURT_REASONS)),
-            "court_until": np.where(lf & LF_COURT, st.court_until[sl], -1).astype(np.int32),
-            "listed_score": (lf & LF_SCORE) != 0,
-            "wrongful": (lf & (LF_COURT_WRONGFUL | LF_SCORE_WRONGFUL)) != 0,
-            "by_association": (lf & LF_SCORE_ASSOC) != 0,
-            "ever_listed": (lf & LF_EVER) != 0,
-            "pending_case_day": st.pend_day[sl].astype(np.int32),
-            "pending_case_kind": _dict_array(
-                (case & 7).astype(np.int32), ["none", "debt_default", "fraud", "tax_evasion",
-                                              "defamation"]),
-            "pending_case_false_flag": (case & CASE_FALSE_BIT) != 0,
-            "score_listing_exempt": (lf & LF_SCORE_EXEMPT) != 0,
-            "rode_train_today": (lf & LF_RODE_TRAIN) != 0,
-            "degree": self.degree[sl],
-            "active_degree": self.active_degree[sl],
-            "tracked": sim.tracked[sl]})
+        return pa.RecordBatch.from_pydict(
+            {
+                "agent": np.arange(lo, hi, dtype=np.int32),
+                "region": _dict_array(pop.region[sl].astype(np.int32), list(pop.region_names)),
+                "urban": pop.column("urban", sl),
+                "age_group": _dict_array(pop.column("age", sl).astype(np.int32), list(AGE_GROUPS)),
+                "sex": _dict_array(pop.column("sex", sl).astype(np.int32), list(SEXES)),
+                "parent": self.parent[sl],
+                "platform_user": pop.column("platform", sl),
+                **{c: pop.column(c, sl) for c in ("speaker", "smoker") + PROPENSITIES},
+                "scored": st.scored[sl],
+                "score": st.score[sl],
+                "tier": _dict_array(st.tier[sl].astype(np.int32), list(TIERS)),
+                "own": st.own[sl],
+                "own_false": st.own_false[sl],
+                "assoc": st.assoc[sl],
+                **{f"deter_{c}": mult_values(st.deter[k, sl]) for k, c in enumerate(CATEGORIES)},
+                "chill": mult_values(st.chill[sl]),
+                "listed": (lf & (LF_COURT | LF_SCORE)) != 0,
+                "listed_court": (lf & LF_COURT) != 0,
+                "court_reason": _dict_array(
+                    np.where(lf & LF_COURT, case >> 4, 0).astype(np.int32), list(COURT_REASONS)
+                ),
+                "court_until": np.where(lf & LF_COURT, st.court_until[sl], -1).astype(np.int32),
+                "listed_score": (lf & LF_SCORE) != 0,
+                "wrongful": (lf & (LF_COURT_WRONGFUL | LF_SCORE_WRONGFUL)) != 0,
+                "by_association": (lf & LF_SCORE_ASSOC) != 0,
+                "ever_listed": (lf & LF_EVER) != 0,
+                "pending_case_day": st.pend_day[sl].astype(np.int32),
+                "pending_case_kind": _dict_array(
+                    (case & 7).astype(np.int32),
+                    ["none", "debt_default", "fraud", "tax_evasion", "defamation"],
+                ),
+                "pending_case_false_flag": (case & CASE_FALSE_BIT) != 0,
+                "score_listing_exempt": (lf & LF_SCORE_EXEMPT) != 0,
+                "rode_train_today": (lf & LF_RODE_TRAIN) != 0,
+                "degree": self.degree[sl],
+                "active_degree": self.active_degree[sl],
+                "tracked": sim.tracked[sl],
+            }
+        )
 
     def table(self) -> pa.Table:
         return pa.Table.from_batches(list(self.batches()))
@@ -275,9 +303,16 @@ class AgentsTable:
 def ledger_table(rows: np.ndarray) -> pa.Table:
     kind = rows["kind"].astype(np.int32)
     code = rows["code"].astype(np.int32)
-    labels = {0: EVENT_TYPES, 1: ("financial", "defamation"), 2: ("financial", "defamation"),
-              3: ("financial", "defamation"), 4: COURT_REASONS + ("score",), 5: EXIT_REASONS,
-              6: ("dismissed", "overturned"), 7: SERVICES}
+    labels = {
+        0: EVENT_TYPES,
+        1: ("financial", "defamation"),
+        2: ("financial", "defamation"),
+        3: ("financial", "defamation"),
+        4: COURT_REASONS + ("score",),
+        5: EXIT_REASONS,
+        6: ("dismissed", "overturned"),
+        7: SERVICES,
+    }
     what_names: list[str] = []
     lut = np.zeros((len(KINDS), 256), np.int32)  # (kind, code) -> index into what_names
     for k, names in labels.items():
@@ -294,18 +329,20 @@ def ledger_table(rows: np.ndarray) -> pa.Table:
     tmask = ~(is_event | is_list | (kind == 3))
     other = rows["other"].astype(np.int32)
     other = np.where((kind == 7) & (code != SERVICES.index("private_school")), -1, other)
-    return _table({
-        "day": rows["day"].astype(np.int32),
-        "agent": rows["agent"].astype(np.int32),
-        "kind": _dict_array(kind, list(KINDS)),
-        "what": _dict_array(what, what_names),
-        "truth": _dict_array(pa.array(tcode, mask=tmask), truth_names),
-        "by_association": is_list & ((rows["flags"] & 2) != 0),
-        "insincere": (kind == 3) & ((rows["flags"] & 1) != 0),
-        "delta": rows["delta"],
-        "score": rows["score"],
-        "other_agent": other,
-    })
+    return _table(
+        {
+            "day": rows["day"].astype(np.int32),
+            "agent": rows["agent"].astype(np.int32),
+            "kind": _dict_array(kind, list(KINDS)),
+            "what": _dict_array(what, what_names),
+            "truth": _dict_array(pa.array(tcode, mask=tmask), truth_names),
+            "by_association": is_list & ((rows["flags"] & 2) != 0),
+            "insincere": (kind == 3) & ((rows["flags"] & 1) != 0),
+            "delta": rows["delta"],
+            "score": rows["score"],
+            "other_agent": other,
+        }
+    )
 
 
 # ------------------------------------------------------------------------------------
@@ -314,9 +351,12 @@ def ledger_table(rows: np.ndarray) -> pa.Table:
 class Result:
     """A finished run: its metadata and tables (pandas DataFrames, loaded on demand)."""
 
-    def __init__(self, meta: dict[str, Any],
-                 tables: dict[str, pa.Table | AgentsTable] | None = None,
-                 path: Path | None = None):
+    def __init__(
+        self,
+        meta: dict[str, Any],
+        tables: dict[str, pa.Table | AgentsTable] | None = None,
+        path: Path | None = None,
+    ):
         self.meta = meta
         self._tables: dict[str, pa.Table | AgentsTable] = tables or {}
         self.path = path
@@ -342,8 +382,11 @@ class Result:
             "timings_s": {k: round(v, 4) for k, v in timings.items()},
             "phases": sim.phase_names,
             "memory_bytes": sim.memory_bytes(),
-            "machine": {"python": platform.python_version(), "platform": platform.platform(),
-                        "cpus": os.cpu_count()},
+            "machine": {
+                "python": platform.python_version(),
+                "platform": platform.platform(),
+                "cpus": os.cpu_count(),
+            },
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         return cls(meta, tables)
@@ -360,8 +403,9 @@ class Result:
             try:
                 t = self._tables[name] = pq.read_table(self.path / f"{name}.parquet")
             except (OSError, pa.ArrowException) as e:
-                raise RunDirError(f"{self.path / (name + '.parquet')}: cannot be read "
-                                  f"({e})") from None
+                raise RunDirError(
+                    f"{self.path / (name + '.parquet')}: cannot be read ({e})"
+                ) from None
         return t
 
     def df(self, name: str) -> pd.DataFrame:
@@ -445,9 +489,10 @@ class Result:
         self.meta["summary"] = summarise(self)
         self.meta["files"] = files
         self.meta["complete"] = True
-        atomic_write(out / RUN_JSON,
-                     lambda fh: fh.write(json.dumps(self.meta, indent=1,
-                                                    allow_nan=False).encode()))
+        atomic_write(
+            out / RUN_JSON,
+            lambda fh: fh.write(json.dumps(self.meta, indent=1, allow_nan=False).encode()),
+        )
         self.path = out
         return out
 
@@ -462,8 +507,10 @@ def load_run(path: str | Path, verify: bool = True) -> Result:
         raise RunDirError(f"{path}: not a run directory (no such directory)")
     if not meta_path.exists():
         if (path / CHECKPOINT).exists():
-            raise RunDirError(f"{path}: the run is incomplete (interrupted): resume it with "
-                              f"'credsim run --resume {path}'")
+            raise RunDirError(
+                f"{path}: the run is incomplete (interrupted): resume it with "
+                f"'credsim run --resume {path}'"
+            )
         raise RunDirError(f"{path}: not a run directory (no run.json)")
     try:
         meta = json.loads(meta_path.read_bytes().decode(), parse_constant=_no_constant)
@@ -473,29 +520,32 @@ def load_run(path: str | Path, verify: bool = True) -> Result:
     except OSError as e:
         raise RunDirError(f"{meta_path}: cannot be read ({e.strerror or e})") from None
     if not isinstance(meta, dict) or meta.get("complete") is not True:
-        raise RunDirError(f"{path}: the run directory is incomplete (run.json does not "
-                          f"say complete)")
+        raise RunDirError(
+            f"{path}: the run directory is incomplete (run.json does not say complete)"
+        )
     files = meta.get("files")
     expected = {f"{t}.parquet" for t in TABLES}
     if not isinstance(files, dict) or set(files) != expected:
-        raise RunDirError(f"{meta_path}: corrupted run.json (it must record the size and "
-                          f"SHA-256 of {', '.join(sorted(expected))})")
+        raise RunDirError(
+            f"{meta_path}: corrupted run.json (it must record the size and "
+            f"SHA-256 of {', '.join(sorted(expected))})"
+        )
     for name in TABLES:
         f = path / f"{name}.parquet"
         rec = files[f.name]
         if not f.exists():
             raise RunDirError(f"{path}: run directory is missing {f.name}")
-        if (not isinstance(rec, dict) or not isinstance(rec.get("bytes"), int)
-                or not isinstance(rec.get("sha256"), str)):
-            raise RunDirError(f"{meta_path}: corrupted run.json (no size and SHA-256 of "
-                              f"{f.name})")
+        if (
+            not isinstance(rec, dict)
+            or not isinstance(rec.get("bytes"), int)
+            or not isinstance(rec.get("sha256"), str)
+        ):
+            raise RunDirError(f"{meta_path}: corrupted run.json (no size and SHA-256 of {f.name})")
         size = f.stat().st_size
         if size != rec["bytes"]:
-            raise RunDirError(f"{f}: corrupted ({size:,} bytes, run.json records "
-                              f"{rec['bytes']:,})")
+            raise RunDirError(f"{f}: corrupted ({size:,} bytes, run.json records {rec['bytes']:,})")
         if verify and sha256(f) != rec["sha256"]:
-            raise RunDirError(f"{f}: corrupted (its SHA-256 differs from the one run.json "
-                              f"records)")
+            raise RunDirError(f"{f}: corrupted (its SHA-256 differs from the one run.json records)")
     return Result(meta, path=path)
 
 
@@ -514,8 +564,10 @@ def summarise(res: Result) -> dict[str, Any]:
     col = lambda c: np.asarray(d.column(c).to_numpy())  # noqa: E731
     scale = float(res.meta["scale"])
     last = len(col("day")) - 1
-    entries = sum(col(f"entries_{r}").sum() for r in
-                  ("debt_default", "fraud", "tax_evasion", "speech", "score"))
+    entries = sum(
+        col(f"entries_{r}").sum()
+        for r in ("debt_default", "fraud", "tax_evasion", "speech", "score")
+    )
     ever = int(col("ever_listed")[last])
     agents = int(res.meta["agents"])
     days = int(res.meta["days"])
@@ -527,11 +579,14 @@ def summarise(res: Result) -> dict[str, Any]:
         "listing_entries": int(entries),
         "wrongful_entries": int(col("entries_wrongful").sum()),
         "wrongful_share_of_entries": float(col("entries_wrongful").sum() / entries)
-        if entries else 0.0,
+        if entries
+        else 0.0,
         "association_entries": int(col("entries_association").sum()),
         "false_flags": int(col("false_flag_rumour").sum()),
-        "misidentified_events": int(col("misidentified_smoking_in_public").sum()
-                                    + col("misidentified_traffic_violation").sum()),
+        "misidentified_events": int(
+            col("misidentified_smoking_in_public").sum()
+            + col("misidentified_traffic_violation").sum()
+        ),
         "flights_denied": int(col("flight_denied").sum()),
         "trains_denied": int(col("train_denied").sum()),
         "denials_total": int(sum(col(f"{s}_denied").sum() for s in SERVICES)),
@@ -545,16 +600,25 @@ def summarise(res: Result) -> dict[str, Any]:
     out["rumours_observed"] = int(col("observed_rumour").sum())
     speakers = int(col("speakers")[0])
     out["speakers"] = speakers
-    out["flags_per_speaker_year"] = (float(col("rumours_of_speakers").sum()) / speakers
-                                     * 365 / days) if speakers else 0.0
+    out["flags_per_speaker_year"] = (
+        (float(col("rumours_of_speakers").sum()) / speakers * 365 / days) if speakers else 0.0
+    )
     # services: requests and each outcome, per service and for all of them
-    svc_out = {svc: {o: int(col(f"{svc}_{o}").sum()) for o in ("requests",) + OUTCOMES}
-               for svc in SERVICES}
+    svc_out = {
+        svc: {o: int(col(f"{svc}_{o}").sum()) for o in ("requests",) + OUTCOMES} for svc in SERVICES
+    }
     svc_out["all"] = {o: sum(v[o] for v in svc_out.values()) for o in ("requests",) + OUTCOMES}
     out["services"] = svc_out
     # grades: agents in each tier (and unscored) on the last day
     out["tiers_end"] = {t: int(col(f"tier_{t}")[last]) for t in TIERS}
-    for k in ("listed_end", "ever_listed", "listing_entries", "wrongful_entries",
-              "flights_denied", "trains_denied", "edges_cut"):
+    for k in (
+        "listed_end",
+        "ever_listed",
+        "listing_entries",
+        "wrongful_entries",
+        "flights_denied",
+        "trains_denied",
+        "edges_cut",
+    ):
         out[f"national_est_{k}"] = out[k] * scale
     return out

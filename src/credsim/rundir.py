@@ -29,11 +29,13 @@ LOCK = ".credsim.lock"
 TABLES = ("daily", "groups", "services", "score_hist", "agents", "ledger")
 # every file credsim writes into a run directory (answers included); nothing else is
 # ever removed, and a directory holding anything else is never cleared
-OWNED = re.compile(r"^(run\.json|checkpoint\.npz|(ledger|aggregates)\.spool|\.credsim\.lock|"
-                   r"(daily|groups|services|score_hist|agents|ledger)\.parquet|"
-                   r"report\.html|explain-\d+\.html|"
-                   r"\.(run\.json|checkpoint\.npz|[a-z_]+\.parquet|report\.html|"
-                   r"explain-\d+\.html)\.tmp)$")
+OWNED = re.compile(
+    r"^(run\.json|checkpoint\.npz|(ledger|aggregates)\.spool|\.credsim\.lock|"
+    r"(daily|groups|services|score_hist|agents|ledger)\.parquet|"
+    r"report\.html|explain-\d+\.html|"
+    r"\.(run\.json|checkpoint\.npz|[a-z_]+\.parquet|report\.html|"
+    r"explain-\d+\.html)\.tmp)$"
+)
 OWNED_DIRS = {"figures": re.compile(r"^\.?[a-z0-9_-]+\.png(\.tmp)?$")}
 
 
@@ -88,8 +90,11 @@ def foreign_entries(out: Path) -> list[str]:
         p = out / e
         if e in OWNED_DIRS and p.is_dir() and not p.is_symlink():
             pat = OWNED_DIRS[e]
-            bad += [f"{e}/{f}" for f in sorted(os.listdir(p))
-                    if not pat.match(f) or not (p / f).is_file() or (p / f).is_symlink()]
+            bad += [
+                f"{e}/{f}"
+                for f in sorted(os.listdir(p))
+                if not pat.match(f) or not (p / f).is_file() or (p / f).is_symlink()
+            ]
         elif not OWNED.match(e) or not p.is_file() or p.is_symlink():
             bad.append(e)
     return bad
@@ -144,9 +149,11 @@ class Spool:
         have = os.fstat(self.fh.fileno()).st_size
         where = self.path or self.what
         if have < size:
-            raise RunDirError(f"{where}: the {self.what} holds {have:,} bytes, the checkpoint "
-                              f"records {size:,}: the run cannot be resumed exactly; start "
-                              f"it over with --force")
+            raise RunDirError(
+                f"{where}: the {self.what} holds {have:,} bytes, the checkpoint "
+                f"records {size:,}: the run cannot be resumed exactly; start "
+                f"it over with --force"
+            )
         h = hashlib.sha256()
         self.fh.seek(0)
         left = size
@@ -157,9 +164,11 @@ class Spool:
             h.update(b)
             left -= len(b)
         if h.hexdigest() != digest:
-            raise RunDirError(f"{where}: the {self.what} differs from the one the checkpoint "
-                              f"recorded (SHA-256): the run cannot be resumed exactly; "
-                              f"start it over with --force")
+            raise RunDirError(
+                f"{where}: the {self.what} differs from the one the checkpoint "
+                f"recorded (SHA-256): the run cannot be resumed exactly; "
+                f"start it over with --force"
+            )
         self.fh.truncate(size)
         self.fh.seek(0, os.SEEK_END)
         self.size = size
@@ -189,17 +198,20 @@ class RunLock:
         try:
             self.fd: int | None = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as e:
-            raise RunDirError(f"{out}: cannot write the run directory "
-                              f"({e.strerror or e})") from None
+            raise RunDirError(
+                f"{out}: cannot write the run directory ({e.strerror or e})"
+            ) from None
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as e:
             os.close(self.fd)
             self.fd = None
             if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise RunDirError(f"{out}: another credsim process is writing this run "
-                                  f"directory; wait for it to finish or use another "
-                                  f"--out") from None
+                raise RunDirError(
+                    f"{out}: another credsim process is writing this run "
+                    f"directory; wait for it to finish or use another "
+                    f"--out"
+                ) from None
             raise RunDirError(f"{out}: cannot lock the run directory ({e.strerror})") from None
         os.ftruncate(self.fd, 0)
         os.write(self.fd, f"{os.getpid()}\n".encode())
@@ -230,15 +242,19 @@ def claim(out: Path, force: bool) -> RunLock:
                     shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
                     raise RunDirError(
                         f"{out}: not a credsim run directory (it holds {shown}); credsim "
-                        f"never overwrites it, even with --force: choose another --out")
+                        f"never overwrites it, even with --force: choose another --out"
+                    )
                 if not force and entries != [LOCK]:
                     if (out / CHECKPOINT).exists() and not (out / RUN_JSON).exists():
                         raise RunDirError(
                             f"{out}: holds an interrupted run: resume it with 'credsim run "
-                            f"--resume {out}', or use --force to start over")
-                    raise RunDirError(f"{out}: run directory exists and is not empty "
-                                      f"(use --force to overwrite, or --out another "
-                                      f"directory)")
+                            f"--resume {out}', or use --force to start over"
+                        )
+                    raise RunDirError(
+                        f"{out}: run directory exists and is not empty "
+                        f"(use --force to overwrite, or --out another "
+                        f"directory)"
+                    )
         else:
             out.mkdir(parents=True)
         lock = RunLock(out)
@@ -246,8 +262,10 @@ def claim(out: Path, force: bool) -> RunLock:
             clear(out)
         elif set(os.listdir(out)) - {LOCK}:  # written by another process meanwhile
             lock.release()
-            raise RunDirError(f"{out}: run directory exists and is not empty "
-                              f"(use --force to overwrite, or --out another directory)")
+            raise RunDirError(
+                f"{out}: run directory exists and is not empty "
+                f"(use --force to overwrite, or --out another directory)"
+            )
         return lock
     except OSError as e:
         raise RunDirError(f"{e.filename or out}: {e.strerror or e}") from None

@@ -33,11 +33,15 @@ MAX_DAYS = 20000  # the longest horizon (run.days); a schedule's days lie in [0,
 SCORE_LO, SCORE_HI = 0.0, 100000.0  # where score.min, score.max, tiers and thresholds lie
 BETA_LO, BETA_HI = 0.05, 1000.0
 BETA_MSG = f"must be two Beta shape parameters [a, b], each in [{BETA_LO:g}, {BETA_HI:g}]"
-THRESHOLD_MSG = (f"must be a score in [{SCORE_LO:g}, {SCORE_HI:g}] (or a schedule of such "
-                 f"scores), a tier name ({', '.join(TIER_BOUNDS)}) or false")
+THRESHOLD_MSG = (
+    f"must be a score in [{SCORE_LO:g}, {SCORE_HI:g}] (or a schedule of such "
+    f"scores), a tier name ({', '.join(TIER_BOUNDS)}) or false"
+)
 NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,99}")
-NAME_MSG = ("must be a plain name of 1 to 100 ASCII letters, digits, '.', '_' or '-', "
-            "starting with a letter, digit or '_' (it names the run directory runs/<name>)")
+NAME_MSG = (
+    "must be a plain name of 1 to 100 ASCII letters, digits, '.', '_' or '-', "
+    "starting with a letter, digit or '_' (it names the run directory runs/<name>)"
+)
 MAX_FILE_BYTES = 8 * 2**20  # a scenario file is a few kB; a schedule of every day ~ 200 kB
 MAX_DEPTH = 16  # tables and lists nested in a scenario (the deepest valid one has 5)
 
@@ -68,11 +72,14 @@ class Schedule(BaseModel):
         if self.days[0] != 0:
             raise ValueError(f"a schedule must start on day 0 (got days={_short(self.days)})")
         if any(b <= a for a, b in zip(self.days, self.days[1:])):
-            raise ValueError("schedule days must be strictly increasing "
-                             f"(got days={_short(self.days)})")
+            raise ValueError(
+                f"schedule days must be strictly increasing (got days={_short(self.days)})"
+            )
         if self.days[-1] >= MAX_DAYS:
-            raise ValueError(f"schedule days must lie in [0, {MAX_DAYS - 1}] (the longest "
-                             f"horizon), got day {_short(self.days[-1])}")
+            raise ValueError(
+                f"schedule days must lie in [0, {MAX_DAYS - 1}] (the longest "
+                f"horizon), got day {_short(self.days[-1])}"
+            )
         return self
 
     def at(self, day: int) -> float:
@@ -96,8 +103,9 @@ def decay_factor(half_life: float) -> float:
     return 0.5 ** (1.0 / half_life)
 
 
-def P(default: Any, lo: float | None = None, hi: float | None = None, unit: str = "",
-      doc: str = "") -> Any:
+def P(
+    default: Any, lo: float | None = None, hi: float | None = None, unit: str = "", doc: str = ""
+) -> Any:
     """A parameter: default, valid range [lo, hi], unit and a one-line description."""
     return Field(default, description=doc, json_schema_extra={"lo": lo, "hi": hi, "unit": unit})
 
@@ -121,8 +129,9 @@ def _numeric(ann: Any) -> bool:
 def _must_be(f: Any) -> str:
     extra = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
     what = _allowed(extra.get("lo"), extra.get("hi"))
-    return "must be " + (what.replace("a number", "a whole number") if f.annotation is int
-                         else what)
+    return "must be " + (
+        what.replace("a number", "a whole number") if f.annotation is int else what
+    )
 
 
 def _text(v: Any, depth: int = 0) -> str:
@@ -132,8 +141,11 @@ def _text(v: Any, depth: int = 0) -> str:
     if isinstance(v, str):
         return repr(v)
     if isinstance(v, (list, tuple)) and depth < MAX_DEPTH:
-        return "[" + ", ".join(_text(x, depth + 1) for x in v[:100]) + \
-            (", ...]" if len(v) > 100 else "]")
+        return (
+            "["
+            + ", ".join(_text(x, depth + 1) for x in v[:100])
+            + (", ...]" if len(v) > 100 else "]")
+        )
     try:
         return str(v)
     except (RecursionError, ValueError):  # nested too deeply; an int too long to print
@@ -166,10 +178,14 @@ class Section(BaseModel):
                 continue
             if f.annotation is bool and not isinstance(v, bool):
                 raise _KindError(name, v, "must be true or false")
-            if f.annotation is not bool and isinstance(v, bool) and not (
-                    v is False and name in _FALSE_OK):
-                raise _KindError(name, v, "must be a string" if f.annotation is str
-                                 else _must_be(f))
+            if (
+                f.annotation is not bool
+                and isinstance(v, bool)
+                and not (v is False and name in _FALSE_OK)
+            ):
+                raise _KindError(
+                    name, v, "must be a string" if f.annotation is str else _must_be(f)
+                )
             if isinstance(v, str) and _numeric(f.annotation):  # "0.1" is not a number
                 raise _KindError(name, v, _must_be(f))
         return data
@@ -178,8 +194,7 @@ class Section(BaseModel):
     @classmethod
     def _in_range(cls, v: Any, info: Any) -> Any:
         f = cls.model_fields[info.field_name]
-        extra: dict[str, Any] = (f.json_schema_extra if isinstance(f.json_schema_extra, dict)
-                                 else {})
+        extra: dict[str, Any] = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
         lo, hi = extra.get("lo"), extra.get("hi")
         if lo is None and hi is None:
             return v
@@ -211,8 +226,9 @@ class Population(Section):
     honesty: tuple[float, float] = P((8.0, 2.0), None, None, "Beta(a, b)", "")
     civility: tuple[float, float] = P((6.0, 2.0), None, None, "Beta(a, b)", "")
     civic: tuple[float, float] = P((2.0, 6.0), None, None, "Beta(a, b)", "")
-    single_region: str = P("", None, None, "",
-                           "a one-region population named so ('' = 31 provinces)")
+    single_region: str = P(
+        "", None, None, "", "a one-region population named so ('' = 31 provinces)"
+    )
     single_region_urban: float = P(0.6, 0, 1, "share", "urban share of the single region")
 
     @field_validator("honesty", "civility", "civic", mode="before")
@@ -306,13 +322,15 @@ class Deltas(Section):
 
 class Score(Section):
     scored: Literal["everyone", "adults_elders", "platform_users"] = P(
-        "everyone", doc="who carries a score")
+        "everyone", doc="who carries a score"
+    )
     base: float = P(1000.0, 0, 100000, "points", "starting score")
     min: float = P(0.0, 0, 100000, "points", "lowest score")
     max: float = P(1500.0, 0, 100000, "points", "highest score")
     half_life: Num = P(365.0, 1, 1e6, "days", "ledger decay toward 0")
-    association_weight: Num = P(0.2, 0, 10, "factor",
-                                "w in assoc = w * min(0, mean own of friends)")
+    association_weight: Num = P(
+        0.2, 0, 10, "factor", "w in assoc = w * min(0, mean own of friends)"
+    )
     association_symmetric: bool = P(False, doc="friends' positive ledgers raise the score too")
     tier_aaa: Num = P(1050.0, 0, 100000, "points", "AAA from")
     tier_aa: Num = P(1030.0, 0, 100000, "points", "AA from")
@@ -324,16 +342,20 @@ class Score(Section):
     @model_validator(mode="after")
     def _order(self) -> Score:
         if not self.min <= self.base <= self.max or self.min >= self.max:
-            raise ValueError(f"need min <= base <= max and min < max (got min={self.min:g}, "
-                             f"base={self.base:g}, max={self.max:g})")
+            raise ValueError(
+                f"need min <= base <= max and min < max (got min={self.min:g}, "
+                f"base={self.base:g}, max={self.max:g})"
+            )
         names = ["tier_c", "tier_b", "tier_a", "tier_aa", "tier_aaa"]
         sched_days = sorted({d for n in names for d in _days_of(getattr(self, n))})
         for d in sched_days:
             vals = [_at(getattr(self, n), d) for n in names]
             if any(b <= a for a, b in zip(vals, vals[1:])):
-                raise ValueError("tier thresholds must increase: tier_c < tier_b < tier_a < "
-                                 f"tier_aa < tier_aaa (got {', '.join(f'{v:g}' for v in vals)}"
-                                 f" on day {d})")
+                raise ValueError(
+                    "tier thresholds must increase: tier_c < tier_b < tier_a < "
+                    f"tier_aa < tier_aaa (got {', '.join(f'{v:g}' for v in vals)}"
+                    f" on day {d})"
+                )
         return self
 
 
@@ -346,8 +368,9 @@ class Listing(Section):
     due_process: bool = P(False, doc="notification and appeals")
     p_appeal: Num = P(0.01, 0, 1, "1/day", "a listed agent appeals")
     p_overturn_wrongful: Num = P(0.8, 0, 1, "probability", "an appeal overturns a wrongful listing")
-    p_overturn_rightful: Num = P(0.05, 0, 1, "probability",
-                                 "an appeal overturns a rightful listing")
+    p_overturn_rightful: Num = P(
+        0.05, 0, 1, "probability", "an appeal overturns a rightful listing"
+    )
 
 
 Threshold = float | Schedule | str | None
@@ -379,8 +402,9 @@ class Service(Section):
     p_urban: Num = P(0.0, 0, 1, "1/day", "request probability, urban")
     p_rural: Num = P(0.0, 0, 1, "1/day", "request probability, rural")
     p_elder: Num | None = P(None, 0, 1, "1/day", "request probability of elders, if it differs")
-    annual_day: int = P(-1, -1, 364, "day of year",
-                        "asked only on this day of each year (-1 daily)")
+    annual_day: int = P(
+        -1, -1, 364, "day of year", "asked only on this day of each year (-1 daily)"
+    )
     deny_listed: bool = P(False, doc="denied if the agent is listed")
     deny_parent_listed: bool = P(False, doc="denied if the agent's parent is listed")
     unscored_deposit: bool = P(False, doc="agents without a score pay the deposit")
@@ -410,13 +434,11 @@ class Services(Section):
     hotel: Service = _svc(["adult"], 0.01, 0.003, deposit_below="B")
     bike_rental: Service = _svc(["adult"], 0.05, 0.01, deposit_below="B")
     umbrella_rental: Service = _svc(["adult", "elder"], 0.01, 0.002, deny_below="B")
-    social_services: Service = _svc(["adult", "elder"], 0.002, 0.002, p_elder=0.01,
-                                    deny_below="B")
+    social_services: Service = _svc(["adult", "elder"], 0.002, 0.002, p_elder=0.01, deny_below="B")
     property_purchase: Service = _svc(["adult"], 1e-4, 5e-5, deny_listed=True)
     visa: Service = _svc(["adult"], 5e-4, 1e-4, perk_from="AA")
     dating_app: Service = _svc(["adult"], 0.02, 0.01, perk_from="AA")
-    private_school: Service = _svc(["child"], 0.10, 0.02, annual_day=243,
-                                   deny_parent_listed=True)
+    private_school: Service = _svc(["child"], 0.10, 0.02, annual_day=243, deny_parent_listed=True)
 
 
 class Respond(Section):
@@ -479,9 +501,11 @@ class Scenario(BaseModel):
         """Every schedule's days must lie inside the horizon [0, days)."""
         for key, v in iter_leaves(self):
             if isinstance(v, Schedule) and v.days[-1] >= days:
-                raise ScenarioError(f"{self._origin}: key '{key}' = {schedule_str(v)}: "
-                                    f"schedule days must be within the horizon "
-                                    f"[0, {days - 1}]")
+                raise ScenarioError(
+                    f"{self._origin}: key '{key}' = {schedule_str(v)}: "
+                    f"schedule days must be within the horizon "
+                    f"[0, {days - 1}]"
+                )
 
 
 # ------------------------------------------------------------------------------------
@@ -522,10 +546,17 @@ def describe_parameters() -> list[dict[str, Any]]:
                 walk(type(v), v, f"{prefix}{name}.")
                 continue
             extra = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
-            rows.append({"key": prefix + name, "default": v, "unit": extra.get("unit", ""),
-                         "lo": extra.get("lo"), "hi": extra.get("hi"),
-                         "doc": f.description or "",
-                         "schedulable": "Schedule" in str(f.annotation)})
+            rows.append(
+                {
+                    "key": prefix + name,
+                    "default": v,
+                    "unit": extra.get("unit", ""),
+                    "lo": extra.get("lo"),
+                    "hi": extra.get("hi"),
+                    "doc": f.description or "",
+                    "schedulable": "Schedule" in str(f.annotation),
+                }
+            )
 
     walk(Scenario, Scenario(), "")
     return rows
@@ -539,8 +570,11 @@ def _md_value(v: Any) -> str:
     if isinstance(v, str):
         return f'"{v}"'
     if isinstance(v, (list, tuple)):
-        return ", ".join(_md_value(x) for x in v) if isinstance(v, list) else \
-            "(" + ", ".join(_md_value(x) for x in v) + ")"
+        return (
+            ", ".join(_md_value(x) for x in v)
+            if isinstance(v, list)
+            else "(" + ", ".join(_md_value(x) for x in v) + ")"
+        )
     if isinstance(v, int):
         return f"{v:,}"
     if isinstance(v, float):
@@ -556,8 +590,9 @@ def parameters_markdown() -> str:
     for r in describe_parameters():
         lo, hi = r["lo"], r["hi"]
         rng = "—" if lo is None and hi is None else f"[{_md_value(lo)}, {_md_value(hi)}]"
-        lines.append(f"| `{r['key']}` | {_md_value(r['default'])} | {r['unit']} | {rng} | "
-                     f"{r['doc']} |")
+        lines.append(
+            f"| `{r['key']}` | {_md_value(r['default'])} | {r['unit']} | {rng} | {r['doc']} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -587,23 +622,27 @@ def _read_toml(path: Path) -> dict[str, Any]:
         with open(path, "rb") as fh:
             raw = fh.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
-        raise ScenarioError(f"{where}: no such scenario file or preset "
-                            f"(presets: {', '.join(PRESETS)})") from None
+        raise ScenarioError(
+            f"{where}: no such scenario file or preset (presets: {', '.join(PRESETS)})"
+        ) from None
     except IsADirectoryError:
         raise ScenarioError(f"{where}: cannot read scenario file: it is a directory") from None
     except OSError as e:  # permission, symlink loop, name too long, I/O error
-        raise ScenarioError(f"{where}: cannot read scenario file: "
-                            f"{e.strerror or type(e).__name__}") from None
+        raise ScenarioError(
+            f"{where}: cannot read scenario file: {e.strerror or type(e).__name__}"
+        ) from None
     except ValueError as e:  # a NUL byte in the name
         raise ScenarioError(f"{where}: cannot read scenario file: {e}") from None
     if len(raw) > MAX_FILE_BYTES:
-        raise ScenarioError(f"{where}: cannot read scenario file: larger than "
-                            f"{MAX_FILE_BYTES >> 20} MiB")
+        raise ScenarioError(
+            f"{where}: cannot read scenario file: larger than {MAX_FILE_BYTES >> 20} MiB"
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise ScenarioError(f"{where}: cannot read scenario file: not UTF-8 text (byte "
-                            f"{e.start})") from None
+        raise ScenarioError(
+            f"{where}: cannot read scenario file: not UTF-8 text (byte {e.start})"
+        ) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -627,8 +666,10 @@ def _check_depth(data: Any, origin: str) -> None:
         else:
             continue
         if depth > MAX_DEPTH:
-            raise ScenarioError(f"{origin}: key {_short('.'.join(keys[:MAX_DEPTH + 1]))}: "
-                                f"nested deeper than {MAX_DEPTH} levels of tables and lists")
+            raise ScenarioError(
+                f"{origin}: key {_short('.'.join(keys[: MAX_DEPTH + 1]))}: "
+                f"nested deeper than {MAX_DEPTH} levels of tables and lists"
+            )
         stack.extend((c, depth + 1, k) for c, k in items)
 
 
@@ -641,8 +682,12 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     (a table with a 'days' key, like [run], is merged key by key)."""
     out = copy.deepcopy(base)
     for k, v in over.items():
-        if (isinstance(v, dict) and isinstance(out.get(k), dict) and not _is_schedule(v)
-                and not _is_schedule(out[k])):
+        if (
+            isinstance(v, dict)
+            and isinstance(out.get(k), dict)
+            and not _is_schedule(v)
+            and not _is_schedule(out[k])
+        ):
             out[k] = _merge(out[k], v)
         else:
             out[k] = copy.deepcopy(v)
@@ -653,8 +698,10 @@ def _preset_dict(name: str, origin: str) -> dict[str, Any]:
     if name not in PRESETS:
         close = difflib.get_close_matches(name, PRESETS, n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise ScenarioError(f"{origin}: key 'preset' = '{name}': no such preset "
-                            f"(presets: {', '.join(PRESETS)}){hint}")
+        raise ScenarioError(
+            f"{origin}: key 'preset' = '{name}': no such preset "
+            f"(presets: {', '.join(PRESETS)}){hint}"
+        )
     d = _read_toml(preset_path(name))
     d.pop("preset", None)
     return d
@@ -679,8 +726,9 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     """'a.b=1e-3' -> (['a', 'b'], 0.001). The value is read as TOML, else kept as text
     (a ``_Raw`` string, which ``load_scenario`` reads as a number for a numeric key)."""
     if "=" not in text:
-        raise ScenarioError(f"--set {_short(text)}: expected key=value (for example "
-                            f"observe.misid=0.001)")
+        raise ScenarioError(
+            f"--set {_short(text)}: expected key=value (for example observe.misid=0.001)"
+        )
     key, raw = text.split("=", 1)
     key, raw = key.strip(), raw.strip()
     if not key:
@@ -726,14 +774,21 @@ class _KindError(ValueError):
 
 _FALSE_OK = frozenset(["deny_below", "deposit_below", "perk_from", "good_from", "bad_below"])
 _PYDANTIC_MSG = {
-    "bool_type": "must be true or false", "bool_parsing": "must be true or false",
-    "int_type": "must be a whole number", "int_parsing": "must be a whole number",
-    "int_from_float": "must be a whole number", "string_type": "must be a string",
-    "float_type": "must be a number", "float_parsing": "must be a number",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "string_type": "must be a string",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
     "finite_number": "must be a finite number",
-    "model_type": "must be a table of parameters", "dict_type": "must be a table",
-    "tuple_type": BETA_MSG, "list_type": "must be a list",
-    "missing": BETA_MSG, "too_long": BETA_MSG,
+    "model_type": "must be a table of parameters",
+    "dict_type": "must be a table",
+    "tuple_type": BETA_MSG,
+    "list_type": "must be a list",
+    "missing": BETA_MSG,
+    "too_long": BETA_MSG,
 }
 
 
@@ -759,8 +814,12 @@ def _fmt_value(v: Any) -> str:
 def _friendly(err: ValidationError, origin: str) -> ScenarioError:
     """One line: origin, key, value, what is allowed."""
     e = err.errors()[0]
-    loc = tuple(p for p in e["loc"] if isinstance(p, str) and p not in
-                ("float", "Schedule", "str", "none", "function-after[_check(), Schedule]"))
+    loc = tuple(
+        p
+        for p in e["loc"]
+        if isinstance(p, str)
+        and p not in ("float", "Schedule", "str", "none", "function-after[_check(), Schedule]")
+    )
     loc = tuple(p for p in loc if not p.startswith(("function-", "tagged-union")))
     inp = e.get("input")
     typ = e["type"]
@@ -778,12 +837,9 @@ def _friendly(err: ValidationError, origin: str) -> ScenarioError:
     elif typ == "literal_error":
         msg = msg.replace("Input should be", "must be")
     f = _field_at(loc)
-    extra = f.json_schema_extra if f is not None and isinstance(f.json_schema_extra, dict) \
-        else {}
-    if (typ.startswith(("int", "float")) or typ == "finite_number") and \
-            extra.get("lo") is not None:
-        whole = "a whole number" if typ.startswith("int") or f.annotation is int \
-            else "a number"
+    extra = f.json_schema_extra if f is not None and isinstance(f.json_schema_extra, dict) else {}
+    if (typ.startswith(("int", "float")) or typ == "finite_number") and extra.get("lo") is not None:
+        whole = "a whole number" if typ.startswith("int") or f.annotation is int else "a number"
         msg = f"must be {whole} in [{extra['lo']:g}, {extra['hi']:g}]"
         if isinstance(inp, dict) and "days" in inp:
             msg += " (fixed for the whole run: it cannot follow a schedule)"
@@ -792,10 +848,14 @@ def _friendly(err: ValidationError, origin: str) -> ScenarioError:
         hint = f"; did you mean '{'.'.join(loc[:-1] + (close[0],))}'?" if close else ""
         return ScenarioError(f"{origin}: unknown key '{key}'{hint}")
     # errors from unions report every branch; describe the allowed forms once
-    if len(err.errors()) > 1 and all(x["loc"][: len(e["loc"]) - 1] == e["loc"][:-1]
-                                     for x in err.errors()):
-        msgs = [x["msg"].removeprefix("Value error, ") for x in err.errors()
-                if x["type"] == "value_error"]
+    if len(err.errors()) > 1 and all(
+        x["loc"][: len(e["loc"]) - 1] == e["loc"][:-1] for x in err.errors()
+    ):
+        msgs = [
+            x["msg"].removeprefix("Value error, ")
+            for x in err.errors()
+            if x["type"] == "value_error"
+        ]
         if msgs:
             msg = msgs[0]
         elif any("Schedule" in str(x["loc"]) for x in err.errors()):
@@ -830,8 +890,10 @@ def _name_from_stem(stem: str) -> str:
     return name if NAME_RE.fullmatch(name) else "scenario"
 
 
-def load_scenario(source: str | Path | dict[str, Any] | Scenario = "as-reported",
-                  overrides: list[str] | None = None) -> Scenario:
+def load_scenario(
+    source: str | Path | dict[str, Any] | Scenario = "as-reported",
+    overrides: list[str] | None = None,
+) -> Scenario:
     """A preset name, a TOML file (which may name a preset), a dict or a Scenario, plus
     ``key=value`` overrides, validated into a Scenario. Raises ScenarioError (one line)."""
     if isinstance(source, Scenario):
@@ -856,23 +918,27 @@ def load_scenario(source: str | Path | dict[str, Any] | Scenario = "as-reported"
             if "preset" in data:
                 preset = data.pop("preset")
                 if not isinstance(preset, str):
-                    raise ScenarioError(f"{origin}: key 'preset' = {preset!r}: must be one of "
-                                        f"{', '.join(PRESETS)}")
+                    raise ScenarioError(
+                        f"{origin}: key 'preset' = {preset!r}: must be one of {', '.join(PRESETS)}"
+                    )
                 data = _merge(_preset_dict(preset, origin), data)
             data["name"] = name
         else:
             close = difflib.get_close_matches(s, PRESETS, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise ScenarioError(f"{_short(s)}: not a preset or a scenario file "
-                                f"(presets: {', '.join(PRESETS)}){hint}")
+            raise ScenarioError(
+                f"{_short(s)}: not a preset or a scenario file "
+                f"(presets: {', '.join(PRESETS)}){hint}"
+            )
     # every key present, so that an override of one field keeps its siblings' values
     data = _merge(Scenario().model_dump(), data)
     for text in overrides or []:
         path_, value = parse_override(text)
         if isinstance(value, _Raw):
             f = _field_at(tuple(path_))
-            takes_number = f is not None and bool(set(get_args(f.annotation) or
-                                                      (f.annotation,)) & {int, float})
+            takes_number = f is not None and bool(
+                set(get_args(f.annotation) or (f.annotation,)) & {int, float}
+            )
             value = _number_or_text(value) if takes_number else str(value)
         _set_path(data, path_, value)
     return build_scenario(data, origin + " with --set" if overrides else origin)
@@ -892,8 +958,9 @@ class DayParams:
             if isinstance(v, Schedule) or (isinstance(v, (int, float)) and not isinstance(v, bool)):
                 self._t[key] = self._series(v)
         # tier bounds ascending: C, B, A, AA, AAA
-        self.tier_bounds = np.stack([self._t[f"score.tier_{n.lower()}"]
-                                     for n in TIER_BOUNDS], axis=1)
+        self.tier_bounds = np.stack(
+            [self._t[f"score.tier_{n.lower()}"] for n in TIER_BOUNDS], axis=1
+        )
         self.deltas = np.stack([self._t[f"score.deltas.{t}"] for t in EVENT_TYPES], axis=1)
         svc = scn.services
         self.svc_who = np.zeros((N_SERVICES, 3), np.bool_)
@@ -902,9 +969,18 @@ class DayParams:
         self.svc_annual_day = np.full(N_SERVICES, -1, np.int64)
         self.svc_unscored_deposit = np.zeros(N_SERVICES, np.bool_)
         # [day, service] series of the request probabilities and thresholds (nan: no rule)
-        self.svc_series = {k: np.full((days, N_SERVICES), np.nan) for k in (
-            "p_urban", "p_rural", "p_elder_urban", "p_elder_rural", "deny_below",
-            "deposit_below", "perk_from")}
+        self.svc_series = {
+            k: np.full((days, N_SERVICES), np.nan)
+            for k in (
+                "p_urban",
+                "p_rural",
+                "p_elder_urban",
+                "p_elder_rural",
+                "deny_below",
+                "deposit_below",
+                "perk_from",
+            )
+        }
         ser = self.svc_series
         for i, name in enumerate(SERVICES):
             s: Service = getattr(svc, name)
@@ -919,8 +995,11 @@ class DayParams:
             pe = self._series(s.p_elder) if s.p_elder is not None else None
             ser["p_elder_urban"][:, i] = pu if pe is None else pe
             ser["p_elder_rural"][:, i] = pr if pe is None else pe
-            for k, th in (("deny_below", s.deny_below), ("deposit_below", s.deposit_below),
-                          ("perk_from", s.perk_from)):
+            for k, th in (
+                ("deny_below", s.deny_below),
+                ("deposit_below", s.deposit_below),
+                ("perk_from", s.perk_from),
+            ):
                 ser[k][:, i] = self.threshold(th)
 
     def _series(self, v: Any) -> np.ndarray:

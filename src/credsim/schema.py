@@ -53,15 +53,29 @@ M_TRUE = _m(*[f"true_{t}" for t in TRUE_EVENT_NAMES])
 M_OBS = _m(*[f"observed_{t}" for t in EVENT_TYPES])
 M_MISID = _m("misidentified_smoking_in_public", "misidentified_traffic_violation")
 M_FALSE_FLAG = _m("false_flag_rumour")
-M_CASES = _m("cases_financial", "cases_financial_dropped", "cases_defamation",
-             "cases_defamation_dropped", "judgments_financial", "judgments_defamation",
-             "apologies_insincere")
+M_CASES = _m(
+    "cases_financial",
+    "cases_financial_dropped",
+    "cases_defamation",
+    "cases_defamation_dropped",
+    "judgments_financial",
+    "judgments_defamation",
+    "apologies_insincere",
+)
 M_POSTS = _m("posts")
 M_SPEAKERS = _m("speakers", "rumours_of_speakers")
-M_LISTED = _m("listed", "listed_court", "listed_score", "listed_wrongful",
-              "listed_association", "ever_listed")
-M_ENTRY = _m("entries_debt_default", "entries_fraud", "entries_tax_evasion", "entries_speech",
-             "entries_score", "entries_wrongful", "entries_association")
+M_LISTED = _m(
+    "listed", "listed_court", "listed_score", "listed_wrongful", "listed_association", "ever_listed"
+)
+M_ENTRY = _m(
+    "entries_debt_default",
+    "entries_fraud",
+    "entries_tax_evasion",
+    "entries_speech",
+    "entries_score",
+    "entries_wrongful",
+    "entries_association",
+)
 M_EXIT = _m("exits_expiry", "exits_paid", "exits_recovered", "exits_appeal")
 M_APPEALS = _m("appeals")
 M_TIER = _m(*[f"tier_{t}" for t in TIERS])
@@ -83,31 +97,39 @@ COUNTED_COLUMNS = ("true_ev", "obs", "court", "lst", "lflags")
 COUNTS: list[tuple[str, int, str]] = (
     [("true_ev", 1 << k, f"true_{t}") for k, t in enumerate(TRUE_EVENT_NAMES)]
     + [("obs", 1 << k, f"observed_{t}") for k, t in enumerate(EVENT_TYPES)]
-    + [("obs", 1 << len(EVENT_TYPES), "observed_rumour"),  # a false flag is a rumour flag
-       ("obs", 1 << len(EVENT_TYPES), "false_flag_rumour")]
-    + [("court", DC_FIN_OPENED, "cases_financial"),
-       ("court", DC_FIN_DROPPED, "cases_financial_dropped"),
-       ("court", DC_DEF_OPENED, "cases_defamation"),
-       ("court", DC_DEF_DROPPED, "cases_defamation_dropped"),
-       ("court", DC_FIN_JUDGED, "judgments_financial"),
-       ("court", DC_DEF_JUDGED, "judgments_defamation"),
-       ("court", DC_INSINCERE, "apologies_insincere")]
-    + [("lst", DL_SCORE_ENTRY, "entries_score"),
-       ("lst", DL_ENTRY_WRONGFUL, "entries_wrongful"),
-       ("lst", DL_COURT_WRONGFUL, "entries_wrongful"),
-       ("lst", DL_ENTRY_ASSOC, "entries_association"),
-       ("lst", DL_EXIT_EXPIRY, "exits_expiry"),
-       ("lst", DL_EXIT_PAID, "exits_paid"),
-       ("lst", DL_EXIT_RECOVERED, "exits_recovered"),
-       ("lst", DL_EXIT_APPEAL_COURT, "exits_appeal"),
-       ("lst", DL_EXIT_APPEAL_SCORE, "exits_appeal"),
-       ("lst", DL_APPEALED, "appeals")]
-    + [("lflags", LF_COURT | LF_SCORE, "listed"),
-       ("lflags", LF_COURT, "listed_court"),
-       ("lflags", LF_SCORE, "listed_score"),
-       ("lflags", LF_COURT_WRONGFUL | LF_SCORE_WRONGFUL, "listed_wrongful"),
-       ("lflags", LF_SCORE_ASSOC, "listed_association"),
-       ("lflags", LF_EVER, "ever_listed")]
+    + [
+        ("obs", 1 << len(EVENT_TYPES), "observed_rumour"),  # a false flag is a rumour flag
+        ("obs", 1 << len(EVENT_TYPES), "false_flag_rumour"),
+    ]
+    + [
+        ("court", DC_FIN_OPENED, "cases_financial"),
+        ("court", DC_FIN_DROPPED, "cases_financial_dropped"),
+        ("court", DC_DEF_OPENED, "cases_defamation"),
+        ("court", DC_DEF_DROPPED, "cases_defamation_dropped"),
+        ("court", DC_FIN_JUDGED, "judgments_financial"),
+        ("court", DC_DEF_JUDGED, "judgments_defamation"),
+        ("court", DC_INSINCERE, "apologies_insincere"),
+    ]
+    + [
+        ("lst", DL_SCORE_ENTRY, "entries_score"),
+        ("lst", DL_ENTRY_WRONGFUL, "entries_wrongful"),
+        ("lst", DL_COURT_WRONGFUL, "entries_wrongful"),
+        ("lst", DL_ENTRY_ASSOC, "entries_association"),
+        ("lst", DL_EXIT_EXPIRY, "exits_expiry"),
+        ("lst", DL_EXIT_PAID, "exits_paid"),
+        ("lst", DL_EXIT_RECOVERED, "exits_recovered"),
+        ("lst", DL_EXIT_APPEAL_COURT, "exits_appeal"),
+        ("lst", DL_EXIT_APPEAL_SCORE, "exits_appeal"),
+        ("lst", DL_APPEALED, "appeals"),
+    ]
+    + [
+        ("lflags", LF_COURT | LF_SCORE, "listed"),
+        ("lflags", LF_COURT, "listed_court"),
+        ("lflags", LF_SCORE, "listed_score"),
+        ("lflags", LF_COURT_WRONGFUL | LF_SCORE_WRONGFUL, "listed_wrongful"),
+        ("lflags", LF_SCORE_ASSOC, "listed_association"),
+        ("lflags", LF_EVER, "ever_listed"),
+    ]
 )
 
 
@@ -120,13 +142,23 @@ def count_table(column: str) -> np.ndarray:
         union |= m
     return np.array(rows + [(union, -1)], np.int64)
 
+
 # ------------------------------------------------------------------------------------
 # Ledger rows
 
-KINDS = ("event", "case_opened", "case_dropped", "judgment", "listing", "exit", "appeal",
-         "denial")
+KINDS = ("event", "case_opened", "case_dropped", "judgment", "listing", "exit", "appeal", "denial")
 K_EVENT, K_CASE, K_DROP, K_JUDG, K_LIST, K_EXIT, K_APPEAL, K_DENIAL = range(8)
 EXIT_REASONS = ("expiry", "paid", "recovered", "appeal_court", "appeal_score")
-LEDGER_DTYPE = np.dtype([("day", np.int16), ("agent", np.int32), ("kind", np.uint8),
-                         ("code", np.uint8), ("truth", np.uint8), ("flags", np.uint8),
-                         ("delta", np.float32), ("score", np.float32), ("other", np.int32)])
+LEDGER_DTYPE = np.dtype(
+    [
+        ("day", np.int16),
+        ("agent", np.int32),
+        ("kind", np.uint8),
+        ("code", np.uint8),
+        ("truth", np.uint8),
+        ("flags", np.uint8),
+        ("delta", np.float32),
+        ("score", np.float32),
+        ("other", np.int32),
+    ]
+)

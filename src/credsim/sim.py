@@ -91,8 +91,7 @@ def warm_kernels() -> float:
     return COMPILE.seconds - c
 
 
-META_KEYS = ("scenario", "day_done", "spools", "record_ledger", "timings", "agents", "days",
-             "seed")
+META_KEYS = ("scenario", "day_done", "spools", "record_ledger", "timings", "agents", "days", "seed")
 
 
 def _read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -106,8 +105,10 @@ def _read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]
         raise RunDirError(f"{path}: corrupted checkpoint ({type(e).__name__}: {msg})") from None
     missing = [k for k in META_KEYS if not isinstance(meta, dict) or k not in meta]
     if missing:
-        raise RunDirError(f"{path}: corrupted checkpoint (no {', '.join(missing)}; written "
-                          f"by another version of credsim?)")
+        raise RunDirError(
+            f"{path}: corrupted checkpoint (no {', '.join(missing)}; written "
+            f"by another version of credsim?)"
+        )
     return meta, arrays
 
 
@@ -117,9 +118,15 @@ class Sim:
     ``scenario`` is a preset name, a TOML file, a dict or a Scenario; ``overrides`` are
     ``key=value`` strings. ``agents``, ``days`` and ``seed`` default to the scenario's."""
 
-    def __init__(self, scenario: str | Path | dict[str, Any] | Scenario = "as-reported",
-                 agents: int | None = None, days: int | None = None, seed: int | None = None,
-                 overrides: list[str] | None = None, record_ledger: bool = True):
+    def __init__(
+        self,
+        scenario: str | Path | dict[str, Any] | Scenario = "as-reported",
+        agents: int | None = None,
+        days: int | None = None,
+        seed: int | None = None,
+        overrides: list[str] | None = None,
+        record_ledger: bool = True,
+    ):
         scn = load_scenario(scenario, overrides)
         # the resolved scenario carries the run's size, horizon and seed
         data = scn.model_dump()
@@ -130,6 +137,7 @@ class Sim:
         if seed is not None:
             data["run"]["seed"] = seed
         from .scenario import build_scenario
+
         scn = build_scenario(data, scn.origin)
         self.scenario = scn
         self.n = scn.population.agents
@@ -138,8 +146,11 @@ class Sim:
         scn.check_horizon(self.days)
         self.record_ledger = record_ledger
         self.phases: list[Phase] = [cls(self) for cls in ORDER]
-        self.timings: dict[str, float] = {"compile": 0.0, "build_population": 0.0,
-                                          "build_network": 0.0}
+        self.timings: dict[str, float] = {
+            "compile": 0.0,
+            "build_population": 0.0,
+            "build_network": 0.0,
+        }
         self.timings.update({p.name: 0.0 for p in self.phases})
         self.day_done = 0
         self.built = False
@@ -150,28 +161,30 @@ class Sim:
         self.checkpoint_day: int | None = None  # days done at the last checkpoint
         self.checkpoint_every = DEFAULT_CHECKPOINT_EVERY  # days (0: none), with out
 
-    def estimate(self, agents: int | None = None,
-                 out: Path | None = None) -> resources.Estimate:
+    def estimate(self, agents: int | None = None, out: Path | None = None) -> resources.Estimate:
         """Memory and disk this run needs (before anything is allocated), written to its
         run directory (or ``out``); with ``agents``, those of the same run with that many
         agents."""
         scn = self.scenario
         n_regions = 1 if scn.population.single_region else 31
-        return resources.estimate(self.n if agents is None else agents,
-                                  scn.network.mean_degree, self.days,
-
-                                  n_cells=12 * n_regions,
-                                  n_metrics=N_METRICS,
-                                  score_bins=int(scn.score.max - scn.score.min) + 1,
-                                  ledger=self.record_ledger, tracked=scn.record.tracked,
-                                  checkpoint_every=self.checkpoint_every if self.out or out
-                                  else 0)
+        return resources.estimate(
+            self.n if agents is None else agents,
+            scn.network.mean_degree,
+            self.days,
+            n_cells=12 * n_regions,
+            n_metrics=N_METRICS,
+            score_bins=int(scn.score.max - scn.score.min) + 1,
+            ledger=self.record_ledger,
+            tracked=scn.record.tracked,
+            checkpoint_every=self.checkpoint_every if self.out or out else 0,
+        )
 
     def check_resources(self, out: Path | None = None) -> None:
         """Refuse, in one line, a run this machine (or this process's limits) cannot hold."""
         out = out or self.out
-        resources.check(lambda n: self.estimate(n, out), self.n,
-                        self.scenario.network.mean_degree, out)
+        resources.check(
+            lambda n: self.estimate(n, out), self.n, self.scenario.network.mean_degree, out
+        )
 
     # --------------------------------------------------------------------------------
     def build(self) -> None:
@@ -181,10 +194,12 @@ class Sim:
         scn = self.scenario
         self.check_resources()
         c0 = COMPILE.seconds
-        self.pop: Population = self._clock("build_population", build_population,
-                                           scn.population, self.n, self.seed)
-        self.graph: FriendGraph = self._clock("build_network", build_network, self.pop,
-                                              scn.network, self.seed)
+        self.pop: Population = self._clock(
+            "build_population", build_population, scn.population, self.n, self.seed
+        )
+        self.graph: FriendGraph = self._clock(
+            "build_network", build_network, self.pop, scn.network, self.seed
+        )
         c1 = COMPILE.seconds
         self.params = DayParams(scn, self.days)
         who = scn.score.scored
@@ -207,9 +222,18 @@ class Sim:
         self.sync_friend_sums()
         # the first day's tiers from the starting scores (used before any score phase)
         from .kernels import score_kernel
-        score_kernel(self.state.scored, self.state.own, self.state.assoc, scn.score.base,
-                     scn.score.min, scn.score.max, self.params.tier_bounds[0],
-                     self.state.score, self.state.tier)
+
+        score_kernel(
+            self.state.scored,
+            self.state.own,
+            self.state.assoc,
+            scn.score.base,
+            scn.score.min,
+            scn.score.max,
+            self.params.tier_bounds[0],
+            self.state.score,
+            self.state.tier,
+        )
         self.timings["compile"] += COMPILE.seconds - c1  # the rest of build's kernels
         assert COMPILE.seconds >= c0
         self.built = True
@@ -228,6 +252,7 @@ class Sim:
         """Recompute each agent's sum and count of active scored friends' ledgers from
         scratch (done at build; call it after editing ledgers or edges by hand)."""
         from .kernels import friend_sums_kernel
+
         g, st = self.graph, self.state
         friend_sums_kernel(g.indptr, g.nbr, g.active, st.scored, st.own, st.fsum, st.fcnt)
 
@@ -238,9 +263,13 @@ class Sim:
             self._clock(ph.name, ph.run, day)
         self.day_done += 1
 
-    def run(self, out: str | Path | None = None,
-            progress: Callable[[int, int], None] | None = None, force: bool = False,
-            checkpoint_every: int | None = None) -> Any:
+    def run(
+        self,
+        out: str | Path | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        force: bool = False,
+        checkpoint_every: int | None = None,
+    ) -> Any:
         """Run the remaining days; return a Result, written to ``out`` if given.
 
         With ``out``, a checkpoint is written atomically every ``checkpoint_every`` days
@@ -279,9 +308,14 @@ class Sim:
                 self.checkpoint(self.out)
                 raise Interrupted(
                     f"interrupted at the end of day {self.day_done - 1} of {self.days}; "
-                    f"checkpoint written: resume with 'credsim run --resume {self.out}'")
-            if (self.out is not None and every and self.day_done % every == 0
-                    and self.day_done < self.days):
+                    f"checkpoint written: resume with 'credsim run --resume {self.out}'"
+                )
+            if (
+                self.out is not None
+                and every
+                and self.day_done % every == 0
+                and self.day_done < self.days
+            ):
                 self.checkpoint(self.out)
         if self.out is None:
             res = Result.from_sim(self)
@@ -324,11 +358,17 @@ class Sim:
         arrays: dict[str, np.ndarray] = {f"state.{k}": v for k, v in self.state.arrays().items()}
         arrays["graph.active"] = self.graph.active
         self.timings["checkpoint"] = self.timings.get("checkpoint", 0.0)
-        meta = {"scenario": self.scenario.model_dump(mode="json"), "day_done": d,
-                "spools": rec.sync(d), "record_ledger": self.record_ledger,
-                "checkpoint_every": self.checkpoint_every,
-                "timings": self.timings, "agents": self.n, "days": self.days,
-                "seed": self.seed}
+        meta = {
+            "scenario": self.scenario.model_dump(mode="json"),
+            "day_done": d,
+            "spools": rec.sync(d),
+            "record_ledger": self.record_ledger,
+            "checkpoint_every": self.checkpoint_every,
+            "timings": self.timings,
+            "agents": self.n,
+            "days": self.days,
+            "seed": self.seed,
+        }
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
         path = out / rundir.CHECKPOINT
         rundir.atomic_write(path, lambda fh: np.savez(fh, **cast("dict[str, Any]", arrays)))
@@ -361,8 +401,9 @@ class Sim:
                         f.unlink(missing_ok=True)
                     raise RunDirError(f"{out}: the run is complete; nothing to resume")
             if not path.exists():
-                raise RunDirError(f"{out}: no checkpoint to resume from "
-                                  f"({rundir.CHECKPOINT} missing)")
+                raise RunDirError(
+                    f"{out}: no checkpoint to resume from ({rundir.CHECKPOINT} missing)"
+                )
             meta, arrays = _read_checkpoint(path)
             try:
                 sim = cls(meta["scenario"], record_ledger=meta["record_ledger"])
@@ -373,8 +414,10 @@ class Sim:
             sim.build()
             d = int(meta["day_done"])
             if not 0 <= d <= sim.days or int(meta["agents"]) != sim.n:
-                raise RunDirError(f"{path}: corrupted checkpoint (day {d} of {sim.days}, "
-                                  f"{meta['agents']} agents for a run of {sim.n})")
+                raise RunDirError(
+                    f"{path}: corrupted checkpoint (day {d} of {sim.days}, "
+                    f"{meta['agents']} agents for a run of {sim.n})"
+                )
             rec = sim.recorder
             targets = {f"state.{k}": v for k, v in sim.state.arrays().items()}
             targets["graph.active"] = sim.graph.active
@@ -383,19 +426,21 @@ class Sim:
                 if a is None:
                     raise RunDirError(f"{path}: corrupted checkpoint (no array '{k}')")
                 if a.shape != v.shape or a.dtype != v.dtype:
-                    raise RunDirError(f"{path}: corrupted checkpoint ('{k}' is {a.dtype}"
-                                      f"{list(a.shape)}, this run needs {v.dtype}"
-                                      f"{list(v.shape)})")
+                    raise RunDirError(
+                        f"{path}: corrupted checkpoint ('{k}' is {a.dtype}"
+                        f"{list(a.shape)}, this run needs {v.dtype}"
+                        f"{list(v.shape)})"
+                    )
                 v[...] = a
             spools = meta["spools"]
             if not isinstance(spools, dict) or spools.get("aggregates_days") != d:
-                raise RunDirError(f"{path}: corrupted checkpoint (its spools do not match "
-                                  f"day {d})")
+                raise RunDirError(f"{path}: corrupted checkpoint (its spools do not match day {d})")
             try:
                 rec.restore(spools)
             except (KeyError, ValueError, TypeError, zlib.error) as e:
-                raise RunDirError(f"{path}: corrupted checkpoint (spools: "
-                                  f"{type(e).__name__}: {e})") from None
+                raise RunDirError(
+                    f"{path}: corrupted checkpoint (spools: {type(e).__name__}: {e})"
+                ) from None
             rec.active_edges = int(rec.edges_active[d - 1]) if d else rec.active_edges
             sim.day_done = sim.checkpoint_day = d
             for k, v in meta["timings"].items():
@@ -434,6 +479,9 @@ class Sim:
 
     def memory_bytes(self) -> dict[str, int]:
         """Bytes held by the simulation state (columns and network)."""
-        return {"population": self.pop.nbytes(), "network": self.graph.nbytes(),
-                "state": self.state.nbytes(), "day": self.day.nbytes()}
-
+        return {
+            "population": self.pop.nbytes(),
+            "network": self.graph.nbytes(),
+            "state": self.state.nbytes(),
+            "day": self.day.nbytes(),
+        }

@@ -24,8 +24,22 @@ def day_columns() -> list[Column]:
 
 def column_bytes() -> tuple[int, int]:
     """Bytes an agent of the declared state and day columns."""
-    return (sum(c.bytes_per_agent for c in state_columns()),
-            sum(c.bytes_per_agent for c in day_columns()))
+    return (
+        sum(c.bytes_per_agent for c in state_columns()),
+        sum(c.bytes_per_agent for c in day_columns()),
+    )
 
-__all__ = ["ORDER", "column_bytes", "day_columns", "state_columns", "Behave", "Observe",
-           "Score", "List", "Services", "Respond", "Record"]
+
+__all__ = [
+    "ORDER",
+    "column_bytes",
+    "day_columns",
+    "state_columns",
+    "Behave",
+    "Observe",
+    "Score",
+    "List",
+    "Services",
+    "Respond",
+    "Record",
+]

@@ -66,18 +66,46 @@ class ListParams(NamedTuple):
     @classmethod
     def on(cls, scn: Scenario, pa: DayParams, day: int) -> ListParams:
         lc, sc = scn.listing, scn.score
+
         def at(key: str) -> float:
             return float(pa.at(f"listing.{key}", day))
 
-        return cls(bool(lc.court_listing), bool(lc.score_listing), bool(lc.due_process),
-                   round(at("court_term")), at("p_pay"), at("score_threshold"),
-                   at("p_appeal"), at("p_overturn_wrongful"), at("p_overturn_rightful"),
-                   float(sc.base), float(sc.min), float(sc.max), pa.tier_bounds[day])
+        return cls(
+            bool(lc.court_listing),
+            bool(lc.score_listing),
+            bool(lc.due_process),
+            round(at("court_term")),
+            at("p_pay"),
+            at("score_threshold"),
+            at("p_appeal"),
+            at("p_overturn_wrongful"),
+            at("p_overturn_rightful"),
+            float(sc.base),
+            float(sc.min),
+            float(sc.max),
+            pa.tier_bounds[day],
+        )
 
 
 @nb.njit(parallel=True, cache=True)
-def list_kernel(key, day, court, obs, scored, own, own_false, assoc, score, tier,
-                court_until, case, lflags, lst, delta, p):
+def list_kernel(
+    key,
+    day,
+    court,
+    obs,
+    scored,
+    own,
+    own_false,
+    assoc,
+    score,
+    tier,
+    court_until,
+    case,
+    lflags,
+    lst,
+    delta,
+    p,
+):
     """Exits, appeals and new listings of the day (``p``: ListParams)."""
     n = court.shape[0]
     for i in nb.prange(n):
@@ -137,8 +165,12 @@ def list_kernel(key, day, court, obs, scored, own, own_false, assoc, score, tier
                 lf |= LF_COURT_WRONGFUL
                 dl |= DL_COURT_WRONGFUL
         # new score listings
-        if (p.score_listing and scored[i] and not (lf & (LF_SCORE | LF_SCORE_EXEMPT))
-                and score[i] < p.score_threshold):
+        if (
+            p.score_listing
+            and scored[i]
+            and not (lf & (LF_SCORE | LF_SCORE_EXEMPT))
+            and score[i] < p.score_threshold
+        ):
             lf |= LF_SCORE
             dl |= DL_SCORE_ENTRY
             if score[i] - own_false[i] >= p.score_threshold:
@@ -165,9 +197,24 @@ class List(Phase):
     def run(self, day: int) -> None:
         s = self.sim
         st, d = s.state, s.day
-        list_kernel(day_key(s.seed, S_LIST, day), day, d.court, d.obs, st.scored, st.own,
-                    st.own_false, st.assoc, st.score, st.tier, st.court_until,
-                    st.case, st.lflags, d.lst, d.delta, ListParams.on(s.scenario, s.params, day))
+        list_kernel(
+            day_key(s.seed, S_LIST, day),
+            day,
+            d.court,
+            d.obs,
+            st.scored,
+            st.own,
+            st.own_false,
+            st.assoc,
+            st.score,
+            st.tier,
+            st.court_until,
+            st.case,
+            st.lflags,
+            d.lst,
+            d.delta,
+            ListParams.on(s.scenario, s.params, day),
+        )
         struck = np.flatnonzero(d.lst & DL_STRUCK)
         if struck.size:
             push_changes(s, struck)

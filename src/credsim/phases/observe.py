@@ -61,11 +61,24 @@ class ObserveParams(NamedTuple):
         def at(key: str) -> float:
             return float(params.at(f"observe.{key}", day))
 
-        return cls(bool(sc.registry), bool(sc.payment_platform), bool(sc.cameras),
-                   bool(sc.train_staff), bool(sc.speech_monitor), bool(sc.courts),
-                   at("p_registry"), at("coverage_urban"), at("coverage_rural"), at("misid"),
-                   at("p_train_staff"), at("p_case"), at("p_defamation_speaker"),
-                   at("p_defamation_other"), at("p_insincere"), round(at("court_delay")))
+        return cls(
+            bool(sc.registry),
+            bool(sc.payment_platform),
+            bool(sc.cameras),
+            bool(sc.train_staff),
+            bool(sc.speech_monitor),
+            bool(sc.courts),
+            at("p_registry"),
+            at("coverage_urban"),
+            at("coverage_rural"),
+            at("misid"),
+            at("p_train_staff"),
+            at("p_case"),
+            at("p_defamation_speaker"),
+            at("p_defamation_other"),
+            at("p_insincere"),
+            round(at("court_delay")),
+        )
 
 
 @nb.njit(parallel=True, cache=True)
@@ -125,8 +138,7 @@ def observe_kernel(key, ckey, day, attrs, true_ev, pend_day, case, p, obs, marks
                         if p.courts and uniform(key, i, 10 + t) < pdef:
                             if pend_day[i] < 0:
                                 pend_day[i] = day + p.court_delay
-                                case[i] = (case[i] & 0xF0) | CASE_DEFAMATION | (
-                                    CASE_FALSE_BIT * t)
+                                case[i] = (case[i] & 0xF0) | CASE_DEFAMATION | (CASE_FALSE_BIT * t)
                                 c |= DC_DEF_OPENED
                             else:
                                 c |= DC_DEF_DROPPED
@@ -153,30 +165,47 @@ class Observe(Phase):
     section = "observe"
     state_columns = (
         Column("pend_day", "int16", "day a pending judgment lands (-1: none)", fill=-1),
-        Column("case", "uint8", "bits 0-3: the pending case (CASE_* | CASE_FALSE_BIT); bits "
-               "4-6: the reason of the court listing (an index into COURT_REASONS, set by "
-               "list)"),
+        Column(
+            "case",
+            "uint8",
+            "bits 0-3: the pending case (CASE_* | CASE_FALSE_BIT); bits "
+            "4-6: the reason of the court listing (an index into COURT_REASONS, set by "
+            "list)",
+        ),
     )
     day_columns = (
-        Column("obs", "uint16", "observed events attributed to the agent rightly (bit 9: a "
-               "false flag)"),
-        Column("marks", "uint8", "bits 0/1: the agent's smoking/traffic offence was pinned on "
-               "another; bits 2-4: penalised today in category 0-2 (set by score)"),
+        Column(
+            "obs", "uint16", "observed events attributed to the agent rightly (bit 9: a false flag)"
+        ),
+        Column(
+            "marks",
+            "uint8",
+            "bits 0/1: the agent's smoking/traffic offence was pinned on "
+            "another; bits 2-4: penalised today in category 0-2 (set by score)",
+        ),
         Column("court", "uint8", "DC_* bits: cases opened, dropped, judged today"),
-        Column("false_target", "int32", "misidentified events: who received each",
-               per_agent=False),
+        Column("false_target", "int32", "misidentified events: who received each", per_agent=False),
         Column("false_type", "uint8", "misidentified events: the event type", per_agent=False),
-        Column("false_source", "int32", "misidentified events: the true offender",
-               per_agent=False),
+        Column("false_source", "int32", "misidentified events: the true offender", per_agent=False),
     )
 
     def run(self, day: int) -> None:
         s = self.sim
         pa = s.params
         st, d, pop = s.state, s.day, s.pop
-        observe_kernel(day_key(s.seed, S_OBSERVE, day), day_key(s.seed, S_COURT, day), day,
-                       pop.attrs, d.true_ev, st.pend_day, st.case,
-                       ObserveParams.on(s.scenario, pa, day), d.obs, d.marks, d.court)
+        observe_kernel(
+            day_key(s.seed, S_OBSERVE, day),
+            day_key(s.seed, S_COURT, day),
+            day,
+            pop.attrs,
+            d.true_ev,
+            st.pend_day,
+            st.case,
+            ObserveParams.on(s.scenario, pa, day),
+            d.obs,
+            d.marks,
+            d.court,
+        )
         # the few misidentified events land on another agent of the region
         misid = d.marks  # bits 0/1 only, until score marks the penalised
         off = np.flatnonzero(misid)
@@ -185,8 +214,14 @@ class Observe(Phase):
         first = np.where(misid[off] & 1, 0, 1)
         bit = np.concatenate([first, np.ones(int(both.sum()), np.int64)]).astype(np.int64)
         target = np.empty(offenders.shape[0], np.int64)
-        misid_targets(day_key(s.seed, S_MISID_TARGET, day), offenders, bit, pop.region,
-                      pop.region_start, target)
+        misid_targets(
+            day_key(s.seed, S_MISID_TARGET, day),
+            offenders,
+            bit,
+            pop.region,
+            pop.region_start,
+            target,
+        )
         ok = target >= 0
         d.false_target = target[ok].astype(np.int32)
         d.false_type = (SMOKING_IN_PUBLIC + bit[ok]).astype(np.uint8)

@@ -86,9 +86,30 @@ def _count_bits(row, v, union, table):
 
 
 @nb.njit(parallel=True, cache=True)
-def record_kernel(region, attrs, pkey, adult_start, adult_count, true_ev, obs, court, lst,
-                  posts, svc_req, svc_out, lflags, scored, score, tier, lo, nbins, counts,
-                  ssum, hist, svct):
+def record_kernel(
+    region,
+    attrs,
+    pkey,
+    adult_start,
+    adult_count,
+    true_ev,
+    obs,
+    court,
+    lst,
+    posts,
+    svc_req,
+    svc_out,
+    lflags,
+    scored,
+    score,
+    tier,
+    lo,
+    nbins,
+    counts,
+    ssum,
+    hist,
+    svct,
+):
     """Counts by cell: the bits of the day's columns and the listing flags through the
     count tables (schema.COUNTS), tiers, scores, posts, speakers, court entries by reason;
     services also by tier and listing status (for private school the parent's status,
@@ -170,8 +191,27 @@ def _row(out, w, day, i, kind, code, truth, flags, delta, score, other):
 
 
 @nb.njit(cache=True)
-def _ledger_range(lo, hi, w, day, obs, court, lst, svc_req, svc_out, scored, score, lflags,
-                  case, pkey, region, adult_start, adult_count, deltas, out):
+def _ledger_range(
+    lo,
+    hi,
+    w,
+    day,
+    obs,
+    court,
+    lst,
+    svc_req,
+    svc_out,
+    scored,
+    score,
+    lflags,
+    case,
+    pkey,
+    region,
+    adult_start,
+    adult_count,
+    deltas,
+    out,
+):
     """Rows of agents [lo, hi) written from position w of ``out`` (or counted if it is
     empty); returns the position after them."""
     for i in range(lo, hi):
@@ -196,16 +236,39 @@ def _ledger_range(lo, hi, w, day, obs, court, lst, svc_req, svc_out, scored, sco
             if cr & DC_DEF_DROPPED:
                 w = _row(out, w, day, i, K_DROP, 1, 0, 0, 0.0, sc, -1)
             if cr & DC_DEF_JUDGED:  # truth 2: a judgment on a false flag; flag 1: insincere
-                w = _row(out, w, day, i, K_JUDG, 1, 2 if cr & DC_JUDGED_FALSE else 0,
-                         1 if cr & DC_INSINCERE else 0, 0.0, sc, -1)
+                w = _row(
+                    out,
+                    w,
+                    day,
+                    i,
+                    K_JUDG,
+                    1,
+                    2 if cr & DC_JUDGED_FALSE else 0,
+                    1 if cr & DC_INSINCERE else 0,
+                    0.0,
+                    sc,
+                    -1,
+                )
         if dl:
             lf = lflags[i]
             if dl & DL_COURT_ENTRY:
-                w = _row(out, w, day, i, K_LIST, case[i] >> 4,
-                         2 if lf & LF_COURT_WRONGFUL else 0, 0, 0.0, sc, -1)
+                w = _row(
+                    out,
+                    w,
+                    day,
+                    i,
+                    K_LIST,
+                    case[i] >> 4,
+                    2 if lf & LF_COURT_WRONGFUL else 0,
+                    0,
+                    0.0,
+                    sc,
+                    -1,
+                )
             if dl & DL_SCORE_ENTRY:
                 fl = (1 if dl & DL_ENTRY_WRONGFUL and lf & LF_SCORE_WRONGFUL else 0) | (
-                    2 if lf & LF_SCORE_ASSOC else 0)
+                    2 if lf & LF_SCORE_ASSOC else 0
+                )
                 w = _row(out, w, day, i, K_LIST, 5, 1 if fl & 1 else 0, fl, 0.0, sc, -1)
             for k in range(5):
                 if dl & (DL_EXIT_EXPIRY << k):
@@ -216,23 +279,63 @@ def _ledger_range(lo, hi, w, day, obs, court, lst, svc_req, svc_out, scored, sco
         if rq:
             for s in range(N_SERVICES):
                 if (rq >> s) & 1 and ((svc_out[i] >> (2 * s)) & 3) == DENIED:
-                    par = parent_of(pkey, i, region, adult_start, adult_count) \
-                        if s == SVC_SCHOOL else -1
+                    par = (
+                        parent_of(pkey, i, region, adult_start, adult_count)
+                        if s == SVC_SCHOOL
+                        else -1
+                    )
                     w = _row(out, w, day, i, K_DENIAL, s, 0, 0, 0.0, sc, par)
     return w
 
 
 @nb.njit(parallel=True, cache=True)
-def _ledger_chunks(nchunks, offsets, day, obs, court, lst, svc_req, svc_out, scored, score,
-                   lflags, case, pkey, region, adult_start, adult_count, deltas, out, ends):
+def _ledger_chunks(
+    nchunks,
+    offsets,
+    day,
+    obs,
+    court,
+    lst,
+    svc_req,
+    svc_out,
+    scored,
+    score,
+    lflags,
+    case,
+    pkey,
+    region,
+    adult_start,
+    adult_count,
+    deltas,
+    out,
+    ends,
+):
     """The rows of each chunk of agents, written from offsets[ch] (or only counted, with
     zero offsets and an empty ``out``); ends[ch] is where the chunk's rows end."""
     n = obs.shape[0]
     step = (n + nchunks - 1) // nchunks
     for ch in nb.prange(nchunks):
-        ends[ch] = _ledger_range(ch * step, min(n, (ch + 1) * step), offsets[ch], day, obs,
-                                 court, lst, svc_req, svc_out, scored, score, lflags, case,
-                                 pkey, region, adult_start, adult_count, deltas, out)
+        ends[ch] = _ledger_range(
+            ch * step,
+            min(n, (ch + 1) * step),
+            offsets[ch],
+            day,
+            obs,
+            court,
+            lst,
+            svc_req,
+            svc_out,
+            scored,
+            score,
+            lflags,
+            case,
+            pkey,
+            region,
+            adult_start,
+            adult_count,
+            deltas,
+            out,
+        )
 
 
 @nb.njit(cache=True)
@@ -243,12 +346,46 @@ def _ledger_false(w, day, scored, score, deltas, ft, ftype, fsrc, out):
         w = _row(out, w, day, j, K_EVENT, ftype[k], TRUTH_MISID, 0, dv, score[j], fsrc[k])
 
 
-def ledger_rows(day, obs, court, lst, svc_req, svc_out, scored, score, lflags, case,
-                pkey, region, adult_start, adult_count, deltas, ft, ftype, fsrc, nchunks=64):
+def ledger_rows(
+    day,
+    obs,
+    court,
+    lst,
+    svc_req,
+    svc_out,
+    scored,
+    score,
+    lflags,
+    case,
+    pkey,
+    region,
+    adult_start,
+    adult_count,
+    deltas,
+    ft,
+    ftype,
+    fsrc,
+    nchunks=64,
+):
     """The day's ledger rows, in agent order, then the misidentified events: counted and
     written in parallel over a fixed partition of the agents."""
-    args = (day, obs, court, lst, svc_req, svc_out, scored, score, lflags, case,
-            pkey, region, adult_start, adult_count, deltas)
+    args = (
+        day,
+        obs,
+        court,
+        lst,
+        svc_req,
+        svc_out,
+        scored,
+        score,
+        lflags,
+        case,
+        pkey,
+        region,
+        adult_start,
+        adult_count,
+        deltas,
+    )
     offsets = np.zeros(nchunks + 1, np.int64)
     ends = np.zeros(nchunks, np.int64)
     _ledger_chunks(nchunks, offsets, *args, np.zeros(0, LEDGER_DTYPE), ends)  # count

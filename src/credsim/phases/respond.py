@@ -89,7 +89,7 @@ def clear_edges(a, b, indptr, nbr, active, scored, own, fsum, fcnt):
     """Clear both directions of each cut friendship; each end's friend sum loses the
     other end's ledger."""
     for k in range(a.shape[0]):
-        for (x, y) in ((a[k], b[k]), (b[k], a[k])):
+        for x, y in ((a[k], b[k]), (b[k], a[k])):
             e = find_slot(indptr, nbr, x, y)
             active[e >> 3] &= np.uint8(~(1 << (e & 7)) & 0xFF)
             if scored[y]:
@@ -101,16 +101,19 @@ class Respond(Phase):
     name = "respond"
     section = "respond"
     state_columns = (
-        Column("deter", "uint16", "public, financial and speech deterrence multipliers "
-               "(log2 codes)", rows=3),
-        Column("chill", "uint16", "speech-rate multiplier from friends' speech listings "
-               "(log2 code)"),
+        Column(
+            "deter",
+            "uint16",
+            "public, financial and speech deterrence multipliers (log2 codes)",
+            rows=3,
+        ),
+        Column(
+            "chill", "uint16", "speech-rate multiplier from friends' speech listings (log2 code)"
+        ),
     )
     day_columns = (
-        Column("cut_cutter", "int64", "friendships cut today: the agent who cut",
-               per_agent=False),
-        Column("cut_other", "int64", "friendships cut today: the friend cut off",
-               per_agent=False),
+        Column("cut_cutter", "int64", "friendships cut today: the agent who cut", per_agent=False),
+        Column("cut_other", "int64", "friendships cut today: the friend cut off", per_agent=False),
     )
 
     def run(self, day: int) -> None:
@@ -120,8 +123,9 @@ class Respond(Phase):
         deterrence_kernel(d.marks, mult_step(1.0 - pa.at("respond.deterrence", day)), st.deter)
         speech = np.flatnonzero(d.lst & DL_SPEECH_ENTRY)
         if speech.size:
-            chill_kernel(speech, g.indptr, g.nbr, g.active,
-                         mult_step(pa.at("respond.chill", day)), st.chill)
+            chill_kernel(
+                speech, g.indptr, g.nbr, g.active, mult_step(pa.at("respond.chill", day)), st.chill
+            )
         d.cut_cutter = d.cut_other = np.zeros(0, np.int64)
         if rc.unfriending:
             good_from = pa.threshold_at(rc.good_from, day)
@@ -139,8 +143,10 @@ class Respond(Phase):
                 np.cumsum(count, out=offsets[1:])
                 cutter = np.empty(offsets[-1], np.int64)
                 other = np.empty(offsets[-1], np.int64)
-                unfriend_fill(key, bads, bad, good, g.indptr, g.nbr, g.active, p, offsets,
-                              cutter, other)
-                clear_edges(cutter, other, g.indptr, g.nbr, g.active, st.scored, st.own,
-                            st.fsum, st.fcnt)
+                unfriend_fill(
+                    key, bads, bad, good, g.indptr, g.nbr, g.active, p, offsets, cutter, other
+                )
+                clear_edges(
+                    cutter, other, g.indptr, g.nbr, g.active, st.scored, st.own, st.fsum, st.fcnt
+                )
                 d.cut_cutter, d.cut_other = cutter, other

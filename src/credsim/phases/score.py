@@ -23,8 +23,28 @@ _CAT = np.array(EVENT_CATEGORY, np.int64)
 
 
 @nb.njit(parallel=True, cache=True)
-def score_day_kernel(obs, scored, w, symmetric, decay, deltas, cat, base, lo, hi, bounds,
-                     own, own_false, fsum, fcnt, assoc, score, tier, marks, delta):
+def score_day_kernel(
+    obs,
+    scored,
+    w,
+    symmetric,
+    decay,
+    deltas,
+    cat,
+    base,
+    lo,
+    hi,
+    bounds,
+    own,
+    own_false,
+    fsum,
+    fcnt,
+    assoc,
+    score,
+    tier,
+    marks,
+    delta,
+):
     """One pass per agent: association from yesterday's friend sums; decay of the ledgers
     (and of the friend sums); today's observed deltas (bit 9: a false flag), kept in
     ``delta``; the clipped score and the tier."""
@@ -59,8 +79,24 @@ def score_day_kernel(obs, scored, w, symmetric, decay, deltas, cat, base, lo, hi
 
 
 @nb.njit(cache=True)
-def false_events_kernel(target, typ, scored, deltas, cat, base, lo, hi, bounds, own,
-                        own_false, assoc, score, tier, marks, delta):
+def false_events_kernel(
+    target,
+    typ,
+    scored,
+    deltas,
+    cat,
+    base,
+    lo,
+    hi,
+    bounds,
+    own,
+    own_false,
+    assoc,
+    score,
+    tier,
+    marks,
+    delta,
+):
     """Misidentified events: the delta lands on the wrong agent, counted as false; the
     target's score and tier follow."""
     for k in range(target.shape[0]):
@@ -100,12 +136,46 @@ class Score(Phase):
         decay = decay_factor(s.params.at("score.half_life", day))
         deltas = s.params.deltas[day]
         bounds = s.params.tier_bounds[day]
-        score_day_kernel(d.obs, st.scored, w, sc.association_symmetric, decay, deltas, _CAT,
-                         sc.base, sc.min, sc.max, bounds, st.own, st.own_false, st.fsum,
-                         st.fcnt, st.assoc, st.score, st.tier, d.marks, d.delta)
-        false_events_kernel(d.false_target, d.false_type, st.scored, deltas, _CAT, sc.base,
-                            sc.min, sc.max, bounds, st.own, st.own_false, st.assoc, st.score,
-                            st.tier, d.marks, d.delta)
+        score_day_kernel(
+            d.obs,
+            st.scored,
+            w,
+            sc.association_symmetric,
+            decay,
+            deltas,
+            _CAT,
+            sc.base,
+            sc.min,
+            sc.max,
+            bounds,
+            st.own,
+            st.own_false,
+            st.fsum,
+            st.fcnt,
+            st.assoc,
+            st.score,
+            st.tier,
+            d.marks,
+            d.delta,
+        )
+        false_events_kernel(
+            d.false_target,
+            d.false_type,
+            st.scored,
+            deltas,
+            _CAT,
+            sc.base,
+            sc.min,
+            sc.max,
+            bounds,
+            st.own,
+            st.own_false,
+            st.assoc,
+            st.score,
+            st.tier,
+            d.marks,
+            d.delta,
+        )
         if s.association_on:
             g = s.graph
             push_all_kernel(d.delta, g.indptr, g.nbr, g.active, st.scored, st.fsum)

@@ -58,10 +58,20 @@ class ServiceRules(NamedTuple):
     @classmethod
     def on(cls, pa: DayParams, day: int) -> ServiceRules:
         ser = pa.svc_series
-        return cls(pa.svc_who, pa.svc_deny_listed, pa.svc_deny_parent_listed,
-                   pa.svc_annual_day, pa.svc_unscored_deposit, ser["p_urban"][day],
-                   ser["p_rural"][day], ser["p_elder_urban"][day], ser["p_elder_rural"][day],
-                   ser["deny_below"][day], ser["deposit_below"][day], ser["perk_from"][day])
+        return cls(
+            pa.svc_who,
+            pa.svc_deny_listed,
+            pa.svc_deny_parent_listed,
+            pa.svc_annual_day,
+            pa.svc_unscored_deposit,
+            ser["p_urban"][day],
+            ser["p_rural"][day],
+            ser["p_elder_urban"][day],
+            ser["p_elder_rural"][day],
+            ser["deny_below"][day],
+            ser["deposit_below"][day],
+            ser["perk_from"][day],
+        )
 
 
 @nb.njit(inline="always")
@@ -89,8 +99,22 @@ def none_probability(doy, r):
 
 
 @nb.njit(parallel=True, cache=True)
-def services_kernel(key, doy, attrs, pkey, region, adult_start, adult_count, scored, score,
-                    lflags, r, q_none, svc_req, svc_out):
+def services_kernel(
+    key,
+    doy,
+    attrs,
+    pkey,
+    region,
+    adult_start,
+    adult_count,
+    scored,
+    score,
+    lflags,
+    r,
+    q_none,
+    svc_req,
+    svc_out,
+):
     """``r``: ServiceRules. Requests are independent draws per service; one
     uniform decides the first request by inversion (most agents: none today, one hash),
     the services after it draw fresh uniforms."""
@@ -136,8 +160,11 @@ def services_kernel(key, doy, attrs, pkey, region, adult_start, adult_count, sco
                 req |= 1 << s
                 if r.deny_listed[s] and listed:
                     o = DENIED
-                elif r.deny_parent_listed[s] and a == CHILD and parent_listed(
-                        pkey, i, region, adult_start, adult_count, lflags):
+                elif (
+                    r.deny_parent_listed[s]
+                    and a == CHILD
+                    and parent_listed(pkey, i, region, adult_start, adult_count, lflags)
+                ):
                     o = DENIED
                 elif sc and x < r.deny_below[s]:
                     o = DENIED
@@ -172,7 +199,16 @@ class Services(Phase):
         s = self.sim
         st, d, pop = s.state, s.day, s.pop
         rules = ServiceRules.on(s.params, day)
-        services_kernel(day_key(s.seed, S_SERVICES, day), day % 365, pop.attrs,
-                        *pop.parent_args(), st.scored, st.score, st.lflags, rules,
-                        none_probability(day % 365, rules), d.svc_req, d.svc_out)
-
+        services_kernel(
+            day_key(s.seed, S_SERVICES, day),
+            day % 365,
+            pop.attrs,
+            *pop.parent_args(),
+            st.scored,
+            st.score,
+            st.lflags,
+            rules,
+            none_probability(day % 365, rules),
+            d.svc_req,
+            d.svc_out,
+        )
