@@ -10,6 +10,8 @@ the friend's ledger out of the sum."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, NamedTuple
+
 import numba as nb
 import numpy as np
 
@@ -19,22 +21,46 @@ from ..scenario import decay_factor
 from ..state import Column
 from .base import Phase
 
+if TYPE_CHECKING:
+    from ..scenario import DayParams, Scenario
+
 _CAT = np.array(EVENT_CATEGORY, np.int64)
+
+
+class ScoreParams(NamedTuple):
+    """The score section on one day, as the kernels read it."""
+
+    association_weight: float
+    association_symmetric: bool
+    decay: float  # the ledgers' daily decay factor
+    deltas: np.ndarray  # float64 [event type]: today's deltas
+    category: np.ndarray  # int64 [event type]: the deterrence category (-1: none)
+    base: float
+    lo: float
+    hi: float
+    bounds: np.ndarray  # today's tier bounds
+
+    @classmethod
+    def on(cls, scn: Scenario, pa: DayParams, day: int) -> ScoreParams:
+        sc = scn.score
+        return cls(
+            float(pa.at("score.association_weight", day)),
+            bool(sc.association_symmetric),
+            decay_factor(pa.at("score.half_life", day)),
+            pa.deltas[day],
+            _CAT,
+            float(sc.base),
+            float(sc.min),
+            float(sc.max),
+            pa.tier_bounds[day],
+        )
 
 
 @nb.njit(parallel=True, cache=True)
 def score_day_kernel(
     obs,
     scored,
-    w,
-    symmetric,
-    decay,
-    deltas,
-    cat,
-    base,
-    lo,
-    hi,
-    bounds,
+    p,
     own,
     own_false,
     fsum,
@@ -45,20 +71,20 @@ def score_day_kernel(
     marks,
     delta,
 ):
-    """One pass per agent: association from yesterday's friend sums; decay of the ledgers
-    (and of the friend sums); today's observed deltas (bit 9: a false flag), kept in
-    ``delta``; the clipped score and the tier."""
+    """``p``: ScoreParams. One pass per agent: association from yesterday's friend sums;
+    decay of the ledgers (and of the friend sums); today's observed deltas (bit 9: a false
+    flag), kept in ``delta``; the clipped score and the tier."""
     n = obs.shape[0]
     for i in nb.prange(n):
         a = 0.0
-        if scored[i] and w != 0.0 and fcnt[i] > 0:
+        if scored[i] and p.association_weight != 0.0 and fcnt[i] > 0:
             m = fsum[i] / fcnt[i]
-            if symmetric or m < 0.0:
-                a = w * m
+            if p.association_symmetric or m < 0.0:
+                a = p.association_weight * m
         assoc[i] = a
-        own[i] *= decay
-        own_false[i] *= decay
-        fsum[i] *= decay
+        own[i] *= p.decay
+        own_false[i] *= p.decay
+        fsum[i] *= p.decay
         pe = 0
         dl = 0.0
         o = obs[i]
@@ -66,16 +92,16 @@ def score_day_kernel(
             for t in range(N_TYPES + 1):
                 if (o >> t) & 1:
                     tt = RUMOUR if t == N_TYPES else t
-                    dv = deltas[tt]
+                    dv = p.deltas[tt]
                     own[i] += dv
                     dl += dv
                     if t == N_TYPES:
                         own_false[i] += dv
-                    if dv < 0.0 and cat[tt] >= 0:
-                        pe |= 1 << cat[tt]
+                    if dv < 0.0 and p.category[tt] >= 0:
+                        pe |= 1 << p.category[tt]
         marks[i] = (marks[i] & 3) | (pe << 2)
         delta[i] = dl
-        rescore(i, scored, own, assoc, base, lo, hi, bounds, score, tier)
+        rescore(i, scored, own, assoc, p.base, p.lo, p.hi, p.bounds, score, tier)
 
 
 @nb.njit(cache=True)
@@ -83,12 +109,7 @@ def false_events_kernel(
     target,
     typ,
     scored,
-    deltas,
-    cat,
-    base,
-    lo,
-    hi,
-    bounds,
+    p,
     own,
     own_false,
     assoc,
@@ -97,18 +118,18 @@ def false_events_kernel(
     marks,
     delta,
 ):
-    """Misidentified events: the delta lands on the wrong agent, counted as false; the
-    target's score and tier follow."""
+    """``p``: ScoreParams. Misidentified events: the delta lands on the wrong agent,
+    counted as false; the target's score and tier follow."""
     for k in range(target.shape[0]):
         j = target[k]
         if scored[j]:
-            dv = deltas[typ[k]]
+            dv = p.deltas[typ[k]]
             own[j] += dv
             own_false[j] += dv
             delta[j] += dv
-            if dv < 0.0 and cat[typ[k]] >= 0:
-                marks[j] |= 4 << cat[typ[k]]
-            rescore(j, scored, own, assoc, base, lo, hi, bounds, score, tier)
+            if dv < 0.0 and p.category[typ[k]] >= 0:
+                marks[j] |= 4 << p.category[typ[k]]
+            rescore(j, scored, own, assoc, p.base, p.lo, p.hi, p.bounds, score, tier)
 
 
 class Score(Phase):
@@ -130,52 +151,16 @@ class Score(Phase):
 
     def run(self, day: int) -> None:
         s = self.sim
-        sc = s.scenario.score
         st, d = s.state, s.day
-        w = s.params.at("score.association_weight", day)
-        decay = decay_factor(s.params.at("score.half_life", day))
-        deltas = s.params.deltas[day]
-        bounds = s.params.tier_bounds[day]
+        p = ScoreParams.on(s.scenario, s.params, day)
         score_day_kernel(
-            d.obs,
-            st.scored,
-            w,
-            sc.association_symmetric,
-            decay,
-            deltas,
-            _CAT,
-            sc.base,
-            sc.min,
-            sc.max,
-            bounds,
-            st.own,
-            st.own_false,
-            st.fsum,
-            st.fcnt,
-            st.assoc,
-            st.score,
-            st.tier,
-            d.marks,
-            d.delta,
-        )
+            d.obs, st.scored, p, st.own, st.own_false, st.fsum, st.fcnt, st.assoc,
+            st.score, st.tier, d.marks, d.delta,
+        )  # fmt: skip
         false_events_kernel(
-            d.false_target,
-            d.false_type,
-            st.scored,
-            deltas,
-            _CAT,
-            sc.base,
-            sc.min,
-            sc.max,
-            bounds,
-            st.own,
-            st.own_false,
-            st.assoc,
-            st.score,
-            st.tier,
-            d.marks,
-            d.delta,
-        )
+            d.false_target, d.false_type, st.scored, p, st.own, st.own_false, st.assoc,
+            st.score, st.tier, d.marks, d.delta,
+        )  # fmt: skip
         if s.association_on:
             g = s.graph
             push_all_kernel(d.delta, g.indptr, g.nbr, g.active, st.scored, st.fsum)
