@@ -97,3 +97,42 @@ def test_named_parameters_follow_the_scenario():
     from credsim.constants import SERVICES
 
     assert ServiceRules.on(sim.params, 3).p_urban[SERVICES.index("train")] == 0.5
+
+
+def test_metrics_are_assembled_from_the_phases():
+    """Every metric of the tables is declared by exactly one phase, in the day's order,
+    and a phase's bit counts name its own metrics."""
+    from credsim.schema import COUNTS, METRICS
+
+    assert METRICS == [m for ph in ORDER for m in ph.metrics]
+    owners = {m: ph.name for ph in ORDER for m in ph.metrics}
+    assert owners["posts"] == "behave" and owners["appeals"] == "list"
+    assert owners["edges_cut"] == "respond" and owners["agents"] == "record"
+    for ph in ORDER:
+        assert all(name in ph.metrics for _, _, name in ph.counts), ph.name
+    assert COUNTS == [c for ph in ORDER for c in ph.counts]
+
+
+def test_a_new_bit_count_is_one_declaration():
+    """Declaring a metric and its bit count in the list phase is the whole change: the
+    schema and the record kernel's count table follow."""
+    from credsim.constants import LF_COURT_WRONGFUL
+    from credsim.phases import List
+    from credsim.schema import assemble, count_table
+
+    class MoreList(List):
+        metrics = (*List.metrics, "listed_court_wrongful")
+        counts = (*List.counts, ("lflags", LF_COURT_WRONGFUL, "listed_court_wrongful"))
+
+    order = [MoreList if ph is List else ph for ph in ORDER]
+    metrics, counts = assemble(order)
+    k = metrics.index("listed_court_wrongful")
+    table = count_table("lflags", metrics, counts)
+    assert [LF_COURT_WRONGFUL, k] in table[:-1].tolist()
+    assert table[-1, 0] & LF_COURT_WRONGFUL
+
+    class Twice(List):
+        metrics = (*List.metrics, "posts")
+
+    with pytest.raises(ValueError, match="declared twice"):
+        assemble([Twice if ph is List else ph for ph in ORDER])

@@ -1,5 +1,6 @@
-"""Holds the aggregates of every day in preallocated arrays and the ledger rows; the
-record phase fills it, results.py turns it into tables."""
+"""The record phase's engine: its counting and ledger kernels, the aggregates of every
+day in preallocated arrays and the ledger rows on a spool; results.py turns them into
+tables."""
 
 from __future__ import annotations
 
@@ -7,22 +8,411 @@ import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numba as nb
 import numpy as np
 
-from .constants import N_SERVICES, SMOKING_IN_PUBLIC, STATUSES, TIERS
-from .phases.record import N_CHUNKS, ledger_rows, record_kernel
+from .constants import (
+    DC_DEF_DROPPED,
+    DC_DEF_JUDGED,
+    DC_DEF_OPENED,
+    DC_FIN_DROPPED,
+    DC_FIN_OPENED,
+    DC_INSINCERE,
+    DC_JUDGED_FALSE,
+    DENIED,
+    DL_APPEALED,
+    DL_COURT_ENTRY,
+    DL_ENTRY_WRONGFUL,
+    DL_EXIT_APPEAL_COURT,
+    DL_EXIT_APPEAL_SCORE,
+    DL_EXIT_EXPIRY,
+    DL_SCORE_ENTRY,
+    LF_COURT_WRONGFUL,
+    LF_SCORE_ASSOC,
+    LF_SCORE_WRONGFUL,
+    N_SERVICES,
+    N_TYPES,
+    RUMOUR,
+    SMOKING_IN_PUBLIC,
+    STATUSES,
+    SVC_SCHOOL,
+    TIERS,
+    TRUTH_FALSE_FLAG,
+    TRUTH_MISID,
+    TRUTH_TRUE,
+)
+from .kernels import status_of
+from .population import A_GROUP, A_SPEAKER, parent_of
 from .rundir import AGG_SPOOL, SPOOL, Spool
 from .schema import (
+    K_APPEAL,
+    K_CASE,
+    K_DENIAL,
+    K_DROP,
+    K_EVENT,
+    K_EXIT,
+    K_JUDG,
+    K_LIST,
     LEDGER_DTYPE,
+    M_AGENTS,
+    M_ENTRY,
     M_MISID,
     M_NET,
     M_OBS,
+    M_POSTS,
+    M_SCORED,
+    M_SPEAKERS,
+    M_SVC,
+    M_TIER,
     N_GROUPS,
     N_METRICS,
+    count_table,
 )
 
 if TYPE_CHECKING:
     from .sim import Sim
+
+
+# ------------------------------------------------------------------------------------
+# The counting and ledger kernels of the record phase
+
+N_CHUNKS = 32  # fixed partition: sums are identical for any thread count
+
+
+# the count tables (schema.COUNTS) as constant tuples of (mask, metric): compiled into the
+# kernel, so counting through them costs what bit tests written out would
+def _const(column: str) -> tuple[int, tuple[tuple[int, int], ...]]:
+    t = count_table(column)
+    return int(t[-1, 0]), tuple((int(m), int(k)) for m, k in t[:-1])
+
+
+U_TRUE, T_TRUE = _const("true_ev")
+U_OBS, T_OBS = _const("obs")
+U_COURT, T_COURT = _const("court")
+U_LST, T_LST = _const("lst")
+U_LFLAGS, T_LFLAGS = _const("lflags")
+
+
+@nb.njit(inline="always")
+def _count_bits(row, v, union, table):
+    """Count ``v`` towards every metric of ``table`` ((mask, metric) pairs) it has a bit
+    of; ``union`` (of the masks) skips them all at once."""
+    if v & union:
+        for r in table:
+            if v & r[0]:
+                row[r[1]] += 1
+
+
+@nb.njit(parallel=True, cache=True)
+def record_kernel(
+    region,
+    attrs,
+    pkey,
+    adult_start,
+    adult_count,
+    true_ev,
+    obs,
+    court,
+    lst,
+    posts,
+    svc_req,
+    svc_out,
+    lflags,
+    scored,
+    score,
+    tier,
+    lo,
+    nbins,
+    counts,
+    ssum,
+    hist,
+    svct,
+):
+    """Counts by cell: the bits of the day's columns and the listing flags through the
+    count tables (schema.COUNTS), tiers, scores, posts, speakers, court entries by reason;
+    services also by tier and listing status (for private school the parent's status,
+    since the parent's listing decides the request)."""
+    n = attrs.shape[0]
+    nch = counts.shape[0]
+    step = (n + nch - 1) // nch
+    for ch in nb.prange(nch):
+        cnt = counts[ch]
+        for i in range(ch * step, min(n, (ch + 1) * step)):
+            g = attrs[i] & A_GROUP
+            c = region[i] * N_GROUPS + g
+            row = cnt[c]
+            row[M_AGENTS] += 1
+            t = tier[i]
+            row[M_TIER + t] += 1
+            if scored[i]:
+                row[M_SCORED] += 1
+                ssum[ch, c] += score[i]
+                b = min(max(np.int64(score[i] - lo), 0), nbins - 1)
+                hist[ch, g, b] += 1
+            lf = lflags[i]
+            _count_bits(row, lf, U_LFLAGS, T_LFLAGS)
+            row[M_POSTS] += posts[i]
+            o = obs[i]
+            if attrs[i] & A_SPEAKER:
+                row[M_SPEAKERS] += 1
+                row[M_SPEAKERS + 1] += ((o >> RUMOUR) & 1) + ((o >> N_TYPES) & 1)
+            _count_bits(row, true_ev[i], U_TRUE, T_TRUE)
+            _count_bits(row, o, U_OBS, T_OBS)
+            _count_bits(row, court[i], U_COURT, T_COURT)
+            dl = lst[i]
+            if dl:
+                _count_bits(row, dl, U_LST, T_LST)
+                if dl & DL_COURT_ENTRY:
+                    # the reason of a court entry: debt, fraud, tax (obs bits 5-7) or speech
+                    if o & 32:
+                        row[M_ENTRY] += 1
+                    elif o & 64:
+                        row[M_ENTRY + 1] += 1
+                    elif o & 128:
+                        row[M_ENTRY + 2] += 1
+                    else:
+                        row[M_ENTRY + 3] += 1
+            rq = svc_req[i]
+            if rq:
+                st = status_of(lf)
+                so = svc_out[i]
+                for s in range(N_SERVICES):
+                    if (rq >> s) & 1:
+                        oc = (so >> (2 * s)) & 3
+                        row[M_SVC + 5 * s] += 1
+                        row[M_SVC + 5 * s + 1 + oc] += 1
+                        if s == SVC_SCHOOL:
+                            par = parent_of(pkey, i, region, adult_start, adult_count)
+                            sts = status_of(lflags[par]) if par >= 0 else 0
+                        else:
+                            sts = st
+                        svct[ch, s, t, sts, oc] += 1
+
+
+# ------------------------------------------------------------------------------------
+# Ledger rows of a day
+
+
+@nb.njit(inline="always")
+def _row(out, w, day, i, kind, code, truth, flags, delta, score, other):
+    if out.shape[0] > 0:
+        out[w]["day"] = day
+        out[w]["agent"] = i
+        out[w]["kind"] = kind
+        out[w]["code"] = code
+        out[w]["truth"] = truth
+        out[w]["flags"] = flags
+        out[w]["delta"] = delta
+        out[w]["score"] = score
+        out[w]["other"] = other
+    return w + 1
+
+
+@nb.njit(cache=True)
+def _ledger_range(
+    lo,
+    hi,
+    w,
+    day,
+    obs,
+    court,
+    lst,
+    svc_req,
+    svc_out,
+    scored,
+    score,
+    lflags,
+    case,
+    pkey,
+    region,
+    adult_start,
+    adult_count,
+    deltas,
+    out,
+):
+    """Rows of agents [lo, hi) written from position w of ``out`` (or counted if it is
+    empty); returns the position after them."""
+    for i in range(lo, hi):
+        o, cr, dl, rq = obs[i], court[i], lst[i], svc_req[i]
+        if o == 0 and cr == 0 and dl == 0 and rq == 0:
+            continue
+        sc = score[i]
+        for k in range(N_TYPES + 1):
+            if (o >> k) & 1:
+                t = RUMOUR if k == N_TYPES else k
+                truth = TRUTH_FALSE_FLAG if k == N_TYPES else TRUTH_TRUE
+                dv = deltas[t] if scored[i] else 0.0
+                w = _row(out, w, day, i, K_EVENT, t, truth, 0, dv, sc, -1)
+        if cr:
+            # codes: 0 financial, 1 defamation
+            if cr & DC_FIN_OPENED:
+                w = _row(out, w, day, i, K_CASE, 0, 0, 0, 0.0, sc, -1)
+            if cr & DC_FIN_DROPPED:
+                w = _row(out, w, day, i, K_DROP, 0, 0, 0, 0.0, sc, -1)
+            if cr & DC_DEF_OPENED:
+                w = _row(out, w, day, i, K_CASE, 1, 0, 0, 0.0, sc, -1)
+            if cr & DC_DEF_DROPPED:
+                w = _row(out, w, day, i, K_DROP, 1, 0, 0, 0.0, sc, -1)
+            if cr & DC_DEF_JUDGED:  # truth 2: a judgment on a false flag; flag 1: insincere
+                w = _row(
+                    out,
+                    w,
+                    day,
+                    i,
+                    K_JUDG,
+                    1,
+                    2 if cr & DC_JUDGED_FALSE else 0,
+                    1 if cr & DC_INSINCERE else 0,
+                    0.0,
+                    sc,
+                    -1,
+                )
+        if dl:
+            lf = lflags[i]
+            if dl & DL_COURT_ENTRY:
+                w = _row(
+                    out,
+                    w,
+                    day,
+                    i,
+                    K_LIST,
+                    case[i] >> 4,
+                    2 if lf & LF_COURT_WRONGFUL else 0,
+                    0,
+                    0.0,
+                    sc,
+                    -1,
+                )
+            if dl & DL_SCORE_ENTRY:
+                fl = (1 if dl & DL_ENTRY_WRONGFUL and lf & LF_SCORE_WRONGFUL else 0) | (
+                    2 if lf & LF_SCORE_ASSOC else 0
+                )
+                w = _row(out, w, day, i, K_LIST, 5, 1 if fl & 1 else 0, fl, 0.0, sc, -1)
+            for k in range(5):
+                if dl & (DL_EXIT_EXPIRY << k):
+                    w = _row(out, w, day, i, K_EXIT, k, 0, 0, 0.0, sc, -1)
+            if dl & DL_APPEALED:
+                up = 1 if dl & (DL_EXIT_APPEAL_COURT | DL_EXIT_APPEAL_SCORE) else 0
+                w = _row(out, w, day, i, K_APPEAL, up, 0, 0, 0.0, sc, -1)
+        if rq:
+            for s in range(N_SERVICES):
+                if (rq >> s) & 1 and ((svc_out[i] >> (2 * s)) & 3) == DENIED:
+                    par = (
+                        parent_of(pkey, i, region, adult_start, adult_count)
+                        if s == SVC_SCHOOL
+                        else -1
+                    )
+                    w = _row(out, w, day, i, K_DENIAL, s, 0, 0, 0.0, sc, par)
+    return w
+
+
+@nb.njit(parallel=True, cache=True)
+def _ledger_chunks(
+    nchunks,
+    offsets,
+    day,
+    obs,
+    court,
+    lst,
+    svc_req,
+    svc_out,
+    scored,
+    score,
+    lflags,
+    case,
+    pkey,
+    region,
+    adult_start,
+    adult_count,
+    deltas,
+    out,
+    ends,
+):
+    """The rows of each chunk of agents, written from offsets[ch] (or only counted, with
+    zero offsets and an empty ``out``); ends[ch] is where the chunk's rows end."""
+    n = obs.shape[0]
+    step = (n + nchunks - 1) // nchunks
+    for ch in nb.prange(nchunks):
+        ends[ch] = _ledger_range(
+            ch * step,
+            min(n, (ch + 1) * step),
+            offsets[ch],
+            day,
+            obs,
+            court,
+            lst,
+            svc_req,
+            svc_out,
+            scored,
+            score,
+            lflags,
+            case,
+            pkey,
+            region,
+            adult_start,
+            adult_count,
+            deltas,
+            out,
+        )
+
+
+@nb.njit(cache=True)
+def _ledger_false(w, day, scored, score, deltas, ft, ftype, fsrc, out):
+    for k in range(ft.shape[0]):
+        j = ft[k]
+        dv = deltas[ftype[k]] if scored[j] else 0.0
+        w = _row(out, w, day, j, K_EVENT, ftype[k], TRUTH_MISID, 0, dv, score[j], fsrc[k])
+
+
+def ledger_rows(
+    day,
+    obs,
+    court,
+    lst,
+    svc_req,
+    svc_out,
+    scored,
+    score,
+    lflags,
+    case,
+    pkey,
+    region,
+    adult_start,
+    adult_count,
+    deltas,
+    ft,
+    ftype,
+    fsrc,
+    nchunks=64,
+):
+    """The day's ledger rows, in agent order, then the misidentified events: counted and
+    written in parallel over a fixed partition of the agents."""
+    args = (
+        day,
+        obs,
+        court,
+        lst,
+        svc_req,
+        svc_out,
+        scored,
+        score,
+        lflags,
+        case,
+        pkey,
+        region,
+        adult_start,
+        adult_count,
+        deltas,
+    )
+    offsets = np.zeros(nchunks + 1, np.int64)
+    ends = np.zeros(nchunks, np.int64)
+    _ledger_chunks(nchunks, offsets, *args, np.zeros(0, LEDGER_DTYPE), ends)  # count
+    np.cumsum(ends, out=offsets[1:])
+    out = np.zeros(int(offsets[-1]) + ft.shape[0], LEDGER_DTYPE)
+    _ledger_chunks(nchunks, offsets, *args, out, ends)  # fill
+    _ledger_false(int(offsets[-1]), day, scored, score, deltas, ft, ftype, fsrc, out)
+    return out
+
 
 
 @dataclass(frozen=True)

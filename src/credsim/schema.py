@@ -4,139 +4,92 @@ fills them and results.py turns them into tables; neither owns them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .constants import (
-    DC_DEF_DROPPED,
-    DC_DEF_JUDGED,
-    DC_DEF_OPENED,
-    DC_FIN_DROPPED,
-    DC_FIN_JUDGED,
-    DC_FIN_OPENED,
-    DC_INSINCERE,
-    DL_APPEALED,
-    DL_COURT_WRONGFUL,
-    DL_ENTRY_ASSOC,
-    DL_ENTRY_WRONGFUL,
-    DL_EXIT_APPEAL_COURT,
-    DL_EXIT_APPEAL_SCORE,
-    DL_EXIT_EXPIRY,
-    DL_EXIT_PAID,
-    DL_EXIT_RECOVERED,
-    DL_SCORE_ENTRY,
     EVENT_TYPES,
-    LF_COURT,
-    LF_COURT_WRONGFUL,
-    LF_EVER,
-    LF_SCORE,
-    LF_SCORE_ASSOC,
-    LF_SCORE_WRONGFUL,
     OUTCOMES,
     SERVICES,
     TIERS,
     TRUE_EVENT_NAMES,
 )
+from .phases import ORDER
+
+if TYPE_CHECKING:
+    from .phases.base import Phase
 
 # ------------------------------------------------------------------------------------
-# The metrics counted per cell and day (int counts)
+# The metrics counted per cell and day (int counts), as the phases declare them, in the
+# day's order; the record kernel reaches groups of them by offset
 
-METRICS: list[str] = []
+
+def assemble(phases: Sequence[type[Phase]]) -> tuple[list[str], list[tuple[str, int, str]]]:
+    """The metrics and bit counts the ``phases`` declare, in their order; refused if a
+    metric is declared twice or a count names a metric no phase declares."""
+    metrics = [m for ph in phases for m in ph.metrics]
+    twice = sorted({m for m in metrics if metrics.count(m) > 1})
+    if twice:
+        raise ValueError(f"metrics declared twice: {twice}")
+    counts = [c for ph in phases for c in ph.counts]
+    unknown = sorted({name for _, _, name in counts} - set(metrics))
+    if unknown:
+        raise ValueError(f"bit counts of undeclared metrics: {unknown}")
+    return metrics, counts
 
 
-def _m(*names: str) -> int:
-    first = len(METRICS)
-    METRICS.extend(names)
+METRICS, COUNTS = assemble(ORDER)
+N_METRICS = len(METRICS)
+
+
+def _group(*names: str) -> int:
+    """The offset of a group of metrics the kernels index from its first (declared
+    together, in this order)."""
+    first = METRICS.index(names[0])
+    if METRICS[first : first + len(names)] != list(names):
+        raise ImportError(f"metrics {names[0]}... must be declared together, in order")
     return first
 
 
-M_TRUE = _m(*[f"true_{t}" for t in TRUE_EVENT_NAMES])
-M_OBS = _m(*[f"observed_{t}" for t in EVENT_TYPES])
-M_MISID = _m("misidentified_smoking_in_public", "misidentified_traffic_violation")
-M_FALSE_FLAG = _m("false_flag_rumour")
-M_CASES = _m(
-    "cases_financial",
-    "cases_financial_dropped",
-    "cases_defamation",
-    "cases_defamation_dropped",
-    "judgments_financial",
-    "judgments_defamation",
-    "apologies_insincere",
-)
-M_POSTS = _m("posts")
-M_SPEAKERS = _m("speakers", "rumours_of_speakers")
-M_LISTED = _m(
-    "listed", "listed_court", "listed_score", "listed_wrongful", "listed_association", "ever_listed"
-)
-M_ENTRY = _m(
-    "entries_debt_default",
-    "entries_fraud",
-    "entries_tax_evasion",
-    "entries_speech",
-    "entries_score",
-    "entries_wrongful",
-    "entries_association",
-)
-M_EXIT = _m("exits_expiry", "exits_paid", "exits_recovered", "exits_appeal")
-M_APPEALS = _m("appeals")
-M_TIER = _m(*[f"tier_{t}" for t in TIERS])
-M_SCORED = _m("scored")
-M_SVC = _m(*[f"{s}_{k}" for s in SERVICES for k in ("requests",) + OUTCOMES])
-M_NET = _m("edges_cut", "friendships_lost")
-M_AGENTS = _m("agents")
-N_METRICS = len(METRICS)
+M_TRUE = _group(*[f"true_{t}" for t in TRUE_EVENT_NAMES])
+M_OBS = _group(*[f"observed_{t}" for t in EVENT_TYPES])
+M_MISID = _group("misidentified_smoking_in_public", "misidentified_traffic_violation")
+M_POSTS = _group("posts")
+M_SPEAKERS = _group("speakers", "rumours_of_speakers")
+M_ENTRY = _group("entries_debt_default", "entries_fraud", "entries_tax_evasion",
+                 "entries_speech")  # fmt: skip
+M_TIER = _group(*[f"tier_{t}" for t in TIERS])
+M_SCORED = _group("scored")
+M_SVC = _group(*[f"{s}_{k}" for s in SERVICES for k in ("requests", *OUTCOMES)])
+M_NET = _group("edges_cut", "friendships_lost")
+M_AGENTS = _group("agents")
 
 N_GROUPS = 12  # urban x age group x sex: the score histogram's groups
 
 # ------------------------------------------------------------------------------------
-# What the record phase counts by testing bits: (column, mask, metric). An agent counts
-# once towards the metric when (column & mask) != 0. The day's columns true_ev, obs,
-# court and lst, and the state's listing flags lflags; the other metrics (tiers, scores,
-# posts, speakers, court entries by reason, services) are counted by the record kernel.
+# What the record phase counts by testing bits, as the phases declare it: (column, mask,
+# metric), an agent counting once towards the metric when (column & mask) != 0. The day's
+# columns true_ev, obs, court and lst, and the state's listing flags lflags; the other
+# metrics (tiers, scores, posts, speakers, court entries by reason, services, cuts) are
+# counted by the record kernel and the recorder.
 
 COUNTED_COLUMNS = ("true_ev", "obs", "court", "lst", "lflags")
-COUNTS: list[tuple[str, int, str]] = (
-    [("true_ev", 1 << k, f"true_{t}") for k, t in enumerate(TRUE_EVENT_NAMES)]
-    + [("obs", 1 << k, f"observed_{t}") for k, t in enumerate(EVENT_TYPES)]
-    + [
-        ("obs", 1 << len(EVENT_TYPES), "observed_rumour"),  # a false flag is a rumour flag
-        ("obs", 1 << len(EVENT_TYPES), "false_flag_rumour"),
-    ]
-    + [
-        ("court", DC_FIN_OPENED, "cases_financial"),
-        ("court", DC_FIN_DROPPED, "cases_financial_dropped"),
-        ("court", DC_DEF_OPENED, "cases_defamation"),
-        ("court", DC_DEF_DROPPED, "cases_defamation_dropped"),
-        ("court", DC_FIN_JUDGED, "judgments_financial"),
-        ("court", DC_DEF_JUDGED, "judgments_defamation"),
-        ("court", DC_INSINCERE, "apologies_insincere"),
-    ]
-    + [
-        ("lst", DL_SCORE_ENTRY, "entries_score"),
-        ("lst", DL_ENTRY_WRONGFUL, "entries_wrongful"),
-        ("lst", DL_COURT_WRONGFUL, "entries_wrongful"),
-        ("lst", DL_ENTRY_ASSOC, "entries_association"),
-        ("lst", DL_EXIT_EXPIRY, "exits_expiry"),
-        ("lst", DL_EXIT_PAID, "exits_paid"),
-        ("lst", DL_EXIT_RECOVERED, "exits_recovered"),
-        ("lst", DL_EXIT_APPEAL_COURT, "exits_appeal"),
-        ("lst", DL_EXIT_APPEAL_SCORE, "exits_appeal"),
-        ("lst", DL_APPEALED, "appeals"),
-    ]
-    + [
-        ("lflags", LF_COURT | LF_SCORE, "listed"),
-        ("lflags", LF_COURT, "listed_court"),
-        ("lflags", LF_SCORE, "listed_score"),
-        ("lflags", LF_COURT_WRONGFUL | LF_SCORE_WRONGFUL, "listed_wrongful"),
-        ("lflags", LF_SCORE_ASSOC, "listed_association"),
-        ("lflags", LF_EVER, "ever_listed"),
-    ]
-)
+if {c for c, _, _ in COUNTS} - set(COUNTED_COLUMNS):
+    raise ImportError(f"the record kernel counts bits of {COUNTED_COLUMNS} only")
 
 
-def count_table(column: str) -> np.ndarray:
-    """The (mask, metric index) rows of COUNTS for one column, as an int64 [rows + 1, 2]:
-    the last row holds the union of the masks (and no metric)."""
-    rows = [(m, METRICS.index(name)) for c, m, name in COUNTS if c == column]
+def count_table(
+    column: str,
+    metrics: Sequence[str] | None = None,
+    counts: Sequence[tuple[str, int, str]] | None = None,
+) -> np.ndarray:
+    """The (mask, metric index) rows of COUNTS (or ``counts``) for one column, as an
+    int64 [rows + 1, 2]: the last row holds the union of the masks (and no metric)."""
+    metrics = METRICS if metrics is None else metrics
+    counts = COUNTS if counts is None else counts
+    rows = [(m, metrics.index(name)) for c, m, name in counts if c == column]
     union = 0
     for m, _ in rows:
         union |= m

@@ -7,7 +7,7 @@ import math
 import numba as nb
 import numpy as np
 
-from ..constants import CHILD, LF_RODE_TRAIN, S_BEHAVE
+from ..constants import CHILD, LF_RODE_TRAIN, S_BEHAVE, TRUE_EVENT_NAMES
 from ..population import A_PLATFORM, A_SMOKER, A_SPEAKER, age_of
 from ..rng import day_key, poisson_e, uniform2
 from ..state import Column, mult_of, mult_times
@@ -99,19 +99,40 @@ def behave_kernel(key, attrs, prop, prop_values, lflags, deter, chill, p, true_e
             if u0 < 1.0 - x8 * x2:
                 m = -math.expm1(0.1 * math.log1p(-u0))
                 j = min(np.int64(uniform2(key, i, 6)[0] * N_GATED), N_GATED - 1)
-                ev = (_fires(0, p0, m, j, key, i) | _fires(1, p1, m, j, key, i)
-                      | _fires(2, p2, m, j, key, i) | _fires(3, p3, m, j, key, i)
-                      | _fires(4, p4, m, j, key, i) | _fires(5, p5, m, j, key, i)
-                      | _fires(6, p6, m, j, key, i) | _fires(7, p7, m, j, key, i)
-                      | _fires(8, p_true, m, j, key, i) | _fires(9, p_false, m, j, key, i))
+                ev = (
+                    _fires(0, p0, m, j, key, i)
+                    | _fires(1, p1, m, j, key, i)
+                    | _fires(2, p2, m, j, key, i)
+                    | _fires(3, p3, m, j, key, i)
+                    | _fires(4, p4, m, j, key, i)
+                    | _fires(5, p5, m, j, key, i)
+                    | _fires(6, p6, m, j, key, i)
+                    | _fires(7, p7, m, j, key, i)
+                    | _fires(8, p_true, m, j, key, i)
+                    | _fires(9, p_false, m, j, key, i)
+                )
         true_ev[i] = ev
         posts[i] = min(npost, 65535)
 
 
-KEYS = ("p_community_service", "p_domestic_purchase", "p_smoking_in_public",
-        "p_traffic_violation", "p_smoking_on_train", "p_debt_default", "p_fraud",
-        "p_tax_evasion", "post_rate", "post_rate_speaker", "critical", "critical_speaker",
-        "misinfo", "flag_false", "flag_critical", "flag_other")
+KEYS = (
+    "p_community_service",
+    "p_domestic_purchase",
+    "p_smoking_in_public",
+    "p_traffic_violation",
+    "p_smoking_on_train",
+    "p_debt_default",
+    "p_fraud",
+    "p_tax_evasion",
+    "post_rate",
+    "post_rate_speaker",
+    "critical",
+    "critical_speaker",
+    "misinfo",
+    "flag_false",
+    "flag_critical",
+    "flag_other",
+)
 
 
 class Behave(Phase):
@@ -122,15 +143,26 @@ class Behave(Phase):
     section = "behave"
     state_columns = ()
     day_columns = (
-        Column("true_ev", "uint16", "bit t: a true event of type t (bit 9: a false-flagged "
-               "post)"),
+        Column("true_ev", "uint16", "bit t: a true event of type t (bit 9: a false-flagged post)"),
         Column("posts", "uint16", "posts today"),
     )
+
+    metrics = (*(f"true_{t}" for t in TRUE_EVENT_NAMES), "posts")
+    counts = tuple(("true_ev", 1 << k, f"true_{t}") for k, t in enumerate(TRUE_EVENT_NAMES))
 
     def run(self, day: int) -> None:
         s = self.sim
         p = np.array([s.params.at(f"behave.{k}", day) for k in KEYS])
         pop, st, d = s.pop, s.state, s.day
-        behave_kernel(day_key(s.seed, S_BEHAVE, day), pop.attrs, pop.prop, pop.prop_values,
-                      st.lflags,
-                      st.deter, st.chill, p, d.true_ev, d.posts)
+        behave_kernel(
+            day_key(s.seed, S_BEHAVE, day),
+            pop.attrs,
+            pop.prop,
+            pop.prop_values,
+            st.lflags,
+            st.deter,
+            st.chill,
+            p,
+            d.true_ev,
+            d.posts,
+        )

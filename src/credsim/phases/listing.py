@@ -194,6 +194,45 @@ class List(Phase):
     )
     day_columns = (Column("lst", "uint16", "DL_* bits: entries, exits, appeals today"),)
 
+    metrics = (
+        "listed",
+        "listed_court",
+        "listed_score",
+        "listed_wrongful",
+        "listed_association",
+        "ever_listed",
+        "entries_debt_default",
+        "entries_fraud",
+        "entries_tax_evasion",
+        "entries_speech",
+        "entries_score",
+        "entries_wrongful",
+        "entries_association",
+        "exits_expiry",
+        "exits_paid",
+        "exits_recovered",
+        "exits_appeal",
+        "appeals",
+    )
+    counts = (
+        ("lst", DL_SCORE_ENTRY, "entries_score"),
+        ("lst", DL_ENTRY_WRONGFUL, "entries_wrongful"),
+        ("lst", DL_COURT_WRONGFUL, "entries_wrongful"),
+        ("lst", DL_ENTRY_ASSOC, "entries_association"),
+        ("lst", DL_EXIT_EXPIRY, "exits_expiry"),
+        ("lst", DL_EXIT_PAID, "exits_paid"),
+        ("lst", DL_EXIT_RECOVERED, "exits_recovered"),
+        ("lst", DL_EXIT_APPEAL_COURT, "exits_appeal"),
+        ("lst", DL_EXIT_APPEAL_SCORE, "exits_appeal"),
+        ("lst", DL_APPEALED, "appeals"),
+        ("lflags", LF_COURT | LF_SCORE, "listed"),
+        ("lflags", LF_COURT, "listed_court"),
+        ("lflags", LF_SCORE, "listed_score"),
+        ("lflags", LF_COURT_WRONGFUL | LF_SCORE_WRONGFUL, "listed_wrongful"),
+        ("lflags", LF_SCORE_ASSOC, "listed_association"),
+        ("lflags", LF_EVER, "ever_listed"),
+    )
+
     def run(self, day: int) -> None:
         s = self.sim
         st, d = s.state, s.day

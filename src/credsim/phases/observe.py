@@ -20,6 +20,7 @@ from ..constants import (
     DC_FIN_OPENED,
     DC_INSINCERE,
     DC_JUDGED_FALSE,
+    EVENT_TYPES,
     S_COURT,
     S_MISID_TARGET,
     S_OBSERVE,
@@ -187,6 +188,32 @@ class Observe(Phase):
         Column("false_target", "int32", "misidentified events: who received each", per_agent=False),
         Column("false_type", "uint8", "misidentified events: the event type", per_agent=False),
         Column("false_source", "int32", "misidentified events: the true offender", per_agent=False),
+    )
+
+    metrics = (
+        *(f"observed_{t}" for t in EVENT_TYPES),
+        "misidentified_smoking_in_public",
+        "misidentified_traffic_violation",
+        "false_flag_rumour",
+        "cases_financial",
+        "cases_financial_dropped",
+        "cases_defamation",
+        "cases_defamation_dropped",
+        "judgments_financial",
+        "judgments_defamation",
+        "apologies_insincere",
+    )
+    counts = (
+        *(("obs", 1 << k, f"observed_{t}") for k, t in enumerate(EVENT_TYPES)),
+        ("obs", 1 << len(EVENT_TYPES), "observed_rumour"),  # a false flag is a rumour flag
+        ("obs", 1 << len(EVENT_TYPES), "false_flag_rumour"),
+        ("court", DC_FIN_OPENED, "cases_financial"),
+        ("court", DC_FIN_DROPPED, "cases_financial_dropped"),
+        ("court", DC_DEF_OPENED, "cases_defamation"),
+        ("court", DC_DEF_DROPPED, "cases_defamation_dropped"),
+        ("court", DC_FIN_JUDGED, "judgments_financial"),
+        ("court", DC_DEF_JUDGED, "judgments_defamation"),
+        ("court", DC_INSINCERE, "apologies_insincere"),
     )
 
     def run(self, day: int) -> None:

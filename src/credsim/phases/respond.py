@@ -116,6 +116,8 @@ class Respond(Phase):
         Column("cut_other", "int64", "friendships cut today: the friend cut off", per_agent=False),
     )
 
+    metrics = ("edges_cut", "friendships_lost")
+
     def run(self, day: int) -> None:
         s = self.sim
         rc = s.scenario.respond

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numba as nb
 import numpy as np
 
-from ..constants import EVENT_CATEGORY, N_TYPES, RUMOUR
+from ..constants import EVENT_CATEGORY, N_TYPES, RUMOUR, TIERS
 from ..kernels import push_all_kernel, rescore
 from ..scenario import decay_factor
 from ..state import Column
@@ -148,6 +148,8 @@ class Score(Phase):
     day_columns = (
         Column("delta", "float32", "today's change of own beyond decay (pushed to friends)"),
     )
+
+    metrics = (*(f"tier_{t}" for t in TIERS), "scored")
 
     def run(self, day: int) -> None:
         s = self.sim

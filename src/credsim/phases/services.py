@@ -19,8 +19,10 @@ from ..constants import (
     LF_RODE_TRAIN,
     LF_SCORE,
     N_SERVICES,
+    OUTCOMES,
     PERK,
     S_SERVICES,
+    SERVICES,
     SVC_TRAIN,
 )
 from ..population import age_of, parent_of, urban_of
@@ -194,6 +196,8 @@ class Services(Phase):
         Column("svc_req", "uint16", "bit s: requested service s"),
         Column("svc_out", "uint32", "2 bits per service: the outcome code"),
     )
+
+    metrics = tuple(f"{s}_{k}" for s in SERVICES for k in ("requests", *OUTCOMES))
 
     def run(self, day: int) -> None:
         s = self.sim
