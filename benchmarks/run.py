@@ -43,19 +43,27 @@ def _credsim_days(agents: int, days: int, seed: int = 1) -> dict:
     run = time.perf_counter() - t
     phases = {k: (sim.timings[k] - before[k]) / (days - 1) for k in DAY_PHASES}
     from credsim.results import Result
+
     res = Result.from_sim(sim)
     mem = sim.memory_bytes()
-    cols = {f"population.{k}": v.nbytes for k, v in sim.pop.arrays().items()
-            if v.shape and v.shape[-1] == sim.n}
+    cols = {
+        f"population.{k}": v.nbytes
+        for k, v in sim.pop.arrays().items()
+        if v.shape and v.shape[-1] == sim.n
+    }
     cols.update({f"state.{k}": v.nbytes for k, v in sim.state.arrays().items()})
-    cols.update({f"day.{k}": v.nbytes for k, v in sim.day.arrays().items()
-                 if v.shape[-1] == sim.n})
-    cols.update({f"network.{k}": getattr(sim.graph, k).nbytes
-                 for k in ("indptr", "nbr", "active")})
-    return {"columns": cols, "build_s": build, "day_s": run / (days - 1), "phases_s": phases,
-            "agent_days_per_s": agents * (days - 1) / run,
-            "state_bytes": mem, "summary": res.summary(),
-            "daily": res.daily.sum(numeric_only=True).to_dict()}
+    cols.update({f"day.{k}": v.nbytes for k, v in sim.day.arrays().items() if v.shape[-1] == sim.n})
+    cols.update({f"network.{k}": getattr(sim.graph, k).nbytes for k in ("indptr", "nbr", "active")})
+    return {
+        "columns": cols,
+        "build_s": build,
+        "day_s": run / (days - 1),
+        "phases_s": phases,
+        "agent_days_per_s": agents * (days - 1) / run,
+        "state_bytes": mem,
+        "summary": res.summary(),
+        "daily": res.daily.sum(numeric_only=True).to_dict(),
+    }
 
 
 def _streaming_pass(agents: int) -> dict:
@@ -67,14 +75,18 @@ def _streaming_pass(agents: int) -> dict:
 
     sim = credsim.Sim("as-reported", agents=agents, days=2)
     sim.build()
-    arrays = list(sim.pop.arrays().values()) + list(sim.state.arrays().values()) + [
-        sim.graph.indptr, sim.graph.nbr, sim.graph.active]
+    arrays = (
+        list(sim.pop.arrays().values())
+        + list(sim.state.arrays().values())
+        + [sim.graph.indptr, sim.graph.nbr, sim.graph.active]
+    )
     times = []
     for _ in range(5):
         t = time.perf_counter()
         for a in arrays:
-            np.bitwise_or.reduce(a.view(np.uint8).reshape(-1)[: a.nbytes - a.nbytes % 8]
-                                 .view(np.uint64))
+            np.bitwise_or.reduce(
+                a.view(np.uint8).reshape(-1)[: a.nbytes - a.nbytes % 8].view(np.uint64)
+            )
         times.append(time.perf_counter() - t)
     nbytes = sum(a.nbytes for a in arrays)
     return {"pass_s": statistics.median(times), "bytes": nbytes}
@@ -98,8 +110,12 @@ def _worker_main(argv: list[str]) -> None:
 
 def measure(name: str, threads: int = 2, **kwargs) -> dict:
     env = dict(os.environ, NUMBA_NUM_THREADS=str(threads))
-    p = subprocess.run([sys.executable, "-m", "benchmarks.run", "--worker", name,
-                        json.dumps(kwargs)], env=env, capture_output=True, text=True)
+    p = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--worker", name, json.dumps(kwargs)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     for line in p.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[7:])
@@ -125,9 +141,18 @@ def section_peer(rows: list, repeats: int, sizes=(10_000, 100_000), days: int = 
         rows.append((f"{n:,}", f"{peer:,.0f}", f"{ours:,.0f}", f"{ours / peer:,.0f}x"))
         agg.append((n, pr, cr))
     rows.append(("### aggregates per 1,000 agent-days (Mesa | credsim)", "", "", ""))
-    keys = ("true_community_service", "true_domestic_purchase", "true_smoking_in_public",
-            "true_traffic_violation", "true_debt_default", "observed_traffic_violation",
-            "posts", "false_flags", "flight_requests", "train_requests")
+    keys = (
+        "true_community_service",
+        "true_domestic_purchase",
+        "true_smoking_in_public",
+        "true_traffic_violation",
+        "true_debt_default",
+        "observed_traffic_violation",
+        "posts",
+        "false_flags",
+        "flight_requests",
+        "train_requests",
+    )
     for n, pr, cr in agg:
         for k in keys:
             ck = "false_flag_rumour" if k == "false_flags" else k
@@ -143,8 +168,14 @@ def section_limit(rows: list, repeats: int, sizes=(1_000_000, 10_000_000)) -> No
         sp, _ = median_of(repeats, "stream", "pass_s", agents=n)
         day, r = median_of(repeats, "credsim", "day_s", agents=n, days=6)
         rows.append((f"{n:,}", f"{sp:.4f}", f"{day:.4f}", f"{day / sp:.1f}"))
-        rows.append((f"  ms/day by phase at {n:,}", ", ".join(
-            f"{k} {v * 1e3:.1f}" for k, v in r["phases_s"].items()), "", ""))
+        rows.append(
+            (
+                f"  ms/day by phase at {n:,}",
+                ", ".join(f"{k} {v * 1e3:.1f}" for k, v in r["phases_s"].items()),
+                "",
+                "",
+            )
+        )
 
 
 def section_memory(rows: list, sizes=(1_000_000, 10_000_000)) -> None:
@@ -154,8 +185,14 @@ def section_memory(rows: list, sizes=(1_000_000, 10_000_000)) -> None:
         r = measure("credsim", agents=n, days=3)
         m = r["state_bytes"]
         cols = m["population"] + m["state"] + m["day"]
-        rows.append((f"{n:,}", f"{r['max_rss'] / n:.0f} B", f"{cols / n:.1f} B",
-                     f"{m['network'] / n:.1f} B"))
+        rows.append(
+            (
+                f"{n:,}",
+                f"{r['max_rss'] / n:.0f} B",
+                f"{cols / n:.1f} B",
+                f"{m['network'] / n:.1f} B",
+            )
+        )
     rows.append((f"### byte budget per column at {n:,} agents", "", "", ""))
     rows.append(("column", "dtype bytes / agent", "", ""))
     for k, v in r["columns"].items():
@@ -170,8 +207,14 @@ def section_scaling(rows: list, repeats: int, sizes=(100_000, 1_000_000, 10_000_
         days = 11 if n <= 1_000_000 else 4
         t1, _ = median_of(repeats, "credsim", "day_s", threads=1, agents=n, days=days)
         t2, r2 = median_of(repeats, "credsim", "day_s", threads=2, agents=n, days=days)
-        rows.append((f"{n:,}", f"{t1:.4f}", f"{t2:.4f}",
-                     f"{r2['build_s']:.2f} ({r2['build_s'] / t2:.1f} days)"))
+        rows.append(
+            (
+                f"{n:,}",
+                f"{t1:.4f}",
+                f"{t2:.4f}",
+                f"{r2['build_s']:.2f} ({r2['build_s'] / t2:.1f} days)",
+            )
+        )
 
 
 def main() -> None:

@@ -134,8 +134,16 @@ def _region_of(region: np.ndarray, region_start: np.ndarray, i: Int) -> tuple[In
 
 
 @nb.njit(inline="always")
-def _targets(key: np.uint64, region: np.ndarray, region_start: np.ndarray, nin: np.ndarray,
-             nany: np.ndarray, parent: np.ndarray, i: Int, out: np.ndarray) -> int:
+def _targets(
+    key: np.uint64,
+    region: np.ndarray,
+    region_start: np.ndarray,
+    nin: np.ndarray,
+    nany: np.ndarray,
+    parent: np.ndarray,
+    i: Int,
+    out: np.ndarray,
+) -> int:
     """Agent i's out targets into out[0:], in slot order; returns how many."""
     n = region.shape[0]
     lo, size = _region_of(region, region_start, i)
@@ -162,11 +170,23 @@ def _count_children(parent: np.ndarray, bounds: np.ndarray, part: np.ndarray) ->
 
 
 @nb.njit(parallel=True, cache=True)
-def _draw_count(key: np.uint64, region: np.ndarray, region_start: np.ndarray,
-                parent: np.ndarray, thr: float, base: np.int64, cdf0: np.ndarray,
-                cdf1: np.ndarray, bounds: np.ndarray, bits: Int, nin: np.ndarray,
-                nany: np.ndarray, cnt: np.ndarray, outc: np.ndarray, part: np.ndarray
-                ) -> None:
+def _draw_count(
+    key: np.uint64,
+    region: np.ndarray,
+    region_start: np.ndarray,
+    parent: np.ndarray,
+    thr: float,
+    base: np.int64,
+    cdf0: np.ndarray,
+    cdf1: np.ndarray,
+    bounds: np.ndarray,
+    bits: Int,
+    nin: np.ndarray,
+    nany: np.ndarray,
+    cnt: np.ndarray,
+    outc: np.ndarray,
+    part: np.ndarray,
+) -> None:
     """1. nin[i] = m_i - K_i, nany[i] = K_i; for the chunk t of sources [bounds[t],
     bounds[t + 1]): cnt[t, D] targets in block D, outc[t, D] out slots of block D's rows,
     part[t] = sum of m_i."""
@@ -194,9 +214,20 @@ def _draw_count(key: np.uint64, region: np.ndarray, region_start: np.ndarray,
 
 
 @nb.njit(parallel=True, cache=True)
-def _stage(key: np.uint64, region: np.ndarray, region_start: np.ndarray, nin: np.ndarray,
-           nany: np.ndarray, parent: np.ndarray, bounds: np.ndarray, bits: Int,
-           icur: np.ndarray, jcur: np.ndarray, nbr: np.ndarray, nbr16: np.ndarray) -> None:
+def _stage(
+    key: np.uint64,
+    region: np.ndarray,
+    region_start: np.ndarray,
+    nin: np.ndarray,
+    nany: np.ndarray,
+    parent: np.ndarray,
+    bounds: np.ndarray,
+    bits: Int,
+    icur: np.ndarray,
+    jcur: np.ndarray,
+    nbr: np.ndarray,
+    nbr16: np.ndarray,
+) -> None:
     """2. Each (source i, target j) of the chunk t of sources: i at nbr[icur[t, D]] and j's
     row within its block D at nbr16[jcur[t, D]]."""
     mask = (1 << bits) - 1
@@ -352,10 +383,24 @@ def _sort_small(t: np.ndarray, no: Int) -> None:
 
 
 @nb.njit(parallel=True, cache=True)
-def _assemble(key: np.uint64, region: np.ndarray, region_start: np.ndarray, nin: np.ndarray,
-              nany: np.ndarray, parent: np.ndarray, cb: np.ndarray, bits: Int,
-              P: np.ndarray, n_in: np.ndarray, nbr: np.ndarray, nbr16: np.ndarray,
-              indptr: np.ndarray, outw: np.ndarray, max_in: Int, max_out: Int) -> None:
+def _assemble(
+    key: np.uint64,
+    region: np.ndarray,
+    region_start: np.ndarray,
+    nin: np.ndarray,
+    nany: np.ndarray,
+    parent: np.ndarray,
+    cb: np.ndarray,
+    bits: Int,
+    P: np.ndarray,
+    n_in: np.ndarray,
+    nbr: np.ndarray,
+    nbr16: np.ndarray,
+    indptr: np.ndarray,
+    outw: np.ndarray,
+    max_in: Int,
+    max_out: Int,
+) -> None:
     """3. Blocks cb[c] .. cb[c + 1] - 1, in order, written from P[cb[c]] on; outw[c] is
     where the chunk's output ends. A block's staged pairs are read (into lbuf, by row)
     before any of its rows is written, and writes never pass the block's end."""
@@ -490,9 +535,23 @@ def _build(pop: Population, p: NetParams, seed: int, chunks: int, bits: int) -> 
     nany = np.empty(n, np.uint8)
     cnt = np.zeros((nt, nblk), np.int64)
     outc = np.zeros((nt, nblk), np.int64)
-    _draw_count(key, region, region_start, parent, frac / max(n, 1), np.int64(base),
-                _binomial_cdf(base, q), _binomial_cdf(base + 1, q), bounds, bits,
-                nin, nany, cnt, outc, part)
+    _draw_count(
+        key,
+        region,
+        region_start,
+        parent,
+        frac / max(n, 1),
+        np.int64(base),
+        _binomial_cdf(base, q),
+        _binomial_cdf(base + 1, q),
+        bounds,
+        bits,
+        nin,
+        nany,
+        cnt,
+        outc,
+        part,
+    )
     n_in = cnt.sum(axis=0)  # in slots of each block (= its staged pairs)
     n_out = outc.sum(axis=0)
     extra = np.maximum((n_in + 1) // 2 - n_out, 0)  # staging needs 1.5 slots a pair
@@ -505,15 +564,43 @@ def _build(pop: Population, p: NetParams, seed: int, chunks: int, bits: int) -> 
     icur = (P[1:] - n_in)[None, :] + before
     jcur = 2 * P[:-1][None, :] + before
     del cnt, outc, before
-    _stage(key, region, region_start, nin, nany, parent, bounds, bits, icur, jcur,
-           nbr, nbr.view(np.uint16))
+    _stage(
+        key,
+        region,
+        region_start,
+        nin,
+        nany,
+        parent,
+        bounds,
+        bits,
+        icur,
+        jcur,
+        nbr,
+        nbr.view(np.uint16),
+    )
     del icur, jcur
     indptr = np.empty(n + 1, np.uint32 if slots < 2**32 else np.int64)
     nc = max(1, min(chunks, nblk))
     cb = _bounds(nblk, nc)
     outw = np.zeros(nc, np.int64)
-    _assemble(key, region, region_start, nin, nany, parent, cb, bits, P, n_in, nbr,
-              nbr.view(np.uint16), indptr, outw, int(n_in.max()), base + 2)
+    _assemble(
+        key,
+        region,
+        region_start,
+        nin,
+        nany,
+        parent,
+        cb,
+        bits,
+        P,
+        n_in,
+        nbr,
+        nbr.view(np.uint16),
+        indptr,
+        outw,
+        int(n_in.max()),
+        base + 2,
+    )
     del nin, nany
     w = int(outw[0])
     for c in range(1, nc):  # close the gaps between chunks

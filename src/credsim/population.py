@@ -41,8 +41,9 @@ def urban_of(a: Int) -> bool | np.bool_:
 
 
 @nb.njit(inline="always")
-def parent_of(key: np.uint64, i: Int, region: np.ndarray, adult_start: np.ndarray,
-              adult_count: np.ndarray) -> Int:
+def parent_of(
+    key: np.uint64, i: Int, region: np.ndarray, adult_start: np.ndarray, adult_count: np.ndarray
+) -> Int:
     """The parent of child i: an adult of its region drawn from the population key (a
     pure function, so it is computed where needed instead of stored)."""
     r = region[i]
@@ -119,8 +120,9 @@ class Population:
             return
         v = np.broadcast_to(np.asarray(values), self.attrs.shape).astype(np.int64)
         if name in FLAGS:
-            self.attrs[:] = np.where(v != 0, self.attrs | FLAGS[name],
-                                     self.attrs & (0xFF ^ FLAGS[name]))
+            self.attrs[:] = np.where(
+                v != 0, self.attrs | FLAGS[name], self.attrs & (0xFF ^ FLAGS[name])
+            )
             return
         urban, age, sex = (self.column(c).astype(np.int64) for c in ("urban", "age", "sex"))
         if name == "urban":
@@ -141,7 +143,7 @@ class Population:
         if vals.size > N_CLASSES:
             raise ValueError(f"{name}: at most {N_CLASSES} distinct values")
         self.prop_values[k] = vals[-1]
-        self.prop_values[k, :vals.size] = vals
+        self.prop_values[k, : vals.size] = vals
         self.prop[k] = codes.astype(np.uint8)
 
     @property
@@ -152,17 +154,22 @@ class Population:
         return sum(getattr(self, c).nbytes for c in self.COLUMNS)
 
     def arrays(self) -> dict[str, np.ndarray]:
-        return {f.name: getattr(self, f.name) for f in fields(self)
-                if isinstance(getattr(self, f.name), np.ndarray)}
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if isinstance(getattr(self, f.name), np.ndarray)
+        }
 
 
 def provinces() -> tuple[list[str], np.ndarray, np.ndarray]:
     """Names, population (thousands) and urban share of the 31 provinces."""
     text = (resources.files("credsim") / "data" / "provinces.csv").read_text()
     rows = list(csv.DictReader(text.splitlines()))
-    return ([r["province"] for r in rows],
-            np.array([float(r["population_thousands"]) for r in rows]),
-            np.array([float(r["urban_share"]) for r in rows]))
+    return (
+        [r["province"] for r in rows],
+        np.array([float(r["population_thousands"]) for r in rows]),
+        np.array([float(r["urban_share"]) for r in rows]),
+    )
 
 
 def largest_remainder(total: int, shares: np.ndarray) -> np.ndarray:
@@ -229,18 +236,35 @@ def beta_classes(a: float, b: float, k: int = N_CLASSES) -> np.ndarray:
 
 
 @nb.njit(parallel=True, cache=True)
-def _parents(key: np.uint64, attrs: np.ndarray, region: np.ndarray, adult_start: np.ndarray,
-             adult_count: np.ndarray, out: np.ndarray) -> None:
+def _parents(
+    key: np.uint64,
+    attrs: np.ndarray,
+    region: np.ndarray,
+    adult_start: np.ndarray,
+    adult_count: np.ndarray,
+    out: np.ndarray,
+) -> None:
     for i in nb.prange(attrs.shape[0]):
-        out[i] = parent_of(key, i, region, adult_start, adult_count) \
-            if age_of(attrs[i]) == CHILD else -1
+        out[i] = (
+            parent_of(key, i, region, adult_start, adult_count) if age_of(attrs[i]) == CHILD else -1
+        )
 
 
 @nb.njit(parallel=True, cache=True)
-def _draw_agents(key: np.uint64, age: np.ndarray, region: np.ndarray, region_urban: np.ndarray,
-                 p_female: float, plat_u: float, plat_r: float, p_speaker: float,
-                 p_smoke_m: float, p_smoke_f: float, attrs: np.ndarray, prop: np.ndarray
-                 ) -> None:
+def _draw_agents(
+    key: np.uint64,
+    age: np.ndarray,
+    region: np.ndarray,
+    region_urban: np.ndarray,
+    p_female: float,
+    plat_u: float,
+    plat_r: float,
+    p_speaker: float,
+    p_smoke_m: float,
+    p_smoke_f: float,
+    attrs: np.ndarray,
+    prop: np.ndarray,
+) -> None:
     n = age.shape[0]
     for i in nb.prange(n):
         r = region[i]
@@ -281,9 +305,9 @@ def build_population(p: PopParams, n: int, seed: int) -> Population:
     for r in range(len(names)):  # per region (31), not per agent
         c = largest_remainder(int(counts[r]), age_shares) if counts[r] else np.zeros(3, np.int64)
         s = start[r]
-        age[s:s + c[0]] = CHILD
-        age[s + c[0]:s + c[0] + c[1]] = ADULT
-        age[s + c[0] + c[1]:start[r + 1]] = ELDER
+        age[s : s + c[0]] = CHILD
+        age[s + c[0] : s + c[0] + c[1]] = ADULT
+        age[s + c[0] + c[1] : start[r + 1]] = ELDER
         adult_start[r] = s + c[0]
         adult_count[r] = c[1]
     male = 1 - p.female_share
@@ -291,11 +315,28 @@ def build_population(p: PopParams, n: int, seed: int) -> Population:
     p_smoke_f = (p.smoker_share - p.smoker_male * male) / p.female_share if p.female_share else 0.0
     key = day_key(seed, S_POPULATION, 0)
     pop = Population(
-        region_names=list(names), region_start=start, adult_start=adult_start,
-        adult_count=adult_count, key=key, region=region, attrs=np.empty(n, np.uint8),
+        region_names=list(names),
+        region_start=start,
+        adult_start=adult_start,
+        adult_count=adult_count,
+        key=key,
+        region=region,
+        attrs=np.empty(n, np.uint8),
         prop=np.empty((3, n), np.uint8),
-        prop_values=np.stack([beta_classes(*getattr(p, c)) for c in PROPENSITIES]))
-    _draw_agents(key, age, region, urban_share.astype(np.float64), p.female_share,
-                 p.platform_urban, p.platform_rural, p.speaker_share, p_smoke_m,
-                 max(0.0, p_smoke_f), pop.attrs, pop.prop)
+        prop_values=np.stack([beta_classes(*getattr(p, c)) for c in PROPENSITIES]),
+    )
+    _draw_agents(
+        key,
+        age,
+        region,
+        urban_share.astype(np.float64),
+        p.female_share,
+        p.platform_urban,
+        p.platform_rural,
+        p.speaker_share,
+        p_smoke_m,
+        max(0.0, p_smoke_f),
+        pop.attrs,
+        pop.prop,
+    )
     return pop

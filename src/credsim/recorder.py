@@ -414,7 +414,6 @@ def ledger_rows(
     return out
 
 
-
 @dataclass(frozen=True)
 class Aggregates:
     """The day-by-day aggregates of a run, as results.py turns them into tables:
