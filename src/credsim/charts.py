@@ -334,17 +334,21 @@ def _readable_ticks(ax: Any) -> None:
 
 
 def _empty_axes(ax: Any, chart: Chart) -> None:
-    """A chart whose values are all 0 (or missing): a 0-to-1 axis with whole ticks
-    instead of matplotlib's -0.05 to 0.05, and the x range of the data when nothing
-    could be drawn."""
+    """A chart whose values are all 0 (or missing): a 0-to-1 value axis with whole ticks
+    instead of matplotlib's -0.05 to 0.05 (x for horizontal bars), and the x range of
+    the data when nothing could be drawn."""
     from matplotlib import ticker
 
-    if _sideways(chart) or chart.logy:
+    if chart.logy and not _sideways(chart):
         return
     ys = [np.asarray(s.y, dtype=np.float64) for s in chart.series if s.kind != "interval"]
     ys += [np.asarray(s.upper, dtype=np.float64) for s in chart.series if s.upper is not None]
     finite = np.concatenate([y[np.isfinite(y)] for y in ys]) if ys else np.zeros(0)
     if np.any(finite != 0):
+        return
+    if _sideways(chart):  # horizontal bars: the value axis is x
+        ax.set_xlim(-0.05, 1.0)
+        ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
         return
     ax.set_ylim(-0.05, 1.0)
     ax.yaxis.set_major_locator(ticker.MaxNLocator(integer=True))
