@@ -76,7 +76,7 @@ if TYPE_CHECKING:
 # ------------------------------------------------------------------------------------
 # The counting and ledger kernels of the record phase
 
-N_CHUNKS = 32  # fixed partition: sums are identical for any thread count
+N_CHUNKS = 32  # fixed partition of the agents: float sums are identical for any thread count
 
 
 # the count tables (schema.COUNTS) as constant tuples of (mask, metric): compiled into the
@@ -94,13 +94,13 @@ U_LFLAGS, T_LFLAGS = _const("lflags")
 
 
 @nb.njit(inline="always")
-def _count_bits(row, v, union, table):
+def _count_bits(cnt, c, v, union, table):
     """Count ``v`` towards every metric of ``table`` ((mask, metric) pairs) it has a bit
-    of; ``union`` (of the masks) skips them all at once."""
+    of, in row ``c`` of ``cnt``; ``union`` (of the masks) skips them all at once."""
     if v & union:
         for r in table:
             if v & r[0]:
-                row[r[1]] += 1
+                cnt[c, r[1]] += 1
 
 
 @nb.njit(parallel=True, cache=True)
@@ -121,72 +121,94 @@ def record_kernel(
     scored,
     score,
     tier,
+    case,
+    deltas,
     lo,
     nbins,
     counts,
     ssum,
     hist,
     svct,
+    rows,
+    empty,
 ):
     """Counts by cell: the bits of the day's columns and the listing flags through the
     count tables (schema.COUNTS), tiers, scores, posts, speakers, court entries by reason;
     services also by tier and listing status (for private school the parent's status,
-    since the parent's listing decides the request)."""
+    since the parent's listing decides the request). The agents are cut into a fixed
+    partition of chunks: ``ssum[chunk]`` holds each chunk's score sums (so that they add
+    up in the same order for any thread count) and ``rows[chunk]`` the number of its
+    ledger rows (counted by writing them to ``empty``, a zero-length array). The chunks
+    are dealt in contiguous groups, one a thread; integer counts go to the group's slice
+    of ``counts``, ``hist``, ``svct`` (exact in any order)."""
     n = attrs.shape[0]
-    nch = counts.shape[0]
+    nch = ssum.shape[0]
+    ng = counts.shape[0]
     step = (n + nch - 1) // nch
-    for ch in nb.prange(nch):
-        cnt = counts[ch]
-        for i in range(ch * step, min(n, (ch + 1) * step)):
-            g = attrs[i] & A_GROUP
-            c = region[i] * N_GROUPS + g
-            row = cnt[c]
-            row[M_AGENTS] += 1
-            t = tier[i]
-            row[M_TIER + t] += 1
-            if scored[i]:
-                row[M_SCORED] += 1
-                ssum[ch, c] += score[i]
-                b = min(max(np.int64(score[i] - lo), 0), nbins - 1)
-                hist[ch, g, b] += 1
-            lf = lflags[i]
-            _count_bits(row, lf, U_LFLAGS, T_LFLAGS)
-            row[M_POSTS] += posts[i]
-            o = obs[i]
-            if attrs[i] & A_SPEAKER:
-                row[M_SPEAKERS] += 1
-                row[M_SPEAKERS + 1] += ((o >> RUMOUR) & 1) + ((o >> N_TYPES) & 1)
-            _count_bits(row, true_ev[i], U_TRUE, T_TRUE)
-            _count_bits(row, o, U_OBS, T_OBS)
-            _count_bits(row, court[i], U_COURT, T_COURT)
-            dl = lst[i]
-            if dl:
-                _count_bits(row, dl, U_LST, T_LST)
-                if dl & DL_COURT_ENTRY:
-                    # the reason of a court entry: debt, fraud, tax (obs bits 5-7) or speech
-                    if o & 32:
-                        row[M_ENTRY] += 1
-                    elif o & 64:
-                        row[M_ENTRY + 1] += 1
-                    elif o & 128:
-                        row[M_ENTRY + 2] += 1
-                    else:
-                        row[M_ENTRY + 3] += 1
-            rq = svc_req[i]
-            if rq:
-                st = status_of(lf)
-                so = svc_out[i]
-                for s in range(N_SERVICES):
-                    if (rq >> s) & 1:
-                        oc = (so >> (2 * s)) & 3
-                        row[M_SVC + 5 * s] += 1
-                        row[M_SVC + 5 * s + 1 + oc] += 1
-                        if s == SVC_SCHOOL:
-                            par = parent_of(pkey, i, region, adult_start, adult_count)
-                            sts = status_of(lflags[par]) if par >= 0 else 0
+    for k in nb.prange(ng):
+        cnt = counts[k]
+        hst = hist[k]
+        svc = svct[k]
+        for ch in range(k * nch // ng, (k + 1) * nch // ng):
+            ss = ssum[ch]
+            nrow = 0
+            for i in range(ch * step, min(n, (ch + 1) * step)):
+                g = attrs[i] & A_GROUP
+                c = region[i] * N_GROUPS + g
+                cnt[c, M_AGENTS] += 1
+                t = tier[i]
+                cnt[c, M_TIER + t] += 1
+                if scored[i]:
+                    cnt[c, M_SCORED] += 1
+                    ss[c] += score[i]
+                    b = min(max(np.int64(score[i] - lo), 0), nbins - 1)
+                    hst[g, b] += 1
+                lf = lflags[i]
+                _count_bits(cnt, c, lf, U_LFLAGS, T_LFLAGS)
+                cnt[c, M_POSTS] += posts[i]
+                o = obs[i]
+                if attrs[i] & A_SPEAKER:
+                    cnt[c, M_SPEAKERS] += 1
+                    cnt[c, M_SPEAKERS + 1] += ((o >> RUMOUR) & 1) + ((o >> N_TYPES) & 1)
+                _count_bits(cnt, c, true_ev[i], U_TRUE, T_TRUE)
+                cr = court[i]
+                dl = lst[i]
+                rq = svc_req[i]
+                if o == 0 and cr == 0 and dl == 0 and rq == 0:
+                    continue
+                nrow += _agent_rows(
+                    i, 0, 0, obs, court, lst, svc_req, svc_out, scored, score, lflags, case,
+                    pkey, region, adult_start, adult_count, deltas, empty,
+                )  # fmt: skip
+                _count_bits(cnt, c, o, U_OBS, T_OBS)
+                _count_bits(cnt, c, cr, U_COURT, T_COURT)
+                if dl:
+                    _count_bits(cnt, c, dl, U_LST, T_LST)
+                    if dl & DL_COURT_ENTRY:
+                        # the reason of a court entry: debt, fraud, tax (obs bits 5-7) or speech
+                        if o & 32:
+                            cnt[c, M_ENTRY] += 1
+                        elif o & 64:
+                            cnt[c, M_ENTRY + 1] += 1
+                        elif o & 128:
+                            cnt[c, M_ENTRY + 2] += 1
                         else:
-                            sts = st
-                        svct[ch, s, t, sts, oc] += 1
+                            cnt[c, M_ENTRY + 3] += 1
+                if rq:
+                    st = status_of(lf)
+                    so = svc_out[i]
+                    for s in range(N_SERVICES):
+                        if (rq >> s) & 1:
+                            oc = (so >> (2 * s)) & 3
+                            cnt[c, M_SVC + 5 * s] += 1
+                            cnt[c, M_SVC + 5 * s + 1 + oc] += 1
+                            if s == SVC_SCHOOL:
+                                par = parent_of(pkey, i, region, adult_start, adult_count)
+                                sts = status_of(lflags[par]) if par >= 0 else 0
+                            else:
+                                sts = st
+                            svc[s, t, sts, oc] += 1
+            rows[ch] = nrow
 
 
 # ------------------------------------------------------------------------------------
@@ -208,10 +230,9 @@ def _row(out, w, day, i, kind, code, truth, flags, delta, score, other):
     return w + 1
 
 
-@nb.njit(cache=True)
-def _ledger_range(
-    lo,
-    hi,
+@nb.njit(inline="always")
+def _agent_rows(
+    i,
     w,
     day,
     obs,
@@ -230,85 +251,79 @@ def _ledger_range(
     deltas,
     out,
 ):
-    """Rows of agents [lo, hi) written from position w of ``out`` (or counted if it is
-    empty); returns the position after them."""
-    for i in range(lo, hi):
-        o, cr, dl, rq = obs[i], court[i], lst[i], svc_req[i]
-        if o == 0 and cr == 0 and dl == 0 and rq == 0:
-            continue
-        sc = score[i]
-        for k in range(N_TYPES + 1):
-            if (o >> k) & 1:
-                t = RUMOUR if k == N_TYPES else k
-                truth = TRUTH_FALSE_FLAG if k == N_TYPES else TRUTH_TRUE
-                dv = deltas[t] if scored[i] else 0.0
-                w = _row(out, w, day, i, K_EVENT, t, truth, 0, dv, sc, -1)
-        if cr:
-            # codes: 0 financial, 1 defamation
-            if cr & DC_FIN_OPENED:
-                w = _row(out, w, day, i, K_CASE, 0, 0, 0, 0.0, sc, -1)
-            if cr & DC_FIN_DROPPED:
-                w = _row(out, w, day, i, K_DROP, 0, 0, 0, 0.0, sc, -1)
-            if cr & DC_DEF_OPENED:
-                w = _row(out, w, day, i, K_CASE, 1, 0, 0, 0.0, sc, -1)
-            if cr & DC_DEF_DROPPED:
-                w = _row(out, w, day, i, K_DROP, 1, 0, 0, 0.0, sc, -1)
-            if cr & DC_DEF_JUDGED:  # truth 2: a judgment on a false flag; flag 1: insincere
-                w = _row(
-                    out,
-                    w,
-                    day,
-                    i,
-                    K_JUDG,
-                    1,
-                    2 if cr & DC_JUDGED_FALSE else 0,
-                    1 if cr & DC_INSINCERE else 0,
-                    0.0,
-                    sc,
-                    -1,
+    """Agent i's rows written from position w of ``out`` (or counted if it is empty);
+    returns the position after them."""
+    o, cr, dl, rq = obs[i], court[i], lst[i], svc_req[i]
+    sc = score[i]
+    for k in range(N_TYPES + 1):
+        if (o >> k) & 1:
+            t = RUMOUR if k == N_TYPES else k
+            truth = TRUTH_FALSE_FLAG if k == N_TYPES else TRUTH_TRUE
+            dv = deltas[t] if scored[i] else 0.0
+            w = _row(out, w, day, i, K_EVENT, t, truth, 0, dv, sc, -1)
+    if cr:
+        # codes: 0 financial, 1 defamation
+        if cr & DC_FIN_OPENED:
+            w = _row(out, w, day, i, K_CASE, 0, 0, 0, 0.0, sc, -1)
+        if cr & DC_FIN_DROPPED:
+            w = _row(out, w, day, i, K_DROP, 0, 0, 0, 0.0, sc, -1)
+        if cr & DC_DEF_OPENED:
+            w = _row(out, w, day, i, K_CASE, 1, 0, 0, 0.0, sc, -1)
+        if cr & DC_DEF_DROPPED:
+            w = _row(out, w, day, i, K_DROP, 1, 0, 0, 0.0, sc, -1)
+        if cr & DC_DEF_JUDGED:  # truth 2: a judgment on a false flag; flag 1: insincere
+            w = _row(
+                out,
+                w,
+                day,
+                i,
+                K_JUDG,
+                1,
+                2 if cr & DC_JUDGED_FALSE else 0,
+                1 if cr & DC_INSINCERE else 0,
+                0.0,
+                sc,
+                -1,
+            )
+    if dl:
+        lf = lflags[i]
+        if dl & DL_COURT_ENTRY:
+            w = _row(
+                out,
+                w,
+                day,
+                i,
+                K_LIST,
+                case[i] >> 4,
+                2 if lf & LF_COURT_WRONGFUL else 0,
+                0,
+                0.0,
+                sc,
+                -1,
+            )
+        if dl & DL_SCORE_ENTRY:
+            fl = (1 if dl & DL_ENTRY_WRONGFUL and lf & LF_SCORE_WRONGFUL else 0) | (
+                2 if lf & LF_SCORE_ASSOC else 0
+            )
+            w = _row(out, w, day, i, K_LIST, 5, 1 if fl & 1 else 0, fl, 0.0, sc, -1)
+        for k in range(5):
+            if dl & (DL_EXIT_EXPIRY << k):
+                w = _row(out, w, day, i, K_EXIT, k, 0, 0, 0.0, sc, -1)
+        if dl & DL_APPEALED:
+            up = 1 if dl & (DL_EXIT_APPEAL_COURT | DL_EXIT_APPEAL_SCORE) else 0
+            w = _row(out, w, day, i, K_APPEAL, up, 0, 0, 0.0, sc, -1)
+    if rq:
+        for s in range(N_SERVICES):
+            if (rq >> s) & 1 and ((svc_out[i] >> (2 * s)) & 3) == DENIED:
+                par = (
+                    parent_of(pkey, i, region, adult_start, adult_count) if s == SVC_SCHOOL else -1
                 )
-        if dl:
-            lf = lflags[i]
-            if dl & DL_COURT_ENTRY:
-                w = _row(
-                    out,
-                    w,
-                    day,
-                    i,
-                    K_LIST,
-                    case[i] >> 4,
-                    2 if lf & LF_COURT_WRONGFUL else 0,
-                    0,
-                    0.0,
-                    sc,
-                    -1,
-                )
-            if dl & DL_SCORE_ENTRY:
-                fl = (1 if dl & DL_ENTRY_WRONGFUL and lf & LF_SCORE_WRONGFUL else 0) | (
-                    2 if lf & LF_SCORE_ASSOC else 0
-                )
-                w = _row(out, w, day, i, K_LIST, 5, 1 if fl & 1 else 0, fl, 0.0, sc, -1)
-            for k in range(5):
-                if dl & (DL_EXIT_EXPIRY << k):
-                    w = _row(out, w, day, i, K_EXIT, k, 0, 0, 0.0, sc, -1)
-            if dl & DL_APPEALED:
-                up = 1 if dl & (DL_EXIT_APPEAL_COURT | DL_EXIT_APPEAL_SCORE) else 0
-                w = _row(out, w, day, i, K_APPEAL, up, 0, 0, 0.0, sc, -1)
-        if rq:
-            for s in range(N_SERVICES):
-                if (rq >> s) & 1 and ((svc_out[i] >> (2 * s)) & 3) == DENIED:
-                    par = (
-                        parent_of(pkey, i, region, adult_start, adult_count)
-                        if s == SVC_SCHOOL
-                        else -1
-                    )
-                    w = _row(out, w, day, i, K_DENIAL, s, 0, 0, 0.0, sc, par)
+                w = _row(out, w, day, i, K_DENIAL, s, 0, 0, 0.0, sc, par)
     return w
 
 
 @nb.njit(parallel=True, cache=True)
-def _ledger_chunks(
-    nchunks,
+def ledger_fill(
     offsets,
     day,
     obs,
@@ -326,34 +341,21 @@ def _ledger_chunks(
     adult_count,
     deltas,
     out,
-    ends,
 ):
-    """The rows of each chunk of agents, written from offsets[ch] (or only counted, with
-    zero offsets and an empty ``out``); ends[ch] is where the chunk's rows end."""
+    """The rows of each chunk of agents (the record kernel's partition), in agent order,
+    written from offsets[chunk]."""
     n = obs.shape[0]
-    step = (n + nchunks - 1) // nchunks
-    for ch in nb.prange(nchunks):
-        ends[ch] = _ledger_range(
-            ch * step,
-            min(n, (ch + 1) * step),
-            offsets[ch],
-            day,
-            obs,
-            court,
-            lst,
-            svc_req,
-            svc_out,
-            scored,
-            score,
-            lflags,
-            case,
-            pkey,
-            region,
-            adult_start,
-            adult_count,
-            deltas,
-            out,
-        )
+    nch = offsets.shape[0] - 1
+    step = (n + nch - 1) // nch
+    for ch in nb.prange(nch):
+        w = offsets[ch]
+        for i in range(ch * step, min(n, (ch + 1) * step)):
+            if obs[i] == 0 and court[i] == 0 and lst[i] == 0 and svc_req[i] == 0:
+                continue
+            w = _agent_rows(
+                i, w, day, obs, court, lst, svc_req, svc_out, scored, score, lflags, case,
+                pkey, region, adult_start, adult_count, deltas, out,
+            )  # fmt: skip
 
 
 @nb.njit(cache=True)
@@ -364,54 +366,7 @@ def _ledger_false(w, day, scored, score, deltas, ft, ftype, fsrc, out):
         w = _row(out, w, day, j, K_EVENT, ftype[k], TRUTH_MISID, 0, dv, score[j], fsrc[k])
 
 
-def ledger_rows(
-    day,
-    obs,
-    court,
-    lst,
-    svc_req,
-    svc_out,
-    scored,
-    score,
-    lflags,
-    case,
-    pkey,
-    region,
-    adult_start,
-    adult_count,
-    deltas,
-    ft,
-    ftype,
-    fsrc,
-    nchunks=64,
-):
-    """The day's ledger rows, in agent order, then the misidentified events: counted and
-    written in parallel over a fixed partition of the agents."""
-    args = (
-        day,
-        obs,
-        court,
-        lst,
-        svc_req,
-        svc_out,
-        scored,
-        score,
-        lflags,
-        case,
-        pkey,
-        region,
-        adult_start,
-        adult_count,
-        deltas,
-    )
-    offsets = np.zeros(nchunks + 1, np.int64)
-    ends = np.zeros(nchunks, np.int64)
-    _ledger_chunks(nchunks, offsets, *args, np.zeros(0, LEDGER_DTYPE), ends)  # count
-    np.cumsum(ends, out=offsets[1:])
-    out = np.zeros(int(offsets[-1]) + ft.shape[0], LEDGER_DTYPE)
-    _ledger_chunks(nchunks, offsets, *args, out, ends)  # fill
-    _ledger_false(int(offsets[-1]), day, scored, score, deltas, ft, ftype, fsrc, out)
-    return out
+_NO_ROWS = np.zeros(0, LEDGER_DTYPE)
 
 
 @dataclass(frozen=True)
@@ -452,10 +407,9 @@ class Recorder:
         self.hist = np.zeros((days, N_GROUPS, self.nbins), np.int32)
         self.svc = np.zeros((days, N_SERVICES, len(TIERS), len(STATUSES), 4), np.int32)
         self.edges_active = np.zeros(days, np.int64)
-        self._counts = np.zeros((N_CHUNKS, self.n_cells, N_METRICS), np.int64)
         self._ssum = np.zeros((N_CHUNKS, self.n_cells), np.float64)
-        self._hist = np.zeros((N_CHUNKS, N_GROUPS, self.nbins), np.int64)
-        self._svct = np.zeros((N_CHUNKS, N_SERVICES, len(TIERS), len(STATUSES), 4), np.int64)
+        self._rows = np.zeros(N_CHUNKS + 1, np.int64)
+        self._groups(nb.get_num_threads())
         # ledger rows go to an append-only spool file (in the run directory when there is
         # one, so that a checkpoint records only its length), not to memory; the per-day
         # aggregates are appended, compressed, to another at each checkpoint
@@ -472,6 +426,14 @@ class Recorder:
             np.int64
         )
 
+    def _groups(self, ng: int) -> None:
+        """Integer counts of ``ng`` groups of chunks (one a thread, so fewer to clear and
+        add up than one a chunk)."""
+        ng = max(1, min(ng, N_CHUNKS))
+        self._counts = np.zeros((ng, self.n_cells, N_METRICS), np.int32)
+        self._hist = np.zeros((ng, N_GROUPS, self.nbins), np.int32)
+        self._svct = np.zeros((ng, N_SERVICES, len(TIERS), len(STATUSES), 4), np.int32)
+
     def cell_of(self, agents: np.ndarray | slice = slice(None)) -> np.ndarray:
         """The cell (region x group) of ``agents`` (all agents by default)."""
         pop = self.sim.pop
@@ -480,34 +442,19 @@ class Recorder:
     def record(self, day: int) -> None:
         s = self.sim
         st, d, pop = s.state, s.day, s.pop
+        if self._counts.shape[0] != min(nb.get_num_threads(), N_CHUNKS):
+            self._groups(nb.get_num_threads())
         for a in (self._counts, self._ssum, self._hist, self._svct):
             a.fill(0)
+        rows = self._rows
+        deltas = s.params.deltas[day]
         record_kernel(
-            pop.region,
-            pop.attrs,
-            pop.key,
-            pop.adult_start,
-            pop.adult_count,
-            d.true_ev,
-            d.obs,
-            d.court,
-            d.lst,
-            d.posts,
-            d.svc_req,
-            d.svc_out,
-            st.lflags,
-            st.scored,
-            st.score,
-            st.tier,
-            self.lo,
-            self.nbins,
-            self._counts,
-            self._ssum,
-            self._hist,
-            self._svct,
-        )
-        counts = self._counts.sum(axis=0)
-        svct = self._svct.sum(axis=0)
+            pop.region, pop.attrs, pop.key, pop.adult_start, pop.adult_count, d.true_ev,
+            d.obs, d.court, d.lst, d.posts, d.svc_req, d.svc_out, st.lflags, st.scored,
+            st.score, st.tier, st.case, deltas, self.lo, self.nbins, self._counts,
+            self._ssum, self._hist, self._svct, rows[1:], _NO_ROWS,
+        )  # fmt: skip
+        counts = self._counts.sum(axis=0, dtype=np.int32)
         # misidentified events count where they land
         if d.false_target.size:
             tc = self.cell_of(d.false_target)
@@ -523,28 +470,22 @@ class Recorder:
             self.active_edges -= int(d.cut_cutter.size)
         self.cells[day] = counts
         self.score_sum[day] = self._ssum.sum(axis=0)
-        self.hist[day] = self._hist.sum(axis=0)
-        self.svc[day] = svct
+        self._hist.sum(axis=0, dtype=np.int32, out=self.hist[day])
+        self._svct.sum(axis=0, dtype=np.int32, out=self.svc[day])
         self.edges_active[day] = self.active_edges
         if s.record_ledger:
-            args = (
-                day,
-                d.obs,
-                d.court,
-                d.lst,
-                d.svc_req,
-                d.svc_out,
-                st.scored,
-                st.score,
-                st.lflags,
-                st.case,
-                *pop.parent_args(),
-                s.params.deltas[day],
-                d.false_target,
-                d.false_type,
-                d.false_source,
-            )
-            out = ledger_rows(*args)
+            # the day's rows in agent order (each chunk from where the ones before it end),
+            # then the misidentified events
+            offsets = np.cumsum(rows)
+            out = np.zeros(int(offsets[-1]) + d.false_target.shape[0], LEDGER_DTYPE)
+            ledger_fill(
+                offsets, day, d.obs, d.court, d.lst, d.svc_req, d.svc_out, st.scored,
+                st.score, st.lflags, st.case, *pop.parent_args(), deltas, out,
+            )  # fmt: skip
+            _ledger_false(
+                int(offsets[-1]), day, st.scored, st.score, deltas, d.false_target,
+                d.false_type, d.false_source, out,
+            )  # fmt: skip
             self.spool.append(out.tobytes())
             self.ledger_rows += out.shape[0]
 
