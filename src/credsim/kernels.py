@@ -82,37 +82,82 @@ def friend_sums_kernel(indptr, nbr, active, scored, own, fsum, fcnt):
         fcnt[i] = c
 
 
+N_CHUNKS = 64  # fixed partition of the agents for finding the changed ledgers
+
+
+@nb.njit(parallel=True, cache=True)
+def changed_of(delta, scored, nchunks):
+    """The scored agents whose ledger changed today (``delta`` != 0), ascending."""
+    n = delta.shape[0]
+    step = (n + nchunks - 1) // nchunks
+    cnt = np.zeros(nchunks + 1, np.int64)
+    for ch in nb.prange(nchunks):
+        c = 0
+        for j in range(ch * step, min(n, (ch + 1) * step)):
+            if delta[j] != 0.0 and scored[j]:
+                c += 1
+        cnt[ch + 1] = c
+    off = np.cumsum(cnt)
+    out = np.empty(off[-1], np.int64)
+    for ch in nb.prange(nchunks):
+        w = off[ch]
+        for j in range(ch * step, min(n, (ch + 1) * step)):
+            if delta[j] != 0.0 and scored[j]:
+                out[w] = j
+                w += 1
+    return out
+
+
 @nb.njit(inline="always")
-def _push(j, dv, indptr, nbr, active, fsum):
-    for e in range(indptr[j], indptr[j + 1]):
-        if is_active(active, e):
-            fsum[nbr[e]] += dv
+def _lower_bound(nbr, lo, hi, x):
+    """First position in nbr[lo:hi] (sorted) whose value is at least x."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if nbr[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
 
 
-@nb.njit(cache=True)
-def push_all_kernel(delta, indptr, nbr, active, scored, fsum):
-    """Every scored agent whose ledger changed today (``delta`` != 0) adds the change to
-    its active friends' sums. Serial: the order of additions is fixed, so the sums are
-    identical for any thread count."""
-    for j in range(delta.shape[0]):
-        if delta[j] != 0.0 and scored[j]:
-            _push(j, delta[j], indptr, nbr, active, fsum)
+@nb.njit(parallel=True, cache=True)
+def push_kernel(changed, delta, indptr, nbr, active, scored, fsum, nblocks):
+    """Each scored agent in ``changed`` (ascending) adds its ledger's change ``delta`` to
+    its active friends' sums. The friends are split into ``nblocks`` ranges of agents, one
+    a task: a task reads every changed agent's row but writes only the friends in its range,
+    so each sum receives its additions in the order of ``changed`` whatever the number of
+    threads, and no two tasks write the same sum."""
+    n = fsum.shape[0]
+    for b in nb.prange(nblocks):
+        lo = b * n // nblocks
+        hi = (b + 1) * n // nblocks
+        for k in range(changed.shape[0]):
+            j = changed[k]
+            if not scored[j]:
+                continue
+            dv = delta[j]
+            e1 = np.int64(indptr[j + 1])
+            e = _lower_bound(nbr, np.int64(indptr[j]), e1, lo)
+            while e < e1 and nbr[e] < hi:
+                if is_active(active, e):
+                    fsum[nbr[e]] += dv
+                e += 1
 
 
-@nb.njit(cache=True)
-def push_kernel(changed, delta, indptr, nbr, active, scored, fsum):
-    """The same for the agents listed in ``changed`` only."""
-    for k in range(changed.shape[0]):
-        j = changed[k]
-        if scored[j]:
-            _push(j, delta[j], indptr, nbr, active, fsum)
+def push_blocks() -> int:
+    """How many ranges of friends the push splits into: one a thread."""
+    return nb.get_num_threads()
 
 
-def push_changes(sim: Any, changed: np.ndarray) -> None:
-    """Bring friends' sums up to date after the ledgers of ``changed`` moved by
-    ``sim.day.delta``."""
-    if sim.association_on and changed.size:
-        g = sim.graph
+def push_changes(sim: Any, changed: np.ndarray | None = None) -> None:
+    """Bring friends' sums up to date after the ledgers of ``changed`` (by default every
+    scored agent whose ``sim.day.delta`` is not zero) moved by ``sim.day.delta``."""
+    if not sim.association_on:
+        return
+    st, g = sim.state, sim.graph
+    if changed is None:
+        changed = changed_of(sim.day.delta, st.scored, N_CHUNKS)
+    if changed.size:
         push_kernel(
-            changed, sim.day.delta, g.indptr, g.nbr, g.active, sim.state.scored, sim.state.fsum
+            changed, sim.day.delta, g.indptr, g.nbr, g.active, st.scored, st.fsum, push_blocks()
         )

@@ -76,6 +76,7 @@ if TYPE_CHECKING:
 # ------------------------------------------------------------------------------------
 # The counting and ledger kernels of the record phase
 
+ACTIVE_SHARE = 16  # the record kernel lists the agents with ledger rows up to 1/16 of them
 N_CHUNKS = 32  # fixed partition of the agents: float sums are identical for any thread count
 
 
@@ -131,6 +132,8 @@ def record_kernel(
     svct,
     rows,
     empty,
+    active,
+    nactive,
 ):
     """Counts by cell: the bits of the day's columns and the listing flags through the
     count tables (schema.COUNTS), tiers, scores, posts, speakers, court entries by reason;
@@ -140,11 +143,14 @@ def record_kernel(
     up in the same order for any thread count) and ``rows[chunk]`` the number of its
     ledger rows (counted by writing them to ``empty``, a zero-length array). The chunks
     are dealt in contiguous groups, one a thread; integer counts go to the group's slice
-    of ``counts``, ``hist``, ``svct`` (exact in any order)."""
+    of ``counts``, ``hist``, ``svct`` (exact in any order). The agents with ledger rows
+    are listed in the chunk's share of ``active`` while it has room (``nactive[chunk]``
+    says how many there are), so that writing the rows need not read every agent again."""
     n = attrs.shape[0]
     nch = ssum.shape[0]
     ng = counts.shape[0]
     step = (n + nch - 1) // nch
+    cap = active.shape[0] // nch
     for k in nb.prange(ng):
         cnt = counts[k]
         hst = hist[k]
@@ -152,6 +158,7 @@ def record_kernel(
         for ch in range(k * nch // ng, (k + 1) * nch // ng):
             ss = ssum[ch]
             nrow = 0
+            na = 0
             for i in range(ch * step, min(n, (ch + 1) * step)):
                 g = attrs[i] & A_GROUP
                 c = region[i] * N_GROUPS + g
@@ -176,6 +183,9 @@ def record_kernel(
                 rq = svc_req[i]
                 if o == 0 and cr == 0 and dl == 0 and rq == 0:
                     continue
+                if na < cap:
+                    active[ch * cap + na] = i
+                na += 1
                 nrow += _agent_rows(
                     i, 0, 0, obs, court, lst, svc_req, svc_out, scored, score, lflags, case,
                     pkey, region, adult_start, adult_count, deltas, empty,
@@ -209,6 +219,7 @@ def record_kernel(
                                 sts = st
                             svc[s, t, sts, oc] += 1
             rows[ch] = nrow
+            nactive[ch] = na
 
 
 # ------------------------------------------------------------------------------------
@@ -325,6 +336,8 @@ def _agent_rows(
 @nb.njit(parallel=True, cache=True)
 def ledger_fill(
     offsets,
+    active,
+    nactive,
     day,
     obs,
     court,
@@ -343,12 +356,21 @@ def ledger_fill(
     out,
 ):
     """The rows of each chunk of agents (the record kernel's partition), in agent order,
-    written from offsets[chunk]."""
+    written from offsets[chunk]: from the chunk's list of agents with rows in ``active``,
+    or, where it overflowed, from every agent of the chunk."""
     n = obs.shape[0]
     nch = offsets.shape[0] - 1
     step = (n + nch - 1) // nch
+    cap = active.shape[0] // nch
     for ch in nb.prange(nch):
         w = offsets[ch]
+        if nactive[ch] <= cap:
+            for k in range(ch * cap, ch * cap + nactive[ch]):
+                w = _agent_rows(
+                    active[k], w, day, obs, court, lst, svc_req, svc_out, scored, score,
+                    lflags, case, pkey, region, adult_start, adult_count, deltas, out,
+                )  # fmt: skip
+            continue
         for i in range(ch * step, min(n, (ch + 1) * step)):
             if obs[i] == 0 and court[i] == 0 and lst[i] == 0 and svc_req[i] == 0:
                 continue
@@ -409,6 +431,9 @@ class Recorder:
         self.edges_active = np.zeros(days, np.int64)
         self._ssum = np.zeros((N_CHUNKS, self.n_cells), np.float64)
         self._rows = np.zeros(N_CHUNKS + 1, np.int64)
+        # the agents with ledger rows today, up to ACTIVE_SHARE of each chunk
+        self._active = np.zeros(N_CHUNKS * max(1, sim.n // ACTIVE_SHARE // N_CHUNKS), np.int32)
+        self._nactive = np.zeros(N_CHUNKS, np.int64)
         self._groups(nb.get_num_threads())
         # ledger rows go to an append-only spool file (in the run directory when there is
         # one, so that a checkpoint records only its length), not to memory; the per-day
@@ -452,7 +477,7 @@ class Recorder:
             pop.region, pop.attrs, pop.key, pop.adult_start, pop.adult_count, d.true_ev,
             d.obs, d.court, d.lst, d.posts, d.svc_req, d.svc_out, st.lflags, st.scored,
             st.score, st.tier, st.case, deltas, self.lo, self.nbins, self._counts,
-            self._ssum, self._hist, self._svct, rows[1:], _NO_ROWS,
+            self._ssum, self._hist, self._svct, rows[1:], _NO_ROWS, self._active, self._nactive,
         )  # fmt: skip
         counts = self._counts.sum(axis=0, dtype=np.int32)
         # misidentified events count where they land
@@ -479,8 +504,9 @@ class Recorder:
             offsets = np.cumsum(rows)
             out = np.zeros(int(offsets[-1]) + d.false_target.shape[0], LEDGER_DTYPE)
             ledger_fill(
-                offsets, day, d.obs, d.court, d.lst, d.svc_req, d.svc_out, st.scored,
-                st.score, st.lflags, st.case, *pop.parent_args(), deltas, out,
+                offsets, self._active, self._nactive, day, d.obs, d.court, d.lst, d.svc_req,
+                d.svc_out, st.scored, st.score, st.lflags, st.case, *pop.parent_args(), deltas,
+                out,
             )  # fmt: skip
             _ledger_false(
                 int(offsets[-1]), day, st.scored, st.score, deltas, d.false_target,

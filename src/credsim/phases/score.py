@@ -16,7 +16,7 @@ import numba as nb
 import numpy as np
 
 from ..constants import EVENT_CATEGORY, N_TYPES, RUMOUR, TIERS
-from ..kernels import push_all_kernel, rescore
+from ..kernels import push_changes, rescore
 from ..scenario import decay_factor
 from ..state import Column
 from .base import Phase
@@ -163,6 +163,4 @@ class Score(Phase):
             d.false_target, d.false_type, st.scored, p, st.own, st.own_false, st.assoc,
             st.score, st.tier, d.marks, d.delta,
         )  # fmt: skip
-        if s.association_on:
-            g = s.graph
-            push_all_kernel(d.delta, g.indptr, g.nbr, g.active, st.scored, st.fsum)
+        push_changes(s)
