@@ -389,3 +389,29 @@ def test_ledger_rows_same_whether_listed_or_scanned(monkeypatch):
         ledgers.append(sim.ledger(np.ones(sim.n, bool)))
     assert len(ledgers[0]) > 1000
     assert ledgers[0].tobytes() == ledgers[1].tobytes()
+
+
+def test_respond_lists_grow_when_a_chunk_has_no_room():
+    """Respond lists the bad ends and speech listings of each chunk in a buffer that grows
+    when a chunk overflows it: starting from room for one gives the same days as the
+    default room."""
+    from conftest import MID_SETS
+
+    from credsim import Sim
+    from credsim.schema import METRICS
+
+    sims = []
+    for room in (None, 1):
+        sim = Sim("as-reported", agents=5_000, days=40, seed=3, overrides=MID_SETS)
+        sim.build()
+        if room is not None:
+            phase(sim, "respond")._cap = room
+        while sim.day_done < sim.days:
+            sim.step()
+        sims.append(sim)
+    base, small = sims
+    assert base.recorder.cells[:, :, METRICS.index("edges_cut")].sum() > 10
+    assert phase(small, "respond")._cap > 1
+    assert (base.recorder.cells == small.recorder.cells).all()
+    assert (base.state.deter == small.state.deter).all()
+    assert (base.graph.active == small.graph.active).all()

@@ -3,6 +3,8 @@ for speech, and unfriending of listed or low-tier friends (a draw per edge)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, NamedTuple
+
 import numba as nb
 import numpy as np
 
@@ -12,16 +14,83 @@ from ..rng import day_key, uniform
 from ..state import Column, mult_step, mult_times
 from .base import Phase
 
+if TYPE_CHECKING:
+    from ..scenario import DayParams, Scenario
+    from ..sim import Sim
+
+
+class RespondParams(NamedTuple):
+    """The respond section on one day, as the kernels read it."""
+
+    deter_step: int  # the code step of today's deterrence factor (1 - deterrence)
+    chill_step: int  # the code step of the chilling factor
+    unfriending: bool
+    good_from: float  # a good end has at least this score
+    bad_below: float  # a bad end is listed or has a score below this
+    p_unfriend: float
+
+    @classmethod
+    def on(cls, scn: Scenario, pa: DayParams, day: int) -> RespondParams:
+        rc = scn.respond
+        return cls(
+            mult_step(1.0 - pa.at("respond.deterrence", day)),
+            mult_step(pa.at("respond.chill", day)),
+            bool(rc.unfriending),
+            float(pa.threshold_at(rc.good_from, day)),
+            float(pa.threshold_at(rc.bad_below, day)),
+            float(pa.at("respond.p_unfriend", day)),
+        )
+
+
+@nb.njit(inline="always")
+def _bad(j, lflags, scored, score, p):
+    """A bad end: listed, or scored below ``p.bad_below``."""
+    return (lflags[j] & (LF_COURT | LF_SCORE)) != 0 or (scored[j] and score[j] < p.bad_below)
+
+
+@nb.njit(inline="always")
+def _good(j, scored, score, p):
+    return scored[j] and score[j] >= p.good_from
+
 
 @nb.njit(parallel=True, cache=True)
-def deterrence_kernel(marks, step, deter):
+def respond_scan(marks, lst, lflags, scored, score, p, deter, apply, bads, nbad, speech, nspeech):
+    """One pass over the agents, in a fixed partition of chunks: (if ``apply``) today's
+    deterrence of the penalised categories; the bad ends (when unfriending is on) and the
+    agents listed for speech today, each chunk's listed in its share of ``bads`` and
+    ``speech`` while it has room (``nbad``, ``nspeech``: how many there are)."""
     n = marks.shape[0]
-    for i in nb.prange(n):
-        p = marks[i] >> 2  # the penalised categories
-        if p != 0:
-            for c in range(3):
-                if (p >> c) & 1:
-                    deter[c, i] = mult_times(deter[c, i], step)
+    nch = nbad.shape[0]
+    step = (n + nch - 1) // nch
+    capb = bads.shape[0] // nch
+    caps = speech.shape[0] // nch
+    for ch in nb.prange(nch):
+        kb = 0
+        ks = 0
+        for i in range(ch * step, min(n, (ch + 1) * step)):
+            pm = marks[i] >> 2  # the penalised categories
+            if apply and pm != 0:
+                for c in range(3):
+                    if (pm >> c) & 1:
+                        deter[c, i] = mult_times(deter[c, i], p.deter_step)
+            if lst[i] & DL_SPEECH_ENTRY:
+                if ks < caps:
+                    speech[ch * caps + ks] = i
+                ks += 1
+            if p.unfriending and _bad(i, lflags, scored, score, p):
+                if kb < capb:
+                    bads[ch * capb + kb] = i
+                kb += 1
+        nbad[ch] = kb
+        nspeech[ch] = ks
+
+
+def _listed(buf: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The agents of each chunk's share of ``buf``, in chunk order."""
+    cap = buf.shape[0] // counts.shape[0]
+    return np.concatenate(
+        [buf[ch * cap : ch * cap + int(c)] for ch, c in enumerate(counts)]
+    ).astype(np.int64)
 
 
 @nb.njit(cache=True)
@@ -37,14 +106,15 @@ def chill_kernel(listed, indptr, nbr, active, step, chill):
 
 
 @nb.njit(inline="always")
-def _cut(key, b, k, j, bad, good, indptr, nbr, p):
-    """Whether edge (b, j) at position k of row b is cut today; -1 no, else the cutter."""
-    jb = bad[j]
+def _cut(key, b, k, j, lflags, scored, score, indptr, nbr, p):
+    """Whether edge (b, j) at position k of row b (a bad end) is cut today; -1 no, else
+    the cutter."""
+    jb = _bad(j, lflags, scored, score, p)
     if jb and j < b:
         return -1  # both ends bad: the lower index handles the edge
-    if good[j]:
+    if _good(j, scored, score, p):
         cutter = j
-    elif good[b] and jb:
+    elif jb and _good(b, scored, score, p):
         cutter = b
     else:
         return -1
@@ -52,32 +122,32 @@ def _cut(key, b, k, j, bad, good, indptr, nbr, p):
         lo, slot = b, np.int64(k) - np.int64(indptr[b])
     else:
         lo, slot = j, find_slot(indptr, nbr, j, b) - np.int64(indptr[j])
-    if uniform(key, lo, slot) < p:
+    if uniform(key, lo, slot) < p.p_unfriend:
         return cutter
     return -1
 
 
 @nb.njit(parallel=True, cache=True)
-def unfriend_count(key, bads, bad, good, indptr, nbr, active, p, count):
+def unfriend_count(key, bads, lflags, scored, score, indptr, nbr, active, p, count):
     for q in nb.prange(bads.shape[0]):
         b = bads[q]
         c = 0
         for e in range(indptr[b], indptr[b + 1]):
             if is_active(active, e):
-                if _cut(key, b, e, nbr[e], bad, good, indptr, nbr, p) >= 0:
+                if _cut(key, b, e, nbr[e], lflags, scored, score, indptr, nbr, p) >= 0:
                     c += 1
         count[q] = c
 
 
 @nb.njit(parallel=True, cache=True)
-def unfriend_fill(key, bads, bad, good, indptr, nbr, active, p, offsets, cutter, cut):
+def unfriend_fill(key, bads, lflags, scored, score, indptr, nbr, active, p, offsets, cutter, cut):
     for q in nb.prange(bads.shape[0]):
         b = bads[q]
         w = offsets[q]
         for e in range(indptr[b], indptr[b + 1]):
             if is_active(active, e):
                 j = nbr[e]
-                c = _cut(key, b, e, j, bad, good, indptr, nbr, p)
+                c = _cut(key, b, e, j, lflags, scored, score, indptr, nbr, p)
                 if c >= 0:
                     cutter[w] = c
                     cut[w] = b if c == j else j
@@ -118,37 +188,48 @@ class Respond(Phase):
 
     metrics = ("edges_cut", "friendships_lost")
 
+    N_CHUNKS = 64  # fixed partition of the agents for the scan
+
+    def __init__(self, sim: Sim) -> None:
+        super().__init__(sim)
+        self._cap = 256  # room a chunk for bad ends and speech listings (grows as needed)
+
     def run(self, day: int) -> None:
         s = self.sim
-        rc = s.scenario.respond
-        pa, st, d, g = s.params, s.state, s.day, s.graph
-        deterrence_kernel(d.marks, mult_step(1.0 - pa.at("respond.deterrence", day)), st.deter)
-        speech = np.flatnonzero(d.lst & DL_SPEECH_ENTRY)
+        p = RespondParams.on(s.scenario, s.params, day)
+        st, d, g = s.state, s.day, s.graph
+        nch = self.N_CHUNKS
+        nbad = np.zeros(nch, np.int64)
+        nspeech = np.zeros(nch, np.int64)
+        apply = True
+        while True:
+            bads = np.empty(nch * self._cap, np.int64)
+            speech = np.empty(nch * self._cap, np.int64)
+            respond_scan(
+                d.marks, d.lst, st.lflags, st.scored, st.score, p, st.deter, apply, bads,
+                nbad, speech, nspeech,
+            )  # fmt: skip
+            most = int(max(nbad.max(), nspeech.max()))
+            if most <= self._cap:
+                break
+            self._cap = 2 * most  # a chunk had no room: list again (deterrence is done)
+            apply = False
+        speech = _listed(speech, nspeech)
         if speech.size:
-            chill_kernel(
-                speech, g.indptr, g.nbr, g.active, mult_step(pa.at("respond.chill", day)), st.chill
-            )
+            chill_kernel(speech, g.indptr, g.nbr, g.active, p.chill_step, st.chill)
         d.cut_cutter = d.cut_other = np.zeros(0, np.int64)
-        if rc.unfriending:
-            good_from = pa.threshold_at(rc.good_from, day)
-            bad_below = pa.threshold_at(rc.bad_below, day)
-            listed = (st.lflags & (LF_COURT | LF_SCORE)) != 0
-            bad = listed | (st.scored & (st.score < bad_below))
-            good = st.scored & (st.score >= good_from)
-            bads = np.flatnonzero(bad)
-            if bads.size:
-                key = day_key(s.seed, S_UNFRIEND, day)
-                p = pa.at("respond.p_unfriend", day)
-                count = np.zeros(bads.size, np.int64)
-                unfriend_count(key, bads, bad, good, g.indptr, g.nbr, g.active, p, count)
-                offsets = np.zeros(bads.size + 1, np.int64)
-                np.cumsum(count, out=offsets[1:])
-                cutter = np.empty(offsets[-1], np.int64)
-                other = np.empty(offsets[-1], np.int64)
-                unfriend_fill(
-                    key, bads, bad, good, g.indptr, g.nbr, g.active, p, offsets, cutter, other
-                )
-                clear_edges(
-                    cutter, other, g.indptr, g.nbr, g.active, st.scored, st.own, st.fsum, st.fcnt
-                )
-                d.cut_cutter, d.cut_other = cutter, other
+        bads = _listed(bads, nbad)
+        if bads.size:
+            key = day_key(s.seed, S_UNFRIEND, day)
+            args = (key, bads, st.lflags, st.scored, st.score, g.indptr, g.nbr, g.active, p)
+            count = np.zeros(bads.size, np.int64)
+            unfriend_count(*args, count)
+            offsets = np.zeros(bads.size + 1, np.int64)
+            np.cumsum(count, out=offsets[1:])
+            cutter = np.empty(offsets[-1], np.int64)
+            other = np.empty(offsets[-1], np.int64)
+            unfriend_fill(*args, offsets, cutter, other)
+            clear_edges(
+                cutter, other, g.indptr, g.nbr, g.active, st.scored, st.own, st.fsum, st.fcnt
+            )
+            d.cut_cutter, d.cut_other = cutter, other
