@@ -108,6 +108,30 @@ def changed_of(delta, scored, nchunks):
     return out
 
 
+@nb.njit(parallel=True, cache=True)
+def agents_with(col, mask, nchunks):
+    """The agents whose ``col`` has a bit of ``mask``, ascending (for the few agents a
+    phase handles after its pass: two reads of one column, no temporary masks)."""
+    n = col.shape[0]
+    step = (n + nchunks - 1) // nchunks
+    cnt = np.zeros(nchunks + 1, np.int64)
+    for ch in nb.prange(nchunks):
+        c = 0
+        for j in range(ch * step, min(n, (ch + 1) * step)):
+            if col[j] & mask:
+                c += 1
+        cnt[ch + 1] = c
+    off = np.cumsum(cnt)
+    out = np.empty(off[-1], np.int64)
+    for ch in nb.prange(nchunks):
+        w = off[ch]
+        for j in range(ch * step, min(n, (ch + 1) * step)):
+            if col[j] & mask:
+                out[w] = j
+                w += 1
+    return out
+
+
 @nb.njit(inline="always")
 def _lower_bound(nbr, lo, hi, x):
     """First position in nbr[lo:hi] (sorted) whose value is at least x."""
