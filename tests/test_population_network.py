@@ -274,3 +274,34 @@ def test_build_is_deterministic():
     assert np.array_equal(ga.nbr, gb.nbr) and np.array_equal(ga.indptr, gb.indptr)
     c = build_population(scn.population, 5000, seed=10)
     assert not np.array_equal(a.honesty, c.honesty)
+
+
+def test_attribute_helpers_match_the_columns(built):
+    """age_of, urban_of and parent_of (emitted into kernels) agree with the columns and
+    with the parent's definition: adult_start[r] + min(floor(u * c), c - 1), u the
+    population key's slot 2 of the child."""
+    import numba as nb
+
+    from credsim.population import age_of, parent_of, urban_of
+    from credsim.rng import uniform
+
+    pop, _ = built
+
+    @nb.njit
+    def decode(key, attrs, region, adult_start, adult_count, age, urban, par, u):
+        for i in range(attrs.shape[0]):
+            age[i] = age_of(attrs[i])
+            urban[i] = urban_of(attrs[i])
+            par[i] = parent_of(key, i, region, adult_start, adult_count)
+            u[i] = uniform(key, i, 2)
+
+    n = pop.n
+    age, urban, par = np.empty(n, np.int64), np.empty(n, np.bool_), np.empty(n, np.int64)
+    u = np.empty(n)
+    decode(pop.key, pop.attrs, pop.region, pop.adult_start, pop.adult_count, age, urban, par, u)
+    assert np.array_equal(age, pop.age) and np.array_equal(urban, pop.urban)
+    c = pop.adult_count[pop.region]
+    want = pop.adult_start[pop.region] + np.minimum((u * c).astype(np.int64), c - 1)
+    assert np.array_equal(par, np.where(c > 0, want, -1))
+    kids = pop.age == CHILD
+    assert np.array_equal(pop.parent[kids], par[kids])
