@@ -3,7 +3,8 @@ peer, against the machine's streaming limit, memory per agent, and scaling.
 
     python -m benchmarks.run                 # everything this machine can hold
     python -m benchmarks.run --quick         # small sizes only (a few minutes)
-    python -m benchmarks.run --only peer     # one section: peer, limit, memory, scaling
+    python -m benchmarks.run --only peer     # one section: peer, limit, memory, scaling,
+                                             # compile
 
 Each measurement runs in a fresh subprocess (so that peak memory and thread counts are
 its own) and prints one table at the end; medians of --repeats runs are reported."""
@@ -30,6 +31,11 @@ def _credsim_days(agents: int, days: int, seed: int = 1) -> dict:
     """Build and run; the time of the day loop and of the build."""
     import credsim
 
+    # load the build's kernels first, as credsim run does before it builds (warm_kernels):
+    # Numba's start-up and the loading of cached kernels are timed apart
+    t = time.perf_counter()
+    credsim.Sim("as-reported", agents=64, days=2, seed=seed).build()
+    load = time.perf_counter() - t
     sim = credsim.Sim("as-reported", agents=agents, days=days, seed=seed)
     t = time.perf_counter()
     sim.build()
@@ -56,6 +62,7 @@ def _credsim_days(agents: int, days: int, seed: int = 1) -> dict:
     cols.update({f"network.{k}": getattr(sim.graph, k).nbytes for k in ("indptr", "nbr", "active")})
     return {
         "columns": cols,
+        "load_s": load,
         "build_s": build,
         "day_s": run / (days - 1),
         "phases_s": phases,
@@ -92,13 +99,59 @@ def _streaming_pass(agents: int) -> dict:
     return {"pass_s": statistics.median(times), "bytes": nbytes}
 
 
+def _first_run(agents: int, days: int) -> dict:
+    """A first run after an install (this process starts with an empty Numba cache), as
+    ``credsim run`` makes it: the kernels a run uses are compiled by a tiny simulation,
+    then the run writes its run directory. Returns the seconds Numba spent compiling
+    (``credsim.sim.COMPILE``, from Numba's compile events) and each kernel's own share."""
+    import collections
+    import tempfile
+
+    from numba.core import event as ev
+
+    stack: list = []
+    own: collections.Counter = collections.Counter()
+
+    class _Kernels(ev.Listener):
+        def on_start(self, event) -> None:
+            d = event.data.get("dispatcher")
+            name = f"{d.py_func.__module__}.{d.py_func.__qualname__}" if d else "?"
+            stack.append([name, time.perf_counter(), 0.0])
+
+        def on_end(self, event) -> None:
+            name, t0, inner = stack.pop()
+            dt = time.perf_counter() - t0
+            own[name] += dt - inner
+            if stack:
+                stack[-1][2] += dt
+
+    ev.register("numba:compile", _Kernels())
+    import credsim
+    from credsim.sim import COMPILE, warm_kernels
+
+    t = time.perf_counter()
+    warm_kernels()
+    with tempfile.TemporaryDirectory() as tmp:
+        credsim.Sim("as-reported", agents=agents, days=days, seed=1).run(out=f"{tmp}/run")
+    return {
+        "compile_s": COMPILE.seconds,
+        "wall_s": time.perf_counter() - t,
+        "kernels": dict(own.most_common(8)),
+    }
+
+
 def _peer(agents: int, days: int) -> dict:
     from benchmarks.peers.mesa_asreported import run
 
     return run(agents, days, seed=1)
 
 
-WORKERS = {"credsim": _credsim_days, "stream": _streaming_pass, "peer": _peer}
+WORKERS = {
+    "credsim": _credsim_days,
+    "stream": _streaming_pass,
+    "peer": _peer,
+    "first_run": _first_run,
+}
 
 
 def _worker_main(argv: list[str]) -> None:
@@ -108,8 +161,12 @@ def _worker_main(argv: list[str]) -> None:
     print("RESULT " + json.dumps(out, default=float))
 
 
-def measure(name: str, threads: int = 2, **kwargs) -> dict:
+def measure(name: str, threads: int = 2, cache: str | None = None, **kwargs) -> dict:
+    """Run worker ``name`` in a fresh subprocess on ``threads`` threads (with ``cache`` as
+    Numba's cache directory when given)."""
     env = dict(os.environ, NUMBA_NUM_THREADS=str(threads))
+    if cache is not None:
+        env["NUMBA_CACHE_DIR"] = cache
     p = subprocess.run(
         [sys.executable, "-m", "benchmarks.run", "--worker", name, json.dumps(kwargs)],
         env=env,
@@ -200,9 +257,36 @@ def section_memory(rows: list, sizes=(1_000_000, 10_000_000)) -> None:
     rows.append(("total", f"{sum(r['columns'].values()) / n:.2f}", "", ""))
 
 
+def section_compile(rows: list, repeats: int, agents: int = 2000, days: int = 30) -> None:
+    """The first run's wait: each repeat a fresh process with an empty Numba cache."""
+    import tempfile
+
+    rows.append(("## First run: compiling the kernels (empty Numba cache)", "", "", ""))
+    rows.append(("run", "compile s", "wall s", "largest kernels (own compile s)"))
+    runs = []
+    for k in range(repeats):
+        with tempfile.TemporaryDirectory() as cache:
+            r = measure("first_run", cache=cache, agents=agents, days=days)
+        runs.append(r)
+        top = ", ".join(
+            f"{name.rsplit('.', 1)[-1]} {v:.1f}" for name, v in list(r["kernels"].items())[:5]
+        )
+        rows.append((f"{k + 1}", f"{r['compile_s']:.1f}", f"{r['wall_s']:.1f}", top))
+    rows.append(
+        (
+            "median",
+            f"{statistics.median(r['compile_s'] for r in runs):.1f}",
+            f"{statistics.median(r['wall_s'] for r in runs):.1f}",
+            f"as-reported, {agents:,} agents, {days} days",
+        )
+    )
+
+
 def section_scaling(rows: list, repeats: int, sizes=(100_000, 1_000_000, 10_000_000)) -> None:
     rows.append(("## Scaling: time per simulated day", "", "", ""))
-    rows.append(("agents", "1 thread s/day", "2 threads s/day", "build s (2 threads)"))
+    rows.append(
+        ("agents", "1 thread s/day", "2 threads s/day", "build s (2 threads; + loading kernels)")
+    )
     for n in sizes:
         days = 11 if n <= 1_000_000 else 4
         t1, _ = median_of(repeats, "credsim", "day_s", threads=1, agents=n, days=days)
@@ -212,7 +296,7 @@ def section_scaling(rows: list, repeats: int, sizes=(100_000, 1_000_000, 10_000_
                 f"{n:,}",
                 f"{t1:.4f}",
                 f"{t2:.4f}",
-                f"{r2['build_s']:.2f} ({r2['build_s'] / t2:.1f} days)",
+                f"{r2['build_s']:.2f} ({r2['build_s'] / t2:.1f} days; + {r2['load_s']:.2f})",
             )
         )
 
@@ -223,7 +307,7 @@ def main() -> None:
         return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes only")
-    ap.add_argument("--only", choices=("peer", "limit", "memory", "scaling"))
+    ap.add_argument("--only", choices=("peer", "limit", "memory", "scaling", "compile"))
     ap.add_argument("--repeats", type=int, default=3)
     a = ap.parse_args()
     rows: list = []
@@ -236,6 +320,8 @@ def main() -> None:
         section_memory(rows, sizes=big)
     if a.only in (None, "scaling"):
         section_scaling(rows, a.repeats, sizes=(100_000,) + big)
+    if a.only in (None, "compile"):
+        section_compile(rows, a.repeats)
     print(f"\ncredsim benchmarks ({os.cpu_count()} cpus, {time.strftime('%Y-%m-%d')})")
     for r in rows:
         if r[0].startswith("#"):

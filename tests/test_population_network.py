@@ -161,22 +161,30 @@ def _reference(pop, p, seed):
     nin, nany = np.empty(n, np.uint8), np.empty(n, np.uint8)
     bounds = np.array([0, n])
     cnt = np.zeros((1, 1), np.int64)
-    net._draw_count(
+    cdf = np.ones((2, base + 2))
+    cdf[0, : base + 1] = net._binomial_cdf(base, q)
+    cdf[1] = net._binomial_cdf(base + 1, q)
+    net._sources(
+        0,
+        1,
+        False,
         key,
         pop.region,
         pop.region_start,
         parent,
         frac / n,
         np.int64(base),
-        net._binomial_cdf(base, q),
-        net._binomial_cdf(base + 1, q),
+        cdf,
         bounds,
-        62,
+        np.int64(62),
         nin,
         nany,
         cnt,
         cnt.copy(),
-        np.zeros(1, np.int64),
+        cnt,
+        cnt,
+        np.zeros(1, np.int32),
+        np.zeros(1, np.uint16),
     )
 
     @nb.njit
@@ -274,3 +282,65 @@ def test_build_is_deterministic():
     assert np.array_equal(ga.nbr, gb.nbr) and np.array_equal(ga.indptr, gb.indptr)
     c = build_population(scn.population, 5000, seed=10)
     assert not np.array_equal(a.honesty, c.honesty)
+
+
+def test_attribute_helpers_match_the_columns(built):
+    """age_of, urban_of and parent_of (emitted into kernels) agree with the columns and
+    with the parent's definition: adult_start[r] + min(floor(u * c), c - 1), u the
+    population key's slot 2 of the child."""
+    import numba as nb
+
+    from credsim.population import age_of, parent_of, urban_of
+    from credsim.rng import uniform
+
+    pop, _ = built
+
+    @nb.njit
+    def decode(key, attrs, region, adult_start, adult_count, age, urban, par, u):
+        for i in range(attrs.shape[0]):
+            age[i] = age_of(attrs[i])
+            urban[i] = urban_of(attrs[i])
+            par[i] = parent_of(key, i, region, adult_start, adult_count)
+            u[i] = uniform(key, i, 2)
+
+    n = pop.n
+    age, urban, par = np.empty(n, np.int64), np.empty(n, np.bool_), np.empty(n, np.int64)
+    u = np.empty(n)
+    decode(pop.key, pop.attrs, pop.region, pop.adult_start, pop.adult_count, age, urban, par, u)
+    assert np.array_equal(age, pop.age) and np.array_equal(urban, pop.urban)
+    c = pop.adult_count[pop.region]
+    want = pop.adult_start[pop.region] + np.minimum((u * c).astype(np.int64), c - 1)
+    assert np.array_equal(par, np.where(c > 0, want, -1))
+    kids = pop.age == CHILD
+    assert np.array_equal(pop.parent[kids], par[kids])
+
+
+def test_friend_counts_and_cell_degrees(built):
+    """friend_counts: what the friend sums count (active scored friends), from the degrees
+    when all are scored and active, else from the edges; cell_degrees: the friends of each
+    region x group cell's agents."""
+    from credsim.kernels import friend_sums_kernel
+    from credsim.network import FriendGraph, cell_degrees
+
+    pop, g = built
+    n = pop.n
+    rng = np.random.default_rng(1)
+
+    def counts(graph, scored):
+        fsum, fcnt = np.zeros(n, np.float32), np.zeros(n, np.uint16)
+        friend_sums_kernel(
+            graph.indptr, graph.nbr, graph.active, scored, np.zeros(n, np.float32), fsum, fcnt
+        )
+        return fcnt
+
+    cut = FriendGraph(
+        g.indptr, g.nbr, g.active & rng.integers(0, 256, g.active.size, dtype=np.uint8)
+    )
+    for graph in (g, cut):
+        for scored in (np.ones(n, np.bool_), pop.age != CHILD):
+            got = graph.friend_counts(scored)
+            assert got.dtype == np.uint16 and np.array_equal(got, counts(graph, scored))
+    assert np.array_equal(g.friend_counts(np.ones(n, np.bool_)), g.degree())
+    cell = pop.region.astype(np.int64) * 12 + pop.column("group")
+    want = np.bincount(cell, weights=g.degree(), minlength=31 * 12).astype(np.int64)
+    assert np.array_equal(cell_degrees(g, pop.region, pop.attrs, 12, 31 * 12), want)

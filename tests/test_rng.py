@@ -5,7 +5,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from credsim.rng import day_key, poisson, uniform
+from credsim.rng import bits, day_key, parallel_for, poisson, uniform, uniform2
 
 
 @nb.njit
@@ -51,3 +51,51 @@ def test_poisson_mean_and_variance():
         x = _pois(day_key(1, 2, 3), 200_000, lam)
         assert abs(x.mean() - lam) < 4.5 * np.sqrt(lam / x.size)
         assert abs(x.var() - lam) < 0.05 * lam
+
+
+_G, _M1, _M2 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
+_U64 = (1 << 64) - 1
+
+
+def _mix_py(z: int) -> int:
+    z = ((z ^ (z >> 30)) * _M1) & _U64
+    z = ((z ^ (z >> 27)) * _M2) & _U64
+    return z ^ (z >> 31)
+
+
+@nb.njit
+def _draws(key, agent, slot):
+    h = bits(key, agent, slot)
+    a, b = uniform2(key, np.int32(agent), slot)
+    return h, uniform(key, agent, np.uint16(slot)), a, b
+
+
+def test_draws_are_the_documented_formula():
+    """bits = mix(key + (agent * 2**16 + slot) * gamma); uniform its top 53 bits; uniform2
+    its two halves (docs/model.md, Random numbers), whatever integer types are passed."""
+    key = day_key(7, 3, 40)
+    assert int(key) == _mix_py(
+        _mix_py(_mix_py((7 + _G) & _U64) ^ (3 * _M1 & _U64)) ^ (41 * _M2 & _U64)
+    )
+    for agent, slot in ((0, 0), (1, 5), (123_456_789, 600), (2**31 - 1, 65535)):
+        h, u, a, b = _draws(key, agent, slot)
+        want = _mix_py((int(key) + ((agent << 16 | slot) * _G)) & _U64)
+        assert int(h) == want
+        assert u == (want >> 11) * 2.0**-53
+        assert (a, b) == ((want >> 32) * 2.0**-32, (want & 0xFFFFFFFF) * 2.0**-32)
+
+
+@nb.njit(nogil=True)
+def _mark(lo, hi, out, step):
+    for i in range(lo, hi):
+        out[i] += step
+
+
+def test_parallel_for_covers_every_index_once():
+    for threads in range(1, nb.config.NUMBA_NUM_THREADS + 1):
+        nb.set_num_threads(threads)
+        for n in (0, 1, 1023, 5000, 100_001):
+            out = np.zeros(n, np.int64)
+            parallel_for(_mark, n, out, 3, grain=7)
+            assert (out == 3).all()
+    nb.set_num_threads(nb.config.NUMBA_NUM_THREADS)

@@ -5,14 +5,21 @@ children linked to their parent. Stored as CSR (both directions, rows sorted) wi
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numba as nb
 import numpy as np
+from llvmlite import ir
+from numba.core import cgutils, types
+from numba.core.base import BaseContext
+from numba.core.typing import Context, Signature
+from numba.extending import intrinsic
 
 from .constants import S_NETWORK
-from .population import Population
-from .rng import Int, day_key, other_in_range, uniform
+from .population import A_GROUP, Population
+from .rng import Int, Typed, day_key, other_in_range, parallel_for, uniform
 from .scenario import Network as NetParams
 
 
@@ -38,8 +45,8 @@ class FriendGraph:
         return np.unpackbits(self.active, bitorder="little")[: self.nnz].astype(np.bool_)
 
     def active_edges(self) -> int:
-        """Active undirected friendships."""
-        return int(self.active_degree().sum()) // 2
+        """Active undirected friendships (a count of the active bits)."""
+        return int(np.bitwise_count(self.active).sum(dtype=np.int64)) // 2
 
     def degree(self) -> np.ndarray:
         """Friends of each agent, active or not (int64)."""
@@ -50,23 +57,97 @@ class FriendGraph:
     def active_degree(self) -> np.ndarray:
         """Active friends of each agent (no per-edge temporaries)."""
         out = np.empty(self.n, np.int32)
-        _active_degree(self.indptr, self.active, out)
+        parallel_for(_active_degree, self.n, self.indptr, self.active, out)
+        return out
+
+    def friend_counts(self, scored: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Active friends of each agent that are scored, as uint16 (the count that the
+        state's friend sums keep). Before day 0 every ledger is 0, so each agent's sum of
+        friends' ledgers is 0 and this is all there is to compute: when every agent is
+        scored and every edge active, it is the degree (no pass over the edges)."""
+        if out is None:
+            out = np.empty(self.n, np.uint16)
+        if self.n and scored.all() and self.active_edges() * 2 == self.nnz:
+            np.subtract(self.indptr[1:], self.indptr[:-1], out=out, casting="unsafe")
+        else:
+            parallel_for(_scored_degree, self.n, self.indptr, self.nbr, self.active, scored, out)
         return out
 
 
-@nb.njit(parallel=True, cache=True)
-def _active_degree(indptr: np.ndarray, active: np.ndarray, out: np.ndarray) -> None:
-    for i in nb.prange(indptr.shape[0] - 1):
+def cell_degrees(
+    graph: FriendGraph, region: np.ndarray, attrs: np.ndarray, n_groups: int, n_cells: int
+) -> np.ndarray:
+    """int64 [n_cells]: the friends (edge ends, active or not) of the agents of each cell
+    ``region * n_groups + (attrs & A_GROUP)``, in one pass over the agents."""
+    out = np.zeros(n_cells, np.int64)
+    _cell_degrees(graph.indptr, region, attrs, n_groups, out)
+    return out
+
+
+@nb.njit(nogil=True, cache=True)
+def _cell_degrees(
+    indptr: np.ndarray, region: np.ndarray, attrs: np.ndarray, n_groups: Int, out: np.ndarray
+) -> None:
+    for i in range(region.shape[0]):
+        out[np.int64(region[i]) * n_groups + (attrs[i] & A_GROUP)] += indptr[i + 1] - indptr[i]
+
+
+@nb.njit(nogil=True, cache=True)
+def _active_degree(
+    lo: Int, hi: Int, indptr: np.ndarray, active: np.ndarray, out: np.ndarray
+) -> None:
+    for i in range(lo, hi):
         c = 0
         for e in range(indptr[i], indptr[i + 1]):
             c += is_active(active, e)
         out[i] = c
 
 
-@nb.njit(inline="always")
-def is_active(active: np.ndarray, e: Int) -> Int:
-    """Whether directed edge e is active (bit e & 7 of byte e >> 3)."""
-    return (active[e >> 3] >> (e & 7)) & 1
+@nb.njit(nogil=True, cache=True)
+def _scored_degree(
+    lo: Int,
+    hi: Int,
+    indptr: np.ndarray,
+    nbr: np.ndarray,
+    active: np.ndarray,
+    scored: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    for i in range(lo, hi):
+        c = 0
+        for e in range(indptr[i], indptr[i + 1]):
+            c += is_active(active, e) & scored[nbr[e]]
+        out[i] = c
+
+
+@intrinsic
+def _is_active(typingctx: Context, active: types.Type, e: types.Type) -> Typed:
+    """Whether directed edge e is active: bit e & 7 of byte e >> 3 of ``active`` (a
+    contiguous uint8 array), as an int64 0 or 1. An intrinsic: emitted into the calling
+    kernel's edge loop, nothing to type or inline per call."""
+    if not (
+        isinstance(active, types.Array)
+        and active.ndim == 1
+        and active.layout == "C"
+        and active.dtype == types.uint8
+        and isinstance(e, types.Integer)
+    ):
+        return None
+
+    def codegen(
+        context: BaseContext, builder: ir.IRBuilder, sig: Signature, args: Sequence[ir.Value]
+    ) -> ir.Value:
+        ary = context.make_array(sig.args[0])(context, builder, args[0])
+        x = context.cast(builder, args[1], sig.args[1], types.int64)
+        byte = builder.load(builder.gep(ary.data, [builder.lshr(x, x.type(3))], inbounds=True))
+        bit = builder.lshr(builder.zext(byte, x.type), builder.and_(x, x.type(7)))
+        return builder.and_(bit, x.type(1))
+
+    return types.int64(active, e), codegen
+
+
+# The intrinsic as kernels call it (see rng.py)
+is_active = cast("Callable[[np.ndarray, Int], Int]", _is_active)
 
 
 @nb.njit(cache=True)
@@ -110,6 +191,8 @@ def find_slot(indptr: np.ndarray, nbr: np.ndarray, i: Int, j: Int) -> Int:
 #   4. close the gaps that duplicates leave between chunks of blocks (a small shift).
 # A block whose staging would not fit its slots (more than twice as many in as out slots:
 # only at extreme parameters) gets extra slots, which step 3/4 squeeze out again.
+# Steps 1 and 2 are one serial kernel (_sources), step 3 another, each run on one chunk
+# per thread (rng.parallel_for).
 # Peak memory beside the final arrays: two bytes per agent (m_i, K_i), the block tables
 # and one block's buffers per thread; never an edge list.
 # ---------------------------------------------------------------------------------------
@@ -126,14 +209,7 @@ def _block_bits(n: int) -> int:
     return min(_MAX_BITS, max(_MIN_BITS, (max(n, 1) - 1).bit_length() - 11))
 
 
-@nb.njit(inline="always")
-def _region_of(region: np.ndarray, region_start: np.ndarray, i: Int) -> tuple[Int, Int]:
-    r = region[i]
-    lo = region_start[r]
-    return lo, region_start[r + 1] - lo
-
-
-@nb.njit(inline="always")
+@nb.njit(cache=True)
 def _targets(
     key: np.uint64,
     region: np.ndarray,
@@ -144,9 +220,13 @@ def _targets(
     i: Int,
     out: np.ndarray,
 ) -> int:
-    """Agent i's out targets into out[0:], in slot order; returns how many."""
+    """Agent i's out targets into out[0:], in slot order; returns how many. The kernels
+    below repeat these lines in place: a helper that takes arrays costs each call atomic
+    reference counts, more than the draws themselves."""
     n = region.shape[0]
-    lo, size = _region_of(region, region_start, i)
+    r = region[i]
+    lo = region_start[r]
+    size = region_start[r + 1] - lo
     c = 0
     for k in range(nin[i]):
         out[c] = other_in_range(uniform(key, i, 2 + k), i, lo, size)
@@ -160,215 +240,142 @@ def _targets(
     return c
 
 
-@nb.njit(parallel=True, cache=True)
-def _count_children(parent: np.ndarray, bounds: np.ndarray, part: np.ndarray) -> None:
-    for t in nb.prange(bounds.shape[0] - 1):
-        c = 0
-        for i in range(bounds[t], bounds[t + 1]):
-            c += parent[i] >= 0
-        part[t] = c
-
-
-@nb.njit(parallel=True, cache=True)
-def _draw_count(
+@nb.njit(nogil=True, cache=True)
+def _sources(
+    t0: Int,
+    t1: Int,
+    stage: bool,
     key: np.uint64,
     region: np.ndarray,
     region_start: np.ndarray,
     parent: np.ndarray,
     thr: float,
     base: np.int64,
-    cdf0: np.ndarray,
-    cdf1: np.ndarray,
+    cdf: np.ndarray,
     bounds: np.ndarray,
     bits: Int,
     nin: np.ndarray,
     nany: np.ndarray,
     cnt: np.ndarray,
     outc: np.ndarray,
-    part: np.ndarray,
-) -> None:
-    """1. nin[i] = m_i - K_i, nany[i] = K_i; for the chunk t of sources [bounds[t],
-    bounds[t + 1]): cnt[t, D] targets in block D, outc[t, D] out slots of block D's rows,
-    part[t] = sum of m_i."""
-    for t in nb.prange(bounds.shape[0] - 1):
-        tmp = np.empty(_MAX_TARGETS + 1, np.int32)
-        tot: Int = 0
-        for i in range(bounds[t], bounds[t + 1]):
-            extra = uniform(key, i, 0) < thr
-            m = base + extra
-            cdf = cdf1 if extra else cdf0
-            u = uniform(key, i, 1)
-            k: Int = 0
-            while k < m and u >= cdf[k]:
-                k += 1
-            if region_start[region[i] + 1] - region_start[region[i]] < 2:
-                k = m  # no other agent in the region: all anywhere
-            nin[i] = m - k
-            nany[i] = k
-            tot += m
-            no = _targets(key, region, region_start, nin, nany, parent, i, tmp)
-            for x in range(no):
-                cnt[t, tmp[x] >> bits] += 1
-            outc[t, i >> bits] += no
-        part[t] = tot
-
-
-@nb.njit(parallel=True, cache=True)
-def _stage(
-    key: np.uint64,
-    region: np.ndarray,
-    region_start: np.ndarray,
-    nin: np.ndarray,
-    nany: np.ndarray,
-    parent: np.ndarray,
-    bounds: np.ndarray,
-    bits: Int,
     icur: np.ndarray,
     jcur: np.ndarray,
     nbr: np.ndarray,
     nbr16: np.ndarray,
 ) -> None:
-    """2. Each (source i, target j) of the chunk t of sources: i at nbr[icur[t, D]] and j's
-    row within its block D at nbr16[jcur[t, D]]."""
+    """The chunks t0 <= t < t1 of sources [bounds[t], bounds[t + 1]).
+    1. (stage false) Draw nin[i] = m_i - K_i, nany[i] = K_i (cdf[e]: the Binomial(base +
+    e, q) CDF) and count cnt[t, D], the targets in block D, and outc[t, D], the out
+    slots of block D's rows.
+    2. (stage true) Each (source i, target j): i at nbr[icur[t, D]] and j's row within its
+    block D at nbr16[jcur[t, D]]."""
+    n = region.shape[0]
     mask = (1 << bits) - 1
-    for t in nb.prange(bounds.shape[0] - 1):
-        tmp = np.empty(_MAX_TARGETS + 1, np.int32)
+    tmp = np.empty(_MAX_TARGETS + 1, np.int32)
+    for t in range(t0, t1):
         for i in range(bounds[t], bounds[t + 1]):
-            for x in range(_targets(key, region, region_start, nin, nany, parent, i, tmp)):
+            r = region[i]
+            lo = region_start[r]
+            size = region_start[r + 1] - lo
+            if not stage:
+                extra = np.int64(uniform(key, i, 0) < thr)
+                m = base + extra
+                u = uniform(key, i, 1)
+                k: Int = 0
+                while k < m and u >= cdf[extra, k]:
+                    k += 1
+                if size < 2:
+                    k = m  # no other agent in the region: all anywhere
+                nin[i] = m - k
+                nany[i] = k
+            c = 0  # _targets(i)
+            for x in range(nin[i]):
+                tmp[c] = other_in_range(uniform(key, i, 2 + x), i, lo, size)
+                c += 1
+            for x in range(nany[i]):
+                tmp[c] = other_in_range(uniform(key, i, _ANY + x), i, 0, n)
+                c += 1
+            if parent[i] >= 0:
+                tmp[c] = parent[i]
+                c += 1
+            if not stage:
+                for x in range(c):
+                    cnt[t, tmp[x] >> bits] += 1
+                outc[t, i >> bits] += c
+                continue
+            for x in range(c):
                 j = tmp[x]
                 d = j >> bits
-                nbr[icur[t, d]] = i
-                icur[t, d] += 1
-                nbr16[jcur[t, d]] = j & mask
-                jcur[t, d] += 1
+                ic = icur[t, d]  # both cursors read before either write (may alias)
+                jc = jcur[t, d]
+                icur[t, d] = ic + 1
+                jcur[t, d] = jc + 1
+                nbr[ic] = i
+                nbr16[jc] = j & mask
 
 
-@nb.njit(inline="always")
-def _ce(a: Int, b: Int) -> tuple[Int, Int]:
-    return min(a, b), max(a, b)
+# Sorting networks (compare-exchanges i < j): Green's 16-input network, and that network
+# pruned to 12 inputs.
+# fmt: off
+_NET12 = (
+    (4, 8), (5, 6), (7, 11), (9, 10), (0, 5), (1, 7), (2, 9), (3, 4), (0, 1), (2, 3),
+    (4, 5), (6, 8), (7, 9), (10, 11), (0, 2), (1, 3), (4, 10), (5, 11), (6, 7), (8, 9),
+    (1, 2), (4, 6), (5, 7), (8, 10), (9, 11), (1, 4), (2, 6), (5, 8), (7, 10), (2, 4),
+    (3, 6), (3, 5), (6, 8), (7, 9), (3, 4), (5, 6), (7, 8), (9, 10), (6, 7), (8, 9),
+)
+_NET16 = (
+    (0, 13), (1, 12), (2, 15), (3, 14), (4, 8), (5, 6), (7, 11), (9, 10), (0, 5), (1, 7),
+    (2, 9), (3, 4), (6, 13), (8, 14), (10, 15), (11, 12), (0, 1), (2, 3), (4, 5), (6, 8),
+    (7, 9), (10, 11), (12, 13), (14, 15), (0, 2), (1, 3), (4, 10), (5, 11), (6, 7), (8, 9),
+    (12, 14), (13, 15), (1, 2), (3, 12), (4, 6), (5, 7), (8, 10), (9, 11), (13, 14),
+    (1, 4), (2, 6), (5, 8), (7, 10), (9, 13), (11, 14), (2, 4), (3, 6), (9, 12), (11, 13),
+    (3, 5), (6, 8), (7, 9), (10, 12), (3, 4), (5, 6), (7, 8), (9, 10), (11, 12), (6, 7),
+    (8, 9),
+)
+# fmt: on
 
 
-@nb.njit(inline="always")
-def _sort12(t: np.ndarray) -> None:
-    """Sort t[0:12]: Green's 16-input network, pruned to 12 inputs."""
-    a0, a1, a2, a3, a4, a5, a6, a7 = t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7]
-    a8, a9, a10, a11 = t[8], t[9], t[10], t[11]
-    a4, a8 = _ce(a4, a8)
-    a5, a6 = _ce(a5, a6)
-    a7, a11 = _ce(a7, a11)
-    a9, a10 = _ce(a9, a10)
-    a0, a5 = _ce(a0, a5)
-    a1, a7 = _ce(a1, a7)
-    a2, a9 = _ce(a2, a9)
-    a3, a4 = _ce(a3, a4)
-    a0, a1 = _ce(a0, a1)
-    a2, a3 = _ce(a2, a3)
-    a4, a5 = _ce(a4, a5)
-    a6, a8 = _ce(a6, a8)
-    a7, a9 = _ce(a7, a9)
-    a10, a11 = _ce(a10, a11)
-    a0, a2 = _ce(a0, a2)
-    a1, a3 = _ce(a1, a3)
-    a4, a10 = _ce(a4, a10)
-    a5, a11 = _ce(a5, a11)
-    a6, a7 = _ce(a6, a7)
-    a8, a9 = _ce(a8, a9)
-    a1, a2 = _ce(a1, a2)
-    a4, a6 = _ce(a4, a6)
-    a5, a7 = _ce(a5, a7)
-    a8, a10 = _ce(a8, a10)
-    a9, a11 = _ce(a9, a11)
-    a1, a4 = _ce(a1, a4)
-    a2, a6 = _ce(a2, a6)
-    a5, a8 = _ce(a5, a8)
-    a7, a10 = _ce(a7, a10)
-    a2, a4 = _ce(a2, a4)
-    a3, a6 = _ce(a3, a6)
-    a3, a5 = _ce(a3, a5)
-    a6, a8 = _ce(a6, a8)
-    a7, a9 = _ce(a7, a9)
-    a3, a4 = _ce(a3, a4)
-    a5, a6 = _ce(a5, a6)
-    a7, a8 = _ce(a7, a8)
-    a9, a10 = _ce(a9, a10)
-    a6, a7 = _ce(a6, a7)
-    a8, a9 = _ce(a8, a9)
-    t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7] = a0, a1, a2, a3, a4, a5, a6, a7
-    t[8], t[9], t[10], t[11] = a8, a9, a10, a11
+def _network_sort(pairs: tuple[tuple[int, int], ...], width: int) -> Callable[[np.ndarray], None]:
+    """An intrinsic sorting t[0:width] (int32, contiguous) in place with the network
+    ``pairs``: loads, min/max selects, stores, emitted as LLVM IR (branch-free, and nothing
+    for Numba to type or inline per compare-exchange)."""
+
+    @intrinsic
+    def sort_net(typingctx: Context, t: types.Type) -> Typed:
+        if not (
+            isinstance(t, types.Array)
+            and t.ndim == 1
+            and t.layout == "C"
+            and t.dtype == types.int32
+        ):
+            return None
+
+        def codegen(
+            context: BaseContext, builder: ir.IRBuilder, sig: Signature, args: Sequence[ir.Value]
+        ) -> ir.Value:
+            ary = context.make_array(sig.args[0])(context, builder, args[0])
+            ptrs = [cgutils.gep_inbounds(builder, ary.data, x) for x in range(width)]
+            v = [builder.load(q) for q in ptrs]
+            for a, b in pairs:
+                lt = builder.icmp_signed("<", v[a], v[b])
+                v[a], v[b] = builder.select(lt, v[a], v[b]), builder.select(lt, v[b], v[a])
+            for q, x in zip(ptrs, v):
+                builder.store(x, q)
+            return context.get_dummy_value()
+
+        return types.none(t), codegen
+
+    return cast("Callable[[np.ndarray], None]", sort_net)
 
 
-@nb.njit(inline="always")
-def _sort16(t: np.ndarray) -> None:
-    """Sort t[0:16]: Green's 16-input network (60 compare-exchanges)."""
-    a0, a1, a2, a3, a4, a5, a6, a7 = t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7]
-    a8, a9, a10, a11, a12, a13, a14, a15 = t[8], t[9], t[10], t[11], t[12], t[13], t[14], t[15]
-    a0, a13 = _ce(a0, a13)
-    a1, a12 = _ce(a1, a12)
-    a2, a15 = _ce(a2, a15)
-    a3, a14 = _ce(a3, a14)
-    a4, a8 = _ce(a4, a8)
-    a5, a6 = _ce(a5, a6)
-    a7, a11 = _ce(a7, a11)
-    a9, a10 = _ce(a9, a10)
-    a0, a5 = _ce(a0, a5)
-    a1, a7 = _ce(a1, a7)
-    a2, a9 = _ce(a2, a9)
-    a3, a4 = _ce(a3, a4)
-    a6, a13 = _ce(a6, a13)
-    a8, a14 = _ce(a8, a14)
-    a10, a15 = _ce(a10, a15)
-    a11, a12 = _ce(a11, a12)
-    a0, a1 = _ce(a0, a1)
-    a2, a3 = _ce(a2, a3)
-    a4, a5 = _ce(a4, a5)
-    a6, a8 = _ce(a6, a8)
-    a7, a9 = _ce(a7, a9)
-    a10, a11 = _ce(a10, a11)
-    a12, a13 = _ce(a12, a13)
-    a14, a15 = _ce(a14, a15)
-    a0, a2 = _ce(a0, a2)
-    a1, a3 = _ce(a1, a3)
-    a4, a10 = _ce(a4, a10)
-    a5, a11 = _ce(a5, a11)
-    a6, a7 = _ce(a6, a7)
-    a8, a9 = _ce(a8, a9)
-    a12, a14 = _ce(a12, a14)
-    a13, a15 = _ce(a13, a15)
-    a1, a2 = _ce(a1, a2)
-    a3, a12 = _ce(a3, a12)
-    a4, a6 = _ce(a4, a6)
-    a5, a7 = _ce(a5, a7)
-    a8, a10 = _ce(a8, a10)
-    a9, a11 = _ce(a9, a11)
-    a13, a14 = _ce(a13, a14)
-    a1, a4 = _ce(a1, a4)
-    a2, a6 = _ce(a2, a6)
-    a5, a8 = _ce(a5, a8)
-    a7, a10 = _ce(a7, a10)
-    a9, a13 = _ce(a9, a13)
-    a11, a14 = _ce(a11, a14)
-    a2, a4 = _ce(a2, a4)
-    a3, a6 = _ce(a3, a6)
-    a9, a12 = _ce(a9, a12)
-    a11, a13 = _ce(a11, a13)
-    a3, a5 = _ce(a3, a5)
-    a6, a8 = _ce(a6, a8)
-    a7, a9 = _ce(a7, a9)
-    a10, a12 = _ce(a10, a12)
-    a3, a4 = _ce(a3, a4)
-    a5, a6 = _ce(a5, a6)
-    a7, a8 = _ce(a7, a8)
-    a9, a10 = _ce(a9, a10)
-    a11, a12 = _ce(a11, a12)
-    a6, a7 = _ce(a6, a7)
-    a8, a9 = _ce(a8, a9)
-    t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7] = a0, a1, a2, a3, a4, a5, a6, a7
-    t[8], t[9], t[10], t[11], t[12], t[13], t[14], t[15] = a8, a9, a10, a11, a12, a13, a14, a15
+_sort12 = _network_sort(_NET12, 12)
+_sort16 = _network_sort(_NET16, 16)
 
 
 @nb.njit(inline="always")
 def _sort_small(t: np.ndarray, no: Int) -> None:
-    """Sort t[0:no] (branch-free networks up to 16), then t[no] = a sentinel."""
+    """Sort t[0:no] (branch-free networks up to 16; t holds at least 17), then t[no] = a
+    sentinel."""
     if no <= 12:
         for x in range(no, 12):
             t[x] = _BIG32
@@ -378,12 +385,20 @@ def _sort_small(t: np.ndarray, no: Int) -> None:
             t[x] = _BIG32
         _sort16(t)
     else:
-        t[:no].sort()
+        for x in range(1, no):  # insertion sort: only at mean degrees above 30
+            v = t[x]
+            y = x - 1
+            while y >= 0 and t[y] > v:
+                t[y + 1] = t[y]
+                y -= 1
+            t[y + 1] = v
     t[no] = _BIG32
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(nogil=True, cache=True)
 def _assemble(
+    c0: Int,
+    c1: Int,
     key: np.uint64,
     region: np.ndarray,
     region_start: np.ndarray,
@@ -401,18 +416,19 @@ def _assemble(
     max_in: Int,
     max_out: Int,
 ) -> None:
-    """3. Blocks cb[c] .. cb[c + 1] - 1, in order, written from P[cb[c]] on; outw[c] is
-    where the chunk's output ends. A block's staged pairs are read (into lbuf, by row)
-    before any of its rows is written, and writes never pass the block's end."""
+    """3. For each chunk of blocks c0 <= c < c1: blocks cb[c] .. cb[c + 1] - 1, in order,
+    written from P[cb[c]] on; outw[c] is where the chunk's output ends. A block's staged
+    pairs are read (into lbuf, by row) before any of its rows is written, and writes never
+    pass the block's end."""
     n = region.shape[0]
-    for c in nb.prange(cb.shape[0] - 1):
-        lbuf = np.empty(max_in, np.int32)
-        rowc = np.empty((1 << bits) + 1, np.int64)
-        tmp = np.empty(max(max_out, 16) + 1, np.int32)
+    lbuf = np.empty(max_in, np.int32)
+    rowc = np.empty((1 << bits) + 1, np.int64)
+    tmp = np.empty(max_out + 1, np.int32)  # max_out >= 16: room for a sorting network
+    for c in range(c0, c1):
         w = P[cb[c]]
         for d in range(cb[c], cb[c + 1]):
             d0 = d << bits
-            nr = min(n, d0 + (1 << bits)) - d0
+            nr = (1 << bits) if d0 + (1 << bits) <= n else n - d0
             ni = n_in[d]
             ib = P[d + 1] - ni  # staged sources
             jb = 2 * P[d]  # staged rows (uint16 index)
@@ -433,7 +449,19 @@ def _assemble(
             for r in range(nr):
                 i = d0 + r
                 qe = rowc[r]
-                no = _targets(key, region, region_start, nin, nany, parent, i, tmp)
+                rg = region[i]
+                lo = region_start[rg]
+                size = region_start[rg + 1] - lo
+                no = 0  # _targets(i)
+                for k in range(nin[i]):
+                    tmp[no] = other_in_range(uniform(key, i, 2 + k), i, lo, size)
+                    no += 1
+                for k in range(nany[i]):
+                    tmp[no] = other_in_range(uniform(key, i, _ANY + k), i, 0, n)
+                    no += 1
+                if parent[i] >= 0:
+                    tmp[no] = parent[i]
+                    no += 1
                 _sort_small(tmp, no)
                 indptr[i] = w
                 x = 0
@@ -457,38 +485,45 @@ def _assemble(
         outw[c] = w
 
 
-@nb.njit(parallel=True, cache=True)
-def _move_left(a: np.ndarray, src: Int, dst: Int, length: Int, pieces: Int) -> None:
-    """4. a[dst:dst + length] = a[src:src + length] for dst <= src, in parallel pieces (the
-    slots each piece overwrites in the piece before it are copied aside first)."""
+@nb.njit(nogil=True, cache=True)
+def _copy_left(
+    k0: Int,
+    k1: Int,
+    a: np.ndarray,
+    src: Int,
+    dst: Int,
+    length: Int,
+    plen: Int,
+    side: np.ndarray,
+) -> None:
+    """4. Pieces k0 <= k < k1 of a[dst:dst + length] = a[src:src + length] (dst < src,
+    pieces of plen): each piece copies forward; the slots a piece overwrites at the end of
+    the piece before it were copied aside (``side``) first."""
     sh = src - dst
-    if sh <= 0 or length <= 0:
-        return
-    plen = (length + pieces - 1) // pieces
-    if pieces < 2 or sh >= plen:
-        for p in range(length):
-            a[dst + p] = a[src + p]
-        return
     npc = (length + plen - 1) // plen
-    side = np.empty((npc, sh), a.dtype)
-    for k in nb.prange(npc - 1):
-        e = src + (k + 1) * plen
-        for p in range(sh):
-            side[k, p] = a[e - sh + p]
-    for k in nb.prange(npc):
+    for k in range(k0, k1):
         s0 = k * plen
         ln = min(plen, length - s0)
         cut = ln - sh if k < npc - 1 else ln
-        for p in range(cut):
+        for p in range(max(cut, 0)):
             a[dst + s0 + p] = a[src + s0 + p]
         for p in range(max(cut, 0), ln):
             a[dst + s0 + p] = side[k, p - cut]
 
 
-@nb.njit(parallel=True, cache=True)
-def _shift_rows(indptr: np.ndarray, lo: Int, hi: Int, sh: Int) -> None:
-    for i in nb.prange(lo, hi):
-        indptr[i] -= sh
+def _move_left(a: np.ndarray, src: int, dst: int, length: int) -> None:
+    """a[dst:dst + length] = a[src:src + length] for dst < src, in parallel pieces."""
+    sh = src - dst
+    if sh <= 0 or length <= 0:
+        return
+    pieces = max(1, min(nb.get_num_threads(), length // max(4 * sh, 1 << 16)))
+    plen = (length + pieces - 1) // pieces
+    npc = (length + plen - 1) // plen
+    side = np.empty((npc, sh), a.dtype)
+    for k in range(npc - 1):  # the tail of each piece's source, before the next overwrites it
+        e = src + (k + 1) * plen
+        side[k] = a[e - sh : e]
+    parallel_for(_copy_left, npc, a, src, dst, length, plen, side, grain=1)
 
 
 def _binomial_cdf(m: int, q: float) -> np.ndarray:
@@ -520,9 +555,7 @@ def _build(pop: Population, p: NetParams, seed: int, chunks: int, bits: int) -> 
     assert 1 <= bits <= _MAX_BITS
     nt = max(1, min(chunks, n // 64))
     bounds = _bounds(n, nt)
-    part = np.zeros(nt, np.int64)
-    _count_children(parent, bounds, part)
-    links = int(part.sum())
+    links = int(np.count_nonzero(parent >= 0))
     total = int(round(n * p.mean_degree / 2))
     r = max(0, total - links) if n > 1 else 0
     base, frac = divmod(r, n) if n else (0, 0)
@@ -535,22 +568,32 @@ def _build(pop: Population, p: NetParams, seed: int, chunks: int, bits: int) -> 
     nany = np.empty(n, np.uint8)
     cnt = np.zeros((nt, nblk), np.int64)
     outc = np.zeros((nt, nblk), np.int64)
-    _draw_count(
+    cdf = np.ones((2, base + 2))
+    cdf[0, : base + 1] = _binomial_cdf(base, q)
+    cdf[1] = _binomial_cdf(base + 1, q)
+    none = np.zeros((1, 1), np.int64)
+    parallel_for(
+        _sources,
+        nt,
+        False,
         key,
         region,
         region_start,
         parent,
         frac / max(n, 1),
         np.int64(base),
-        _binomial_cdf(base, q),
-        _binomial_cdf(base + 1, q),
+        cdf,
         bounds,
-        bits,
+        np.int64(bits),
         nin,
         nany,
         cnt,
         outc,
-        part,
+        none,
+        none,
+        np.zeros(1, np.int32),
+        np.zeros(1, np.uint16),
+        grain=1,
     )
     n_in = cnt.sum(axis=0)  # in slots of each block (= its staged pairs)
     n_out = outc.sum(axis=0)
@@ -563,27 +606,38 @@ def _build(pop: Population, p: NetParams, seed: int, chunks: int, bits: int) -> 
     np.cumsum(cnt[:-1], axis=0, out=before[1:])
     icur = (P[1:] - n_in)[None, :] + before
     jcur = 2 * P[:-1][None, :] + before
-    del cnt, outc, before
-    _stage(
+    del outc, before
+    parallel_for(
+        _sources,
+        nt,
+        True,
         key,
         region,
         region_start,
+        parent,
+        0.0,
+        np.int64(base),
+        cdf,
+        bounds,
+        np.int64(bits),
         nin,
         nany,
-        parent,
-        bounds,
-        bits,
+        none,
+        none,
         icur,
         jcur,
         nbr,
         nbr.view(np.uint16),
+        grain=1,
     )
-    del icur, jcur
+    del cnt, icur, jcur
     indptr = np.empty(n + 1, np.uint32 if slots < 2**32 else np.int64)
     nc = max(1, min(chunks, nblk))
     cb = _bounds(nblk, nc)
     outw = np.zeros(nc, np.int64)
-    _assemble(
+    parallel_for(
+        _assemble,
+        nc,
         key,
         region,
         region_start,
@@ -591,7 +645,7 @@ def _build(pop: Population, p: NetParams, seed: int, chunks: int, bits: int) -> 
         nany,
         parent,
         cb,
-        bits,
+        np.int64(bits),
         P,
         n_in,
         nbr,
@@ -599,7 +653,8 @@ def _build(pop: Population, p: NetParams, seed: int, chunks: int, bits: int) -> 
         indptr,
         outw,
         int(n_in.max()),
-        base + 2,
+        max(int(base) + 2, 16),
+        grain=1,
     )
     del nin, nany
     w = int(outw[0])
@@ -607,8 +662,9 @@ def _build(pop: Population, p: NetParams, seed: int, chunks: int, bits: int) -> 
         src = int(P[cb[c]])
         length = int(outw[c]) - src
         if src > w:
-            _move_left(nbr, src, w, length, nb.get_num_threads())
-            _shift_rows(indptr, int(cb[c]) << bits, min(n, int(cb[c + 1]) << bits), src - w)
+            _move_left(nbr, src, w, length)
+            rows = slice(int(cb[c]) << bits, min(n, int(cb[c + 1]) << bits))
+            indptr[rows] = indptr[rows] - (src - w)
         w += length
     indptr[n] = w
     nnz = w

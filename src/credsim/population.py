@@ -4,16 +4,23 @@ within a region, by age group), drawn from the regional marginals in provinces.c
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from importlib import resources
+from typing import cast
 
 import numba as nb
 import numpy as np
 import numpy.typing as npt
+from llvmlite import ir
+from numba.core import cgutils, types
+from numba.core.base import BaseContext
+from numba.core.typing import Context, Signature
+from numba.extending import intrinsic
 from scipy.special import betainc, betaincc, betaincinv
 
 from .constants import ADULT, CHILD, ELDER, S_POPULATION
-from .rng import Int, bits, day_key, uniform
+from .rng import Int, Typed, bits, day_key, parallel_for, uniform, uniform_ir
 from .scenario import Population as PopParams
 
 _S56, _S48, _S40, _B8 = np.uint64(56), np.uint64(48), np.uint64(40), np.uint64(0xFF)
@@ -29,28 +36,102 @@ A_GROUP = 15
 FLAGS = {"platform": A_PLATFORM, "speaker": A_SPEAKER, "smoker": A_SMOKER}
 
 
-@nb.njit(inline="always")
-def age_of(a: Int) -> Int:
-    """Age group (CHILD, ADULT, ELDER) from packed attributes."""
-    return ((a & A_GROUP) % 6) >> 1
+def _group_ir(
+    context: BaseContext, builder: ir.IRBuilder, sig: Signature, args: Sequence[ir.Value]
+) -> ir.Value:
+    a = context.cast(builder, args[0], sig.args[0], types.int64)
+    return builder.and_(a, a.type(A_GROUP))
 
 
-@nb.njit(inline="always")
-def urban_of(a: Int) -> bool | np.bool_:
-    return (a & A_GROUP) >= 6
+@intrinsic
+def _age_of(typingctx: Context, a: types.Type) -> Typed:
+    """Age group (CHILD, ADULT, ELDER) from packed attributes: (group % 6) >> 1. (The
+    helpers here are intrinsics: emitted into the calling kernel, nothing to compile.)"""
+    if not isinstance(a, types.Integer):
+        return None
+
+    def codegen(
+        context: BaseContext, builder: ir.IRBuilder, sig: Signature, args: Sequence[ir.Value]
+    ) -> ir.Value:
+        g = _group_ir(context, builder, sig, args)
+        return builder.lshr(builder.urem(g, g.type(6)), g.type(1))
+
+    return types.int64(a), codegen
 
 
-@nb.njit(inline="always")
-def parent_of(
-    key: np.uint64, i: Int, region: np.ndarray, adult_start: np.ndarray, adult_count: np.ndarray
-) -> Int:
+# The intrinsics as kernels call them (see rng.py)
+age_of = cast("Callable[[Int], Int]", _age_of)
+
+
+@intrinsic
+def _urban_of(typingctx: Context, a: types.Type) -> Typed:
+    """Whether packed attributes say urban (group >= 6)."""
+    if not isinstance(a, types.Integer):
+        return None
+
+    def codegen(
+        context: BaseContext, builder: ir.IRBuilder, sig: Signature, args: Sequence[ir.Value]
+    ) -> ir.Value:
+        g = _group_ir(context, builder, sig, args)
+        return builder.icmp_signed(">=", g, g.type(6))
+
+    return types.boolean(a), codegen
+
+
+urban_of = cast("Callable[[Int], bool | np.bool_]", _urban_of)
+
+
+def _load(
+    context: BaseContext, builder: ir.IRBuilder, aryty: types.Array, ary: ir.Value, idx: ir.Value
+) -> ir.Value:
+    """ary[idx] (idx an i64 within bounds) as an i64."""
+    arr = context.make_array(aryty)(context, builder, ary)
+    ptr = cgutils.get_item_pointer(context, builder, aryty, arr, [idx])
+    return context.cast(builder, builder.load(ptr), aryty.dtype, types.int64)
+
+
+@intrinsic
+def _parent_of(
+    typingctx: Context,
+    key: types.Type,
+    i: types.Type,
+    region: types.Type,
+    adult_start: types.Type,
+    adult_count: types.Type,
+) -> Typed:
     """The parent of child i: an adult of its region drawn from the population key (a
-    pure function, so it is computed where needed instead of stored)."""
-    r = region[i]
-    c = adult_count[r]
-    if c <= 0:
-        return -1
-    return adult_start[r] + min(np.int64(uniform(key, i, 2) * c), c - 1)
+    pure function, so it is computed where needed instead of stored):
+    adult_start[r] + min(floor(uniform(key, i, 2) * c), c - 1) with c = adult_count[r],
+    or -1 when the region has no adult."""
+    arrays = (region, adult_start, adult_count)
+    if not (
+        isinstance(key, types.Integer)
+        and isinstance(i, types.Integer)
+        and all(
+            isinstance(a, types.Array) and a.ndim == 1 and isinstance(a.dtype, types.Integer)
+            for a in arrays
+        )
+    ):
+        return None
+
+    def codegen(
+        context: BaseContext, builder: ir.IRBuilder, sig: Signature, args: Sequence[ir.Value]
+    ) -> ir.Value:
+        k, ii = (context.cast(builder, v, t, types.int64) for v, t in zip(args[:2], sig.args))
+        r = _load(context, builder, sig.args[2], args[2], ii)
+        start = _load(context, builder, sig.args[3], args[3], r)
+        c = _load(context, builder, sig.args[4], args[4], r)
+        u = uniform_ir(builder, k, ii, ii.type(2))
+        x = builder.fptosi(builder.fmul(u, builder.sitofp(c, u.type)), c.type)
+        last = builder.sub(c, c.type(1))
+        x = builder.select(builder.icmp_signed("<", x, last), x, last)
+        none = builder.icmp_signed("<=", c, c.type(0))
+        return builder.select(none, c.type(-1), builder.add(start, x))
+
+    return types.int64(key, i, region, adult_start, adult_count), codegen
+
+
+parent_of = cast("Callable[[np.uint64, Int, np.ndarray, np.ndarray, np.ndarray], Int]", _parent_of)
 
 
 @dataclass
@@ -105,7 +186,16 @@ class Population:
     def parent(self) -> np.ndarray:
         """int32: each child's parent (an adult of its region), -1 for the others."""
         out = np.empty(self.n, np.int32)
-        _parents(self.key, self.attrs, self.region, self.adult_start, self.adult_count, out)
+        parallel_for(
+            _parents,
+            self.n,
+            self.key,
+            self.attrs,
+            self.region,
+            self.adult_start,
+            self.adult_count,
+            out,
+        )
         return out
 
     def parent_args(self) -> tuple[np.uint64, np.ndarray, np.ndarray, np.ndarray]:
@@ -235,8 +325,10 @@ def beta_classes(a: float, b: float, k: int = N_CLASSES) -> np.ndarray:
     return beta_class_means(a, b, k).astype(np.float32)
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(nogil=True, cache=True)
 def _parents(
+    lo: Int,
+    hi: Int,
     key: np.uint64,
     attrs: np.ndarray,
     region: np.ndarray,
@@ -244,14 +336,16 @@ def _parents(
     adult_count: np.ndarray,
     out: np.ndarray,
 ) -> None:
-    for i in nb.prange(attrs.shape[0]):
+    for i in range(lo, hi):
         out[i] = (
             parent_of(key, i, region, adult_start, adult_count) if age_of(attrs[i]) == CHILD else -1
         )
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(nogil=True, cache=True)
 def _draw_agents(
+    lo: Int,
+    hi: Int,
     key: np.uint64,
     age: np.ndarray,
     region: np.ndarray,
@@ -265,8 +359,7 @@ def _draw_agents(
     attrs: np.ndarray,
     prop: np.ndarray,
 ) -> None:
-    n = age.shape[0]
-    for i in nb.prange(n):
+    for i in range(lo, hi):
         r = region[i]
         urban = uniform(key, i, 0) < region_urban[r]
         male = uniform(key, i, 1) >= p_female
@@ -325,17 +418,19 @@ def build_population(p: PopParams, n: int, seed: int) -> Population:
         prop=np.empty((3, n), np.uint8),
         prop_values=np.stack([beta_classes(*getattr(p, c)) for c in PROPENSITIES]),
     )
-    _draw_agents(
+    parallel_for(
+        _draw_agents,
+        n,
         key,
         age,
         region,
         urban_share.astype(np.float64),
-        p.female_share,
-        p.platform_urban,
-        p.platform_rural,
-        p.speaker_share,
-        p_smoke_m,
-        max(0.0, p_smoke_f),
+        float(p.female_share),
+        float(p.platform_urban),
+        float(p.platform_rural),
+        float(p.speaker_share),
+        float(p_smoke_m),
+        float(max(0.0, p_smoke_f)),
         pop.attrs,
         pop.prop,
     )

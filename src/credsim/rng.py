@@ -5,75 +5,175 @@ A draw is the SplitMix64 output at position ``agent * 2**16 + slot`` of a sequen
 start is hashed from (seed, stream, day). Any thread, partition or scenario computes the
 same number for the same key, which gives thread-count independence and common random
 numbers between scenarios.
+
+The hash functions (``mix64``, ``bits``, ``uniform``, ``uniform2``) are Numba
+intrinsics: their few integer instructions are emitted straight into the calling kernel,
+so a kernel that draws at ten places costs no function to type, inline or compile per
+argument types (docs/performance.md, "First run").
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, TypeAlias
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeAlias, cast
 
 import numba as nb
 import numpy as np
+from llvmlite import ir
+from numba.core import types
+from numba.core.base import BaseContext
+from numba.core.typing import Context, Signature
+from numba.extending import intrinsic
 
 # An integer as the kernels take it, a Python or a NumPy one (for annotations: numba
 # types a kernel from the arguments it is called with)
 Int: TypeAlias = int | np.integer[Any]
 
+# An intrinsic's code generator: (target context, IR builder, signature, argument values)
+# to the result's value (llvmlite has no type information: its objects are Any here)
+Codegen: TypeAlias = Callable[[BaseContext, Any, Signature, Sequence[Any]], Any]
+# An intrinsic's typing function returns its signature and code generator for the
+# argument types, or None where it does not apply to them
+Typed: TypeAlias = tuple[Signature, Codegen] | None
+
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
-_S30 = np.uint64(30)
-_S27 = np.uint64(27)
-_S31 = np.uint64(31)
-_S11 = np.uint64(11)
-_S16 = np.uint64(16)
 _INV53 = 1.0 / 9007199254740992.0  # 2**-53
 
 
-@nb.njit(inline="always", cache=True)
-def mix64(z: np.uint64) -> np.uint64:
+def _mix_ir(builder: ir.IRBuilder, z: ir.Value) -> ir.Value:
+    """SplitMix64's finaliser on an LLVM i64."""
+    for shift, mult in ((30, _M1), (27, _M2)):
+        z = builder.xor(z, builder.lshr(z, z.type(shift)))
+        z = builder.mul(z, z.type(int(mult)))
+    return builder.xor(z, builder.lshr(z, z.type(31)))
+
+
+def _u64(context: BaseContext, builder: ir.IRBuilder, ty: types.Type, val: ir.Value) -> ir.Value:
+    return context.cast(builder, val, ty, types.uint64)
+
+
+def _ints(*tys: types.Type) -> bool:
+    return all(isinstance(t, types.Integer) for t in tys)
+
+
+@intrinsic
+def _mix64(typingctx: Context, z: types.Type) -> Typed:
     """SplitMix64 finaliser: a bijection of uint64 with full avalanche."""
-    z = (z ^ (z >> _S30)) * _M1
-    z = (z ^ (z >> _S27)) * _M2
-    return z ^ (z >> _S31)
+    if not _ints(z):
+        return None
+
+    def codegen(
+        context: BaseContext, builder: ir.IRBuilder, sig: Signature, args: Sequence[ir.Value]
+    ) -> ir.Value:
+        return _mix_ir(builder, _u64(context, builder, sig.args[0], args[0]))
+
+    return types.uint64(z), codegen
 
 
-@nb.njit(cache=True)
-def _day_key(seed: np.uint64, stream: np.int64, day: np.int64) -> np.uint64:
-    k = mix64(np.uint64(seed) + _GAMMA)
-    k = mix64(k ^ (np.uint64(stream) * _M1))
-    k = mix64(k ^ (np.uint64(day + 1) * _M2))
-    return k
+# The intrinsics as kernels call them (for mypy: an intrinsic's Python signature is its
+# typing function's, which kernels do not call)
+mix64 = cast("Callable[[Int], np.uint64]", _mix64)
+
+
+def bits_ir(builder: ir.IRBuilder, key: ir.Value, agent: ir.Value, slot: ir.Value) -> ir.Value:
+    """LLVM IR of ``bits`` from three i64 values (for intrinsics that draw)."""
+    ctr = builder.or_(builder.shl(agent, agent.type(16)), slot)
+    return _mix_ir(builder, builder.add(key, builder.mul(ctr, ctr.type(int(_GAMMA)))))
+
+
+def uniform_ir(builder: ir.IRBuilder, key: ir.Value, agent: ir.Value, slot: ir.Value) -> ir.Value:
+    """LLVM IR of ``uniform`` from three i64 values."""
+    h = bits_ir(builder, key, agent, slot)
+    f = builder.uitofp(builder.lshr(h, h.type(11)), ir.DoubleType())
+    return builder.fmul(f, ir.Constant(ir.DoubleType(), _INV53))
+
+
+def _bits_ir(
+    context: BaseContext, builder: ir.IRBuilder, sig: Signature, args: Sequence[ir.Value]
+) -> ir.Value:
+    return bits_ir(builder, *(_u64(context, builder, t, v) for t, v in zip(sig.args, args)))
+
+
+_U64 = (1 << 64) - 1
+
+
+def _mix_int(z: int) -> int:
+    """mix64 on a Python int (modulo 2**64)."""
+    z = ((z ^ (z >> 30)) * int(_M1)) & _U64
+    z = ((z ^ (z >> 27)) * int(_M2)) & _U64
+    return z ^ (z >> 31)
 
 
 def day_key(seed: int, stream: int, day: int) -> np.uint64:
-    """The key of one (seed, stream, day): hashed so that keys are unrelated."""
-    return np.uint64(_day_key(np.uint64(seed), np.int64(stream), np.int64(day)))
+    """The key of one (seed, stream, day): hashed so that keys are unrelated.
+    k = mix(seed + GAMMA), k = mix(k ^ stream * M1), k = mix(k ^ (day + 1) * M2), all
+    modulo 2**64 (in Python: a few calls a day, nothing to compile)."""
+    k = _mix_int((int(seed) + int(_GAMMA)) & _U64)
+    k = _mix_int(k ^ ((int(stream) * int(_M1)) & _U64))
+    k = _mix_int(k ^ (((int(day) + 1) * int(_M2)) & _U64))
+    return np.uint64(k)
 
 
-@nb.njit(inline="always", cache=True)
-def bits(key: np.uint64, agent: Int, slot: Int) -> np.uint64:
-    """64 random bits for (key, agent, slot)."""
-    ctr = (np.uint64(agent) << _S16) | np.uint64(slot)
-    return mix64(key + ctr * _GAMMA)
+@intrinsic
+def _bits(typingctx: Context, key: types.Type, agent: types.Type, slot: types.Type) -> Typed:
+    """64 random bits for (key, agent, slot): mix64(key + (agent * 2**16 + slot) * GAMMA).
+    Emitted straight into the caller (no function to type or compile per signature)."""
+    if not _ints(key, agent, slot):
+        return None
+    return types.uint64(key, agent, slot), _bits_ir
 
 
-@nb.njit(inline="always", cache=True)
-def uniform(key: np.uint64, agent: Int, slot: Int) -> float:
-    """A uniform double in [0, 1) for (key, agent, slot)."""
-    return float(bits(key, agent, slot) >> _S11) * _INV53
+bits = cast("Callable[[Int, Int, Int], np.uint64]", _bits)
 
 
-_S32 = np.uint64(32)
-_LO32 = np.uint64(0xFFFFFFFF)
+@intrinsic
+def _uniform(typingctx: Context, key: types.Type, agent: types.Type, slot: types.Type) -> Typed:
+    """A uniform double in [0, 1) for (key, agent, slot): the top 53 bits times 2**-53."""
+    if not _ints(key, agent, slot):
+        return None
+
+    def codegen(
+        context: BaseContext, builder: ir.IRBuilder, sig: Signature, args: Sequence[ir.Value]
+    ) -> ir.Value:
+        return uniform_ir(builder, *(_u64(context, builder, t, v) for t, v in zip(sig.args, args)))
+
+    return types.float64(key, agent, slot), codegen
+
+
+uniform = cast("Callable[[Int, Int, Int], float]", _uniform)
+
+
 _INV32 = 1.0 / 4294967296.0  # 2**-32
 
 
-@nb.njit(inline="always", cache=True)
-def uniform2(key: np.uint64, agent: Int, slot: Int) -> tuple[float, float]:
-    """Two uniforms in [0, 1) with 32-bit resolution from one hash of (key, agent, slot)."""
-    h = bits(key, agent, slot)
-    return float(h >> _S32) * _INV32, float(h & _LO32) * _INV32
+@intrinsic
+def _uniform2(typingctx: Context, key: types.Type, agent: types.Type, slot: types.Type) -> Typed:
+    """Two uniforms in [0, 1) with 32-bit resolution from one hash of (key, agent, slot):
+    the high and the low half of its bits times 2**-32."""
+    if not _ints(key, agent, slot):
+        return None
+    ret = types.UniTuple(types.float64, 2)
+
+    def codegen(
+        context: BaseContext, builder: ir.IRBuilder, sig: Signature, args: Sequence[ir.Value]
+    ) -> ir.Value:
+        h = _bits_ir(context, builder, sig, args)
+        d = ir.DoubleType()
+        hi = builder.uitofp(builder.lshr(h, h.type(32)), d)
+        lo = builder.uitofp(builder.and_(h, h.type(0xFFFFFFFF)), d)
+        c = ir.Constant(d, _INV32)
+        return context.make_tuple(builder, ret, [builder.fmul(hi, c), builder.fmul(lo, c)])
+
+    return ret(key, agent, slot), codegen
+
+
+uniform2 = cast("Callable[[Int, Int, Int], tuple[float, float]]", _uniform2)
 
 
 @nb.njit(inline="always", cache=True)
@@ -106,3 +206,43 @@ def poisson_e(u: float, lam: float, e: float) -> int:
         if p < 1e-300:
             break
     return k
+
+
+# ---------------------------------------------------------------------------------------
+# Kernels over agents in threads. Because every draw is keyed by the agent, cutting the
+# agents into pieces changes nothing: a kernel compiled serially (nogil=True) runs on one
+# contiguous piece per thread. A serial kernel compiles in a fraction of the time of a
+# parallel=True one (no parfor passes, no gufunc), which is most of a first run's wait.
+
+_POOL: dict[str, Any] = {}
+_POOL_LOCK = threading.Lock()
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    """The process's worker threads (again after a fork: threads do not survive one)."""
+    with _POOL_LOCK:
+        pool = _POOL.get("pool")
+        if pool is None or _POOL["pid"] != os.getpid() or _POOL["workers"] < workers:
+            pool = ThreadPoolExecutor(workers, thread_name_prefix="credsim")
+            _POOL.update(pool=pool, pid=os.getpid(), workers=workers)
+        return pool
+
+
+def parallel_for(kernel: Callable[..., None], n: int, *args: Any, grain: int = 1024) -> None:
+    """``kernel(lo, hi, *args)`` over [0, n) cut into contiguous pieces of at least
+    ``grain``, one per thread (Numba's thread count, ``NUMBA_NUM_THREADS`` or
+    ``numba.set_num_threads``); this thread runs the first. ``kernel`` is compiled with
+    ``nogil=True`` and writes only what its piece owns, so the result is the same for any
+    thread count."""
+    pieces = max(1, min(nb.get_num_threads(), n // max(grain, 1)))
+    if pieces == 1:
+        kernel(0, n, *args)
+        return
+    cuts = [n * k // pieces for k in range(pieces + 1)]
+    pool = _pool(pieces - 1)
+    futures = [pool.submit(kernel, cuts[k], cuts[k + 1], *args) for k in range(1, pieces)]
+    try:
+        kernel(cuts[0], cuts[1], *args)
+    finally:
+        for f in futures:
+            f.result()

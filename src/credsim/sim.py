@@ -218,7 +218,10 @@ class Sim:
         self.recorder = Recorder(self)
         # association is kept up to date only where a weight is ever positive
         self.association_on = bool((self.params["score.association_weight"] > 0).any())
-        self.sync_friend_sums()
+        # friend sums: every ledger starts at 0 and fsum is allocated as zeros, so only
+        # the counts of active scored friends are to compute (sync_friend_sums recomputes
+        # both after the state was edited by hand)
+        self.graph.friend_counts(self.state.scored, out=self.state.fcnt)
         # the first day's tiers from the starting scores (used before any score phase)
         from .kernels import score_kernel
 
@@ -248,7 +251,8 @@ class Sim:
 
     def sync_friend_sums(self) -> None:
         """Recompute each agent's sum and count of active scored friends' ledgers from
-        scratch (done at build; call it after editing ledgers or edges by hand)."""
+        scratch (call it after editing ledgers, scored flags or edges by hand; the build
+        needs only the counts, as every ledger starts at 0)."""
         from .kernels import friend_sums_kernel
 
         g, st = self.graph, self.state

@@ -9,110 +9,153 @@ import numpy as np
 
 from ..constants import CHILD, LF_RODE_TRAIN, S_BEHAVE, TRUE_EVENT_NAMES
 from ..population import A_PLATFORM, A_SMOKER, A_SPEAKER, age_of
-from ..rng import day_key, poisson_e, uniform2
+from ..rng import bits, day_key, parallel_for, uniform, uniform2
 from ..state import Column, mult_of, mult_times
 from .base import Phase
 
-N_GATED = 10  # the events decided by one minimum: eight types, true rumour, false flag
+# The first hash of an agent-day (slot 0) is cut into three uniforms of coarse resolution,
+# each made exact (another hash adds the bits below) only where its coarse value cannot
+# decide: bits 63-42 the gate (the minimum of the gated events' uniforms), bits 41-21
+# the domestic purchase, bits 20-0 the number of posts.
+N_GATED = 9  # events decided by one minimum: all types but the purchase, true rumour, false flag
+_S_GATE, _S_BUY = np.uint64(42), np.uint64(21)
+_M21 = np.uint64((1 << 21) - 1)
+_W_GATE = 2.0**-22  # width of a coarse gate cell
+_W21 = 2.0**-21  # width of a coarse purchase or posts cell
+# slots: 0 the first hash; 1-5 the gated events' uniforms above the minimum (gated event g
+# takes slot 1 + g // 2, the first half for even g); 6 the gate's low bits (first half) and
+# which gated event holds the minimum (second half); 7 the purchase's low bits; 8 the
+# posts' low bits
+_SLOT_GATE, _SLOT_BUY, _SLOT_POSTS = 6, 7, 8
 
 
 @nb.njit(inline="always")
-def _event_uniform(k, m, j, key, i):
-    """The uniform of event k, given the minimum m of the ten and its index j: m itself,
-    or a uniform on [m, 1) from the agent's fresh slots (the others are i.i.d. there)."""
-    if k == j:
-        return m
-    a, b = uniform2(key, i, 1 + (k >> 1))
-    return m + (1.0 - m) * (a if k & 1 else b)
+def _poisson(u, lam, e):
+    """Poisson(lam) by inversion of u (the least k with u <= F(k)), given e = exp(-lam);
+    also F(k)."""
+    p = e
+    f = p
+    k = 0
+    while u > f and k < 10000:
+        k += 1
+        p *= lam / k
+        f += p
+        if p < 1e-300:
+            break
+    return k, f
 
 
-@nb.njit(inline="always")
-def _fires(k, pk, m, j, key, i):
-    """Bit k if event k happens (its uniform below pk; none can below the minimum m)."""
-    if pk > m and _event_uniform(k, m, j, key, i) < pk:
-        return 1 << k
-    return 0
-
-
-@nb.njit(parallel=True, cache=True)
-def behave_kernel(key, attrs, prop, prop_values, lflags, deter, chill, p, true_ev, posts):
-    """p: community, purchase, smoke, traffic, train smoke, debt, fraud, tax, post rate,
-    speaker rate, critical, critical speaker, misinfo, flag false, flag critical, flag other.
+@nb.njit(nogil=True, cache=True)
+def behave_kernel(
+    lo, hi, key, attrs, prop, prop_values, lflags, deter, chill, p, pre, gbar, true_ev, posts
+):
+    """Agents [lo, hi). p: community, purchase, smoke, traffic, train smoke, debt, fraud,
+    tax, post rate, speaker rate, critical, critical speaker, misinfo, flag false, flag
+    critical, flag other; pre[speaker]: exp(-rate) and the two flag probabilities at the
+    base rates (no deterrence or chilling, the common case); gbar[speaker * 4 + smoker * 2
+    + rode a train]: a gate threshold at least every such agent's (day_tables).
 
     Per grown-up agent, ten independent events (the eight types, a true rumour, a false
-    flag), each with its own uniform, and a Poisson number of posts. One hash gives two
-    uniforms: the first is turned into the minimum of the ten events' uniforms, which
-    decides "none of them" for most agents on most days; only below the largest
-    probability are the ten uniforms made (the minimum, at a uniform index, and the
-    others i.i.d. above it). Each event's uniform is a function of (agent, day) alone,
-    whatever the probabilities: a scenario that changes one event's probability leaves
-    the other events of every agent as they were (common random numbers). The second
-    uniform gives the number of posts by inversion."""
-    # speech at the base rates (no deterrence or chilling yet, the common case):
-    # exp(-rate) and the two flag probabilities, per speaker status, computed once
-    pre = np.empty((2, 3))
-    for sp in range(2):
-        rate, crit = (p[9], p[11]) if sp else (p[8], p[10])
-        pre[sp, 0] = math.exp(-rate)
-        pre[sp, 1] = 1.0 - math.exp(-rate * p[12] * p[13])
-        pre[sp, 2] = 1.0 - math.exp(-rate * (crit * p[14] + (1.0 - crit - p[12]) * p[15]))
-    n = attrs.shape[0]
-    for i in nb.prange(n):
+    flag), each with its own uniform, and a Poisson number of posts. One hash gives three
+    coarse uniforms: the purchase's (the most likely event, 0.05 a day for platform
+    users), the posts' (by inversion: most agents post nothing), and the minimum of the
+    other nine events' uniforms, which decides "none of them" for most agents on most
+    days (the largest of their probabilities is about 0.02). A coarse uniform is refined
+    from a further hash only where it cannot decide; below the largest gated probability
+    the nine uniforms are made (the minimum, at a uniform index, and the others i.i.d.
+    above it). Most agents are decided by that hash and their attribute flags alone (no
+    post below the base rate's exp(-rate), no gated event above gbar): their propensities
+    and multipliers are not even read. Each event's uniform is a function of (agent, day)
+    alone, whatever the probabilities: a scenario that changes one event's probability
+    leaves the other events of every agent as they were (common random numbers, event by
+    event)."""
+    pk = np.empty(N_GATED)  # the gated events' probabilities (event types 0, 2-7, rumours)
+    for i in range(lo, hi):
         ev = 0
         npost = 0
         at = attrs[i]
         if age_of(at) != CHILD:
-            dpub = mult_of(deter[0, i])
-            dfin = mult_of(deter[1, i])
-            incivil = 1.0 - prop_values[1, prop[1, i]]
-            dishonest = (1.0 - prop_values[0, prop[0, i]]) * dfin
-            smoker = (at & A_SMOKER) != 0
-            speaker = (at & A_SPEAKER) != 0
-            if speaker:
-                rate, crit = p[9], p[11]
-            else:
-                rate, crit = p[8], p[10]
-            mcode = mult_times(deter[2, i], chill[i])
-            if mcode == 0:
-                sp = 1 if speaker else 0
-                e0, p_true, p_false = pre[sp, 0], pre[sp, 1], pre[sp, 2]
-            else:
-                rate *= mult_of(mcode)
-                e0 = math.exp(-rate)
-                p_true = 1.0 - math.exp(-rate * p[12] * p[13])
-                p_false = 1.0 - math.exp(-rate * (crit * p[14] + (1.0 - crit - p[12]) * p[15]))
-            u0, u1 = uniform2(key, i, 0)
-            npost = poisson_e(u1, rate, e0)  # most agents: u1 < exp(-rate), no post
-            p0 = p[0] * prop_values[2, prop[2, i]]
+            h = bits(key, i, 0)
+            # domestic purchase
             p1 = p[1] if at & A_PLATFORM else 0.0
-            p2 = p[2] * incivil * dpub if smoker else 0.0
-            p3 = p[3] * incivil * dpub
-            p4 = p[4] * dpub if smoker and (lflags[i] & LF_RODE_TRAIN) else 0.0
-            p5 = p[5] * dishonest
-            p6 = p[6] * dishonest
-            p7 = p[7] * dishonest
-            pmax = max(max(max(p0, p1), max(p2, p3)), max(max(p4, p5), max(p_true, p_false)))
-            # u0 gives the minimum m = 1 - (1 - u0)^(1/10) of the ten events' uniforms;
-            # no event unless m < pmax, i.e. u0 < 1 - (1 - pmax)^10
-            x2 = (1.0 - pmax) * (1.0 - pmax)
-            x8 = (x2 * x2) * (x2 * x2)
-            if u0 < 1.0 - x8 * x2:
-                m = -math.expm1(0.1 * math.log1p(-u0))
-                j = min(np.int64(uniform2(key, i, 6)[0] * N_GATED), N_GATED - 1)
-                ev = (
-                    _fires(0, p0, m, j, key, i)
-                    | _fires(1, p1, m, j, key, i)
-                    | _fires(2, p2, m, j, key, i)
-                    | _fires(3, p3, m, j, key, i)
-                    | _fires(4, p4, m, j, key, i)
-                    | _fires(5, p5, m, j, key, i)
-                    | _fires(6, p6, m, j, key, i)
-                    | _fires(7, p7, m, j, key, i)
-                    | _fires(8, p_true, m, j, key, i)
-                    | _fires(9, p_false, m, j, key, i)
-                )
+            ulo = float((h >> _S_BUY) & _M21) * _W21
+            if ulo < p1 and (ulo + _W21 <= p1 or ulo + uniform(key, i, _SLOT_BUY) * _W21 < p1):
+                ev = 2
+            sp = np.int64((at & A_SPEAKER) != 0)
+            smoker = (at & A_SMOKER) != 0
+            rode = (lflags[i] & LF_RODE_TRAIN) != 0
+            uq = float(h & _M21) * _W21
+            ug = float(h >> _S_GATE) * _W_GATE
+            maybe_posts = uq + _W21 > pre[sp, 0]
+            maybe_gated = ug < gbar[sp * 4 + smoker * 2 + rode]
+            if maybe_posts or maybe_gated:
+                # the agent's speech rate: the base rate times its multipliers
+                rate, crit = (p[9], p[11]) if sp else (p[8], p[10])
+                mcode = mult_times(deter[2, i], chill[i])
+                if mcode == 0:
+                    e0, p_true, p_false = pre[sp, 0], pre[sp, 1], pre[sp, 2]
+                else:
+                    rate *= mult_of(mcode)
+                    e0 = math.exp(-rate)
+                    p_true = 1.0 - math.exp(-rate * p[12] * p[13])
+                    p_false = 1.0 - math.exp(-rate * (crit * p[14] + (1.0 - crit - p[12]) * p[15]))
+                # posts: the least k with u <= F(k); the coarse cell decides it when the
+                # whole cell lies at or below F(k), else the refined uniform does
+                if maybe_posts and uq + _W21 > e0 and rate > 0.0:
+                    u = uq
+                    for r in range(2):
+                        npost, f = _poisson(u, rate, e0)
+                        if r == 1 or uq + _W21 <= f:
+                            break
+                        u = uq + uniform(key, i, _SLOT_POSTS) * _W21
+            if maybe_gated:
+                # the agent's own probabilities: multipliers and propensities
+                dpub = mult_of(deter[0, i])
+                dishonest = (1.0 - prop_values[0, prop[0, i]]) * mult_of(deter[1, i])
+                incivil = 1.0 - prop_values[1, prop[1, i]]
+                # the gated events
+                pk[0] = p[0] * prop_values[2, prop[2, i]]
+                pk[1] = p[2] * incivil * dpub if smoker else 0.0
+                pk[2] = p[3] * incivil * dpub
+                pk[3] = p[4] * dpub if smoker and rode else 0.0
+                pk[4] = p[5] * dishonest
+                pk[5] = p[6] * dishonest
+                pk[6] = p[7] * dishonest
+                pk[7] = p_true
+                pk[8] = p_false
+                pmax = 0.0
+                for g in range(N_GATED):
+                    if pk[g] > pmax:
+                        pmax = pk[g]
+                # the minimum m = 1 - (1 - u)^(1/9) of the nine uniforms is below pmax
+                # exactly when u < 1 - (1 - pmax)^9; a coarse cell at or above that (with
+                # a margin for rounding) decides "none"
+                if ug < _gate(pmax):
+                    ufine, uj = uniform2(key, i, _SLOT_GATE)
+                    m = -math.expm1(math.log1p(-(ug + ufine * _W_GATE)) / N_GATED)
+                    j = np.int64(uj * N_GATED)  # uj < 1 - 2**-32: j < N_GATED
+                    for g in range(N_GATED):
+                        # gated event g is event type g + (g > 0) (the purchase, type 1,
+                        # is not gated); its uniform is m when it holds the minimum, else
+                        # uniform on [m, 1) from its own slot; nothing to draw if pk <= m
+                        if pk[g] > m:
+                            if g != j:
+                                a, b = uniform2(key, i, 1 + (g >> 1))
+                                if m + (1.0 - m) * (b if g & 1 else a) >= pk[g]:
+                                    continue
+                            ev |= 1 << (g + (g > 0))
         true_ev[i] = ev
-        posts[i] = min(npost, 65535)
+        posts[i] = npost if npost < 65535 else 65535
+
+
+@nb.njit(inline="always")
+def _gate(pmax):
+    """1 - (1 - pmax)^9, plus a margin for rounding: the coarse gate cells at or above it
+    have no gated event."""
+    q = 1.0 - pmax
+    q2 = q * q
+    q4 = q2 * q2
+    return 1.0 - q4 * q4 * q + 1e-12
 
 
 KEYS = (
@@ -135,6 +178,37 @@ KEYS = (
 )
 
 
+def day_tables(p: np.ndarray, prop_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The kernel's tables for one day's parameters ``p``: pre[speaker] = exp(-rate) and
+    the two flag probabilities at the base posting rate; gbar[speaker * 4 + smoker * 2 +
+    rode a train] = the gate threshold of the largest gated probability any such agent
+    can have (multipliers are at most 1, propensities at their extreme classes), plus a
+    margin, so that a coarse gate cell at or above it has no gated event."""
+    pre = np.empty((2, 3))
+    for sp in range(2):
+        rate, crit = (p[9], p[11]) if sp else (p[8], p[10])
+        pre[sp, 0] = math.exp(-rate)
+        pre[sp, 1] = 1.0 - math.exp(-rate * p[12] * p[13])
+        pre[sp, 2] = 1.0 - math.exp(-rate * (crit * p[14] + (1.0 - crit - p[12]) * p[15]))
+    pv = prop_values.astype(np.float64)
+    dishonest, incivil, civic = 1.0 - pv[0].min(), 1.0 - pv[1].min(), pv[2].max()
+    gbar = np.empty(8)
+    for sp in range(2):
+        for smoker in range(2):
+            for rode in range(2):
+                pmax = max(
+                    p[0] * civic,
+                    p[2] * incivil * smoker,
+                    p[3] * incivil,
+                    p[4] * smoker * rode,
+                    max(p[5], p[6], p[7]) * dishonest,
+                    pre[sp, 1],
+                    pre[sp, 2],
+                )
+                gbar[sp * 4 + smoker * 2 + rode] = 1.0 - (1.0 - pmax) ** N_GATED + 1e-11
+    return pre, gbar
+
+
 class Behave(Phase):
     """True events per agent and type; children commit none; deterrence and chilling
     scale the probabilities; smoking on a train needs yesterday's ride."""
@@ -152,9 +226,11 @@ class Behave(Phase):
 
     def run(self, day: int) -> None:
         s = self.sim
-        p = np.array([s.params.at(f"behave.{k}", day) for k in KEYS])
+        p = np.array([s.params.at(f"behave.{k}", day) for k in KEYS], np.float64)
         pop, st, d = s.pop, s.state, s.day
-        behave_kernel(
+        parallel_for(
+            behave_kernel,
+            pop.n,
             day_key(s.seed, S_BEHAVE, day),
             pop.attrs,
             pop.prop,
@@ -163,6 +239,7 @@ class Behave(Phase):
             st.deter,
             st.chill,
             p,
+            *day_tables(p, pop.prop_values),
             d.true_ev,
             d.posts,
         )
