@@ -42,6 +42,7 @@ from .constants import (
     TRUTH_TRUE,
 )
 from .kernels import status_of
+from .network import cell_degrees
 from .population import A_GROUP, A_SPEAKER, parent_of
 from .rundir import AGG_SPOOL, SPOOL, Spool
 from .schema import (
@@ -445,11 +446,9 @@ class Recorder:
         self.agg_days = 0  # days whose aggregates are on the aggregates spool
         self.ledger_rows = 0
         self.active_edges = sim.graph.active_edges()
-        # edge ends of each cell at the start (active friendships of its agents)
-        deg = sim.graph.degree()
-        self.friend_ends0 = np.bincount(self.cell_of(), weights=deg, minlength=self.n_cells).astype(
-            np.int64
-        )
+        # edge ends of each cell at the start (every friendship of its agents; cut ones
+        # stay in the graph, inactive)
+        self.friend_ends0 = cell_degrees(sim.graph, pop.region, pop.attrs, N_GROUPS, self.n_cells)
 
     def _groups(self, ng: int) -> None:
         """Integer counts of ``ng`` groups of chunks (one a thread, so fewer to clear and
