@@ -136,7 +136,7 @@ def _first_run(agents: int, days: int) -> dict:
     return {
         "compile_s": COMPILE.seconds,
         "wall_s": time.perf_counter() - t,
-        "kernels": dict(own.most_common(8)),
+        "kernels": dict(own.most_common(40)),
     }
 
 

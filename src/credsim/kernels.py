@@ -108,27 +108,21 @@ def changed_of(delta, scored, nchunks):
     return out
 
 
-@nb.njit(parallel=True, cache=True)
-def agents_with(col, mask, nchunks):
+@nb.njit(cache=True)
+def agents_with(col, mask):
     """The agents whose ``col`` has a bit of ``mask``, ascending (for the few agents a
     phase handles after its pass: two reads of one column, no temporary masks)."""
     n = col.shape[0]
-    step = (n + nchunks - 1) // nchunks
-    cnt = np.zeros(nchunks + 1, np.int64)
-    for ch in nb.prange(nchunks):
-        c = 0
-        for j in range(ch * step, min(n, (ch + 1) * step)):
-            if col[j] & mask:
-                c += 1
-        cnt[ch + 1] = c
-    off = np.cumsum(cnt)
-    out = np.empty(off[-1], np.int64)
-    for ch in nb.prange(nchunks):
-        w = off[ch]
-        for j in range(ch * step, min(n, (ch + 1) * step)):
-            if col[j] & mask:
-                out[w] = j
-                w += 1
+    c = 0
+    for j in range(n):
+        if col[j] & mask:
+            c += 1
+    out = np.empty(c, np.int64)
+    w = 0
+    for j in range(n):
+        if col[j] & mask:
+            out[w] = j
+            w += 1
     return out
 
 

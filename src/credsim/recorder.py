@@ -123,16 +123,12 @@ def record_kernel(
     scored,
     score,
     tier,
-    case,
-    deltas,
     lo,
     nbins,
     counts,
     ssum,
     hist,
     svct,
-    rows,
-    empty,
     active,
     nactive,
 ):
@@ -141,8 +137,7 @@ def record_kernel(
     services also by tier and listing status (for private school the parent's status,
     since the parent's listing decides the request). The agents are cut into a fixed
     partition of chunks: ``ssum[chunk]`` holds each chunk's score sums (so that they add
-    up in the same order for any thread count) and ``rows[chunk]`` the number of its
-    ledger rows (counted by writing them to ``empty``, a zero-length array). The chunks
+    up in the same order for any thread count). The chunks
     are dealt in contiguous groups, one a thread; integer counts go to the group's slice
     of ``counts``, ``hist``, ``svct`` (exact in any order). The agents with ledger rows
     are listed in the chunk's share of ``active`` while it has room (``nactive[chunk]``
@@ -158,7 +153,6 @@ def record_kernel(
         svc = svct[k]
         for ch in range(k * nch // ng, (k + 1) * nch // ng):
             ss = ssum[ch]
-            nrow = 0
             na = 0
             for i in range(ch * step, min(n, (ch + 1) * step)):
                 g = attrs[i] & A_GROUP
@@ -187,10 +181,6 @@ def record_kernel(
                 if na < cap:
                     active[ch * cap + na] = i
                 na += 1
-                nrow += _agent_rows(
-                    i, 0, 0, obs, court, lst, svc_req, svc_out, scored, score, lflags, case,
-                    pkey, region, adult_start, adult_count, deltas, empty,
-                )  # fmt: skip
                 _count_bits(cnt, c, o, U_OBS, T_OBS)
                 _count_bits(cnt, c, cr, U_COURT, T_COURT)
                 if dl:
@@ -219,7 +209,6 @@ def record_kernel(
                             else:
                                 sts = st
                             svc[s, t, sts, oc] += 1
-            rows[ch] = nrow
             nactive[ch] = na
 
 
@@ -230,19 +219,20 @@ def record_kernel(
 @nb.njit(inline="always")
 def _row(out, w, day, i, kind, code, truth, flags, delta, score, other):
     if out.shape[0] > 0:
-        out[w]["day"] = day
-        out[w]["agent"] = i
-        out[w]["kind"] = kind
-        out[w]["code"] = code
-        out[w]["truth"] = truth
-        out[w]["flags"] = flags
-        out[w]["delta"] = delta
-        out[w]["score"] = score
-        out[w]["other"] = other
+        r = out[w]  # (fields set as attributes: far quicker to compile than r["day"])
+        r.day = day
+        r.agent = i
+        r.kind = kind
+        r.code = code
+        r.truth = truth
+        r.flags = flags
+        r.delta = delta
+        r.score = score
+        r.other = other
     return w + 1
 
 
-@nb.njit(inline="always")
+@nb.njit(cache=True)
 def _agent_rows(
     i,
     w,
@@ -334,8 +324,8 @@ def _agent_rows(
     return w
 
 
-@nb.njit(parallel=True, cache=True)
-def ledger_fill(
+@nb.njit(cache=True)
+def ledger_pass(
     offsets,
     active,
     nactive,
@@ -355,15 +345,18 @@ def ledger_fill(
     adult_count,
     deltas,
     out,
+    ends,
 ):
     """The rows of each chunk of agents (the record kernel's partition), in agent order,
-    written from offsets[chunk]: from the chunk's list of agents with rows in ``active``,
-    or, where it overflowed, from every agent of the chunk."""
+    written from offsets[chunk] (or only counted, with an empty ``out``); ends[chunk] is
+    where they end. The agents come from the chunk's list in ``active`` or, where it
+    overflowed, from every agent of the chunk. Serial: it reads only the day's few agents
+    with rows."""
     n = obs.shape[0]
-    nch = offsets.shape[0] - 1
+    nch = ends.shape[0]
     step = (n + nch - 1) // nch
     cap = active.shape[0] // nch
-    for ch in nb.prange(nch):
+    for ch in range(nch):
         w = offsets[ch]
         if nactive[ch] <= cap:
             for k in range(ch * cap, ch * cap + nactive[ch]):
@@ -371,14 +364,15 @@ def ledger_fill(
                     active[k], w, day, obs, court, lst, svc_req, svc_out, scored, score,
                     lflags, case, pkey, region, adult_start, adult_count, deltas, out,
                 )  # fmt: skip
-            continue
-        for i in range(ch * step, min(n, (ch + 1) * step)):
-            if obs[i] == 0 and court[i] == 0 and lst[i] == 0 and svc_req[i] == 0:
-                continue
-            w = _agent_rows(
-                i, w, day, obs, court, lst, svc_req, svc_out, scored, score, lflags, case,
-                pkey, region, adult_start, adult_count, deltas, out,
-            )  # fmt: skip
+        else:
+            for i in range(ch * step, min(n, (ch + 1) * step)):
+                if obs[i] == 0 and court[i] == 0 and lst[i] == 0 and svc_req[i] == 0:
+                    continue
+                w = _agent_rows(
+                    i, w, day, obs, court, lst, svc_req, svc_out, scored, score, lflags,
+                    case, pkey, region, adult_start, adult_count, deltas, out,
+                )  # fmt: skip
+        ends[ch] = w
 
 
 @nb.njit(cache=True)
@@ -431,7 +425,6 @@ class Recorder:
         self.svc = np.zeros((days, N_SERVICES, len(TIERS), len(STATUSES), 4), np.int32)
         self.edges_active = np.zeros(days, np.int64)
         self._ssum = np.zeros((N_CHUNKS, self.n_cells), np.float64)
-        self._rows = np.zeros(N_CHUNKS + 1, np.int64)
         # the agents with ledger rows today, up to ACTIVE_SHARE of each chunk
         self._active = np.zeros(N_CHUNKS * max(1, sim.n // ACTIVE_SHARE // N_CHUNKS), np.int32)
         self._nactive = np.zeros(N_CHUNKS, np.int64)
@@ -470,13 +463,12 @@ class Recorder:
             self._groups(nb.get_num_threads())
         for a in (self._counts, self._ssum, self._hist, self._svct):
             a.fill(0)
-        rows = self._rows
         deltas = s.params.deltas[day]
         record_kernel(
             pop.region, pop.attrs, pop.key, pop.adult_start, pop.adult_count, d.true_ev,
             d.obs, d.court, d.lst, d.posts, d.svc_req, d.svc_out, st.lflags, st.scored,
-            st.score, st.tier, st.case, deltas, self.lo, self.nbins, self._counts,
-            self._ssum, self._hist, self._svct, rows[1:], _NO_ROWS, self._active, self._nactive,
+            st.score, st.tier, self.lo, self.nbins, self._counts, self._ssum, self._hist,
+            self._svct, self._active, self._nactive,
         )  # fmt: skip
         counts = self._counts.sum(axis=0, dtype=np.int32)
         # misidentified events count where they land
@@ -500,13 +492,17 @@ class Recorder:
         if s.record_ledger:
             # the day's rows in agent order (each chunk from where the ones before it end),
             # then the misidentified events
-            offsets = np.cumsum(rows)
-            out = np.zeros(int(offsets[-1]) + d.false_target.shape[0], LEDGER_DTYPE)
-            ledger_fill(
-                offsets, self._active, self._nactive, day, d.obs, d.court, d.lst, d.svc_req,
-                d.svc_out, st.scored, st.score, st.lflags, st.case, *pop.parent_args(), deltas,
-                out,
+            args = (
+                self._active, self._nactive, day, d.obs, d.court, d.lst, d.svc_req,
+                d.svc_out, st.scored, st.score, st.lflags, st.case, *pop.parent_args(),
+                deltas,
             )  # fmt: skip
+            offsets = np.zeros(N_CHUNKS + 1, np.int64)
+            ends = np.zeros(N_CHUNKS, np.int64)
+            ledger_pass(offsets, *args, _NO_ROWS, ends)  # count
+            np.cumsum(ends, out=offsets[1:])
+            out = np.zeros(int(offsets[-1]) + d.false_target.shape[0], LEDGER_DTYPE)
+            ledger_pass(offsets, *args, out, ends)  # fill
             _ledger_false(
                 int(offsets[-1]), day, st.scored, st.score, deltas, d.false_target,
                 d.false_type, d.false_source, out,

@@ -36,7 +36,7 @@ from ..constants import (
     LF_SCORE_WRONGFUL,
     S_LIST,
 )
-from ..kernels import N_CHUNKS, agents_with, push_changes, rescore
+from ..kernels import agents_with, push_changes, rescore
 from ..rng import day_key, uniform
 from ..state import Column
 from .base import Phase
@@ -254,6 +254,6 @@ class List(Phase):
             d.delta,
             ListParams.on(s.scenario, s.params, day),
         )
-        struck = agents_with(d.lst, DL_STRUCK, N_CHUNKS)
+        struck = agents_with(d.lst, DL_STRUCK)
         if struck.size:
             push_changes(s, struck)

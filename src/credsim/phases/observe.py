@@ -26,7 +26,7 @@ from ..constants import (
     S_OBSERVE,
     SMOKING_IN_PUBLIC,
 )
-from ..kernels import N_CHUNKS, agents_with
+from ..kernels import agents_with
 from ..population import A_SPEAKER, urban_of
 from ..rng import day_key, other_in_range, uniform
 from ..state import Column
@@ -236,7 +236,7 @@ class Observe(Phase):
         )
         # the few misidentified events land on another agent of the region
         misid = d.marks  # bits 0/1 only, until score marks the penalised
-        off = agents_with(misid, 3, N_CHUNKS)
+        off = agents_with(misid, 3)
         both = misid[off] == 3
         offenders = np.concatenate([off, off[both]]).astype(np.int64)
         first = np.where(misid[off] & 1, 0, 1)
