@@ -861,6 +861,40 @@ def _cell(v: object) -> str:
     return str(v)
 
 
+@app.command(cls=_Command)
+def dashboard(
+    port: Annotated[int, typer.Option(metavar="P", help="the port to serve on")] = 8050,
+    host: Annotated[
+        str, typer.Option(metavar="HOST", help="the address to bind (another machine: 0.0.0.0)")
+    ] = "127.0.0.1",
+    runs: Annotated[
+        Path | None,
+        typer.Option(metavar="DIR", help="the directory whose run directories Open lists"),
+    ] = None,
+    browser: Annotated[bool, typer.Option(help="open the page in the browser")] = True,
+    max_runs: Annotated[
+        int | None,
+        typer.Option(metavar="N", show_default="the cores", help="simulations at once in all"),
+    ] = None,
+) -> None:
+    """A web page to explore designs, compare two and open finished runs (Ctrl-C stops it)."""
+    try:
+        import dash  # noqa: F401
+    except ImportError:
+        _fail(CredsimError("dashboard: Dash is not installed (pip install 'credsim[dashboard]')"))
+        return
+    if not 0 < port < 65536:
+        _fail(CredsimError(f"--port {port}: must be between 1 and 65535"))
+    if runs is not None and not runs.is_dir():
+        _fail(CredsimError(f"--runs {runs}: not a directory"))
+    if max_runs is not None and max_runs < 1:
+        _fail(CredsimError(f"--max-runs {max_runs}: must be at least 1"))
+    from .dashboard import serve
+
+    console.print(f"credsim dashboard on [bold]http://{host}:{port}/[/] (Ctrl-C stops it)")
+    serve(host=host, port=port, runs=runs, open_browser=browser, max_running=max_runs)
+
+
 def main() -> None:
     try:
         app()

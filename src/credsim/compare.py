@@ -373,7 +373,7 @@ class _Measure(NamedTuple):
     welch_half_width: float
 
 
-def _measures(t: pd.DataFrame) -> Iterator[_Measure]:
+def measures(t: pd.DataFrame) -> Iterator[_Measure]:
     for r in t.itertuples():
         yield _Measure(
             str(r.label),
@@ -442,7 +442,7 @@ def rich_table(cmp: Comparison) -> Any:
     t.add_column("B − A", justify="right", style="bold")
     if k > 1:
         t.add_column("95 % interval (paired)", justify="right")
-    for r in _measures(cmp.table):
+    for r in measures(cmp.table):
         row = [
             r.label,
             fmt_value(r.a_mean, r.unit),
@@ -569,7 +569,7 @@ def write_html(cmp: Comparison, out: str | Path, force: bool = False) -> Path:
     k = cmp.k
     t = cmp.table
     rows = []
-    for r in _measures(t):
+    for r in measures(t):
         row = [
             r.label,
             fmt_value(r.a_mean, r.unit),
