@@ -177,3 +177,14 @@ def test_jobs_one_per_session_queue_and_cancel(tmp_path):
         assert job.state == "failed" and "no-such-preset" in job.error
     finally:
         jobs.close()
+
+
+def test_dashboard_command_refuses_bad_options_in_one_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from credsim.cli import app
+
+    r = CliRunner().invoke(app, ["dashboard", "--no-browser", "--runs", str(tmp_path / "none")])
+    assert r.exit_code == 2 and "--runs" in r.output and "not a directory" in r.output
+    r = CliRunner().invoke(app, ["dashboard", "--no-browser", "--port", "0"])
+    assert r.exit_code == 2 and "--port 0" in r.output
