@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+import scipy.stats
 
 from . import charts as C
 from .errors import CredsimError
@@ -21,28 +22,6 @@ from .report import HEADLINE
 if TYPE_CHECKING:
     from .results import Result
 
-# two-sided 95 % quantiles of Student's t (0.975 quantile) by degrees of freedom
-T975 = {
-    1: 12.706,
-    2: 4.303,
-    3: 3.182,
-    4: 2.776,
-    5: 2.571,
-    6: 2.447,
-    7: 2.365,
-    8: 2.306,
-    9: 2.262,
-    10: 2.228,
-    12: 2.179,
-    15: 2.131,
-    20: 2.086,
-    25: 2.060,
-    30: 2.042,
-    40: 2.021,
-    60: 2.000,
-    120: 1.980,
-}
-Z975 = 1.960
 # the files a comparison writes: the only ones --force overwrites
 COMPARISON_FILES = ("compare.html", "compare.csv", "replicates.csv")
 DAILY_COLUMNS = [
@@ -58,22 +37,11 @@ DAILY_COLUMNS = [
 
 
 def t975(df: float) -> float:
-    """The 0.975 quantile of t with ``df`` degrees of freedom (interpolated in 1/df
-    between tabulated values; exact at the tabulated ones)."""
+    """The 0.975 quantile of Student's t with ``df`` (any positive real) degrees of
+    freedom: the factor of a two-sided 95 % interval."""
     if not df > 0 or math.isnan(df):
         return math.nan
-    if df <= 1:
-        return T975[1]
-    keys = sorted(T975)
-    if df >= keys[-1]:
-        lo_k, lo_v, hi_inv, hi_v = keys[-1], T975[keys[-1]], 0.0, Z975
-        f = (1 / df - hi_inv) / (1 / lo_k - hi_inv)
-        return hi_v + f * (lo_v - hi_v)
-    for k0, k1 in zip(keys, keys[1:]):
-        if k0 <= df <= k1:
-            f = (1 / k0 - 1 / df) / (1 / k0 - 1 / k1)
-            return T975[k0] + f * (T975[k1] - T975[k0])
-    raise AssertionError(df)  # pragma: no cover
+    return float(scipy.stats.t.ppf(0.975, df))
 
 
 def paired_interval(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
