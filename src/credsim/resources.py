@@ -17,7 +17,7 @@ from .errors import CredsimError
 POPULATION_B = 5  # region, packed attributes, three propensity classes
 # the state and day columns (ledgers, score, tier, friend sums, deterrence, chill, courts,
 # listing flags; the day's events) are declared by the phases: phases.column_bytes()
-RECORD_B = 1.25  # tracked (1), the list of agents with ledger rows (1/16 of an int32)
+RECORD_B = 2  # tracked (1), the list of agents with ledger rows (at most 1/4 of an int32)
 INDPTR_B = 4  # CSR row pointer (uint32 below 2**32 slots)
 EDGE_B = 4.125  # int32 neighbour + one active bit, per directed edge (2 per friendship)
 BUILD_AGENT_B = 4  # extra per agent while the network is built (counts, block tables)
