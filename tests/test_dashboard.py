@@ -113,6 +113,29 @@ def test_explore_a_slider_moves_the_charts(page):
 
 
 @needs_chromium
+def test_cancel_ends_a_run(page):
+    page.fill("#days", "3650")
+    page.click("#run")
+    page.wait_for_function(
+        "() => document.querySelector('#x-status').innerText.startsWith('Running')",
+        timeout=60_000,
+    )
+    page.click("#cancel")
+    page.wait_for_function(
+        "() => document.querySelector('#x-status').innerText.startsWith('Cancelled')",
+        timeout=30_000,
+    )
+    assert page.locator("#x-figures .js-plotly-plot").count() == 0
+    # the page can run again at once: one simulation a page, and that one has ended
+    page.fill("#days", "5")
+    page.click("#run")
+    page.wait_for_function(
+        "() => document.querySelector('#x-status').innerText.startsWith('Done')",
+        timeout=120_000,
+    )
+
+
+@needs_chromium
 def test_a_bad_combination_is_the_scenarios_own_line(page):
     # 0 days is refused by the scenario, on the page, and nothing runs
     page.fill("#days", "0")
