@@ -13,7 +13,7 @@ import pytest
 
 from credsim import Sim
 from credsim.constants import CHILD, LF_RODE_TRAIN, S_BEHAVE
-from credsim.phases.behave import KEYS, N_GATED, behave_kernel, day_tables
+from credsim.phases.behave import KEYS, N_GATED, BehaveParams, behave_kernel
 from credsim.population import A_PLATFORM, A_SMOKER, A_SPEAKER, age_of
 from credsim.rng import bits, day_key, uniform, uniform2
 from credsim.state import mult_of, mult_times
@@ -32,7 +32,9 @@ def _probabilities(attrs, prop, prop_values, lflags, deter, chill, p, pre, out, 
         incivil = 1.0 - prop_values[1, prop[1, i]]
         smoker = (at & A_SMOKER) != 0
         speaker = (at & A_SPEAKER) != 0
-        r, crit = (p[9], p[11]) if speaker else (p[8], p[10])
+        r, crit = (
+            (p.post_rate_speaker, p.critical_speaker) if speaker else (p.post_rate, p.critical)
+        )
         mcode = mult_times(deter[2, i], chill[i])
         if mcode == 0:
             sp = 1 if speaker else 0
@@ -40,16 +42,18 @@ def _probabilities(attrs, prop, prop_values, lflags, deter, chill, p, pre, out, 
         else:
             r *= mult_of(mcode)
             e0 = math.exp(-r)
-            pt = 1.0 - math.exp(-r * p[12] * p[13])
-            pf = 1.0 - math.exp(-r * (crit * p[14] + (1.0 - crit - p[12]) * p[15]))
-        out[0, i] = p[0] * prop_values[2, prop[2, i]]
-        out[1, i] = p[1] if at & A_PLATFORM else 0.0
-        out[2, i] = p[2] * incivil * dpub if smoker else 0.0
-        out[3, i] = p[3] * incivil * dpub
-        out[4, i] = p[4] * dpub if smoker and (lflags[i] & LF_RODE_TRAIN) else 0.0
-        out[5, i] = p[5] * dishonest
-        out[6, i] = p[6] * dishonest
-        out[7, i] = p[7] * dishonest
+            pt = 1.0 - math.exp(-r * p.misinfo * p.flag_false)
+            pf = 1.0 - math.exp(
+                -r * (crit * p.flag_critical + (1.0 - crit - p.misinfo) * p.flag_other)
+            )
+        out[0, i] = p.p_community_service * prop_values[2, prop[2, i]]
+        out[1, i] = p.p_domestic_purchase if at & A_PLATFORM else 0.0
+        out[2, i] = p.p_smoking_in_public * incivil * dpub if smoker else 0.0
+        out[3, i] = p.p_traffic_violation * incivil * dpub
+        out[4, i] = p.p_smoking_on_train * dpub if smoker and (lflags[i] & LF_RODE_TRAIN) else 0.0
+        out[5, i] = p.p_debt_default * dishonest
+        out[6, i] = p.p_fraud * dishonest
+        out[7, i] = p.p_tax_evasion * dishonest
         out[8, i] = pt
         out[9, i] = pf
         rate[0, i] = r
@@ -124,10 +128,9 @@ def _world(n=60_000, seed=3):
 
 
 def _params(sim, **changes):
-    p = np.array([sim.params.at(f"behave.{k}", 0) for k in KEYS], np.float64)
-    for k, v in changes.items():
-        p[KEYS.index(k)] = v
-    return p
+    values = {k: sim.params.at(f"behave.{k}", 0) for k in KEYS}
+    values.update(changes)
+    return BehaveParams.of(values, sim.pop.prop_values)
 
 
 def _kernel(sim, key, p, pieces=(0,)):
@@ -147,7 +150,6 @@ def _kernel(sim, key, p, pieces=(0,)):
             st.deter,
             st.chill,
             p,
-            *day_tables(p, pop.prop_values),
             ev,
             posts,
         )
@@ -166,7 +168,7 @@ def _expected(sim, key, p):
         st.deter,
         st.chill,
         p,
-        day_tables(p, pop.prop_values)[0],
+        p.pre,
         probs,
         rate,
     )
@@ -242,7 +244,7 @@ def test_common_random_numbers_event_by_event(world):
         ("p_domestic_purchase", 1),
         ("p_debt_default", 5),
     ):
-        ev1, posts1 = _kernel(world, key, _params(world, **{name: base[KEYS.index(name)] * 4}))
+        ev1, posts1 = _kernel(world, key, _params(world, **{name: getattr(base, name) * 4}))
         others = np.uint16(0xFFFF ^ (1 << k))
         assert np.array_equal(ev0 & others, ev1 & others), name
         assert np.array_equal(posts0, posts1), name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, NamedTuple
 
 import numba as nb
 import numpy as np
@@ -12,6 +13,9 @@ from ..population import A_PLATFORM, A_SMOKER, A_SPEAKER, age_of
 from ..rng import bits, day_key, uniform, uniform2
 from ..state import Column, mult_of, mult_times
 from .base import Phase
+
+if TYPE_CHECKING:
+    from ..scenario import DayParams
 
 # The first hash of an agent-day (slot 0) is cut into three uniforms of coarse resolution,
 # each made exact (another hash adds the bits below) only where its coarse value cannot
@@ -46,14 +50,9 @@ def _poisson(u, lam, e):
 
 
 @nb.njit(nogil=True, cache=True)
-def behave_kernel(
-    lo, hi, key, attrs, prop, prop_values, lflags, deter, chill, p, pre, gbar, true_ev, posts
-):
-    """Agents [lo, hi). p: community, purchase, smoke, traffic, train smoke, debt, fraud,
-    tax, post rate, speaker rate, critical, critical speaker, misinfo, flag false, flag
-    critical, flag other; pre[speaker]: exp(-rate) and the two flag probabilities at the
-    base rates (no deterrence or chilling, the common case); gbar[speaker * 4 + smoker * 2
-    + rode a train]: a gate threshold at least every such agent's (day_tables).
+def behave_kernel(lo, hi, key, attrs, prop, prop_values, lflags, deter, chill, p, true_ev, posts):
+    """Agents [lo, hi). ``p``: BehaveParams (the day's rates, and the tables ``pre`` and
+    ``gbar`` made from them).
 
     Per grown-up agent, ten independent events (the eight types, a true rumour, a false
     flag), each with its own uniform, and a Poisson number of posts. One hash gives three
@@ -77,7 +76,7 @@ def behave_kernel(
         if age_of(at) != CHILD:
             h = bits(key, i, 0)
             # domestic purchase
-            p1 = p[1] if at & A_PLATFORM else 0.0
+            p1 = p.p_domestic_purchase if at & A_PLATFORM else 0.0
             ulo = float((h >> _S_BUY) & _M21) * _W21
             if ulo < p1 and (ulo + _W21 <= p1 or ulo + uniform(key, i, _SLOT_BUY) * _W21 < p1):
                 ev = 2
@@ -86,19 +85,23 @@ def behave_kernel(
             rode = (lflags[i] & LF_RODE_TRAIN) != 0
             uq = float(h & _M21) * _W21
             ug = float(h >> _S_GATE) * _W_GATE
-            maybe_posts = uq + _W21 > pre[sp, 0]
-            maybe_gated = ug < gbar[sp * 4 + smoker * 2 + rode]
+            maybe_posts = uq + _W21 > p.pre[sp, 0]
+            maybe_gated = ug < p.gbar[sp * 4 + smoker * 2 + rode]
             if maybe_posts or maybe_gated:
                 # the agent's speech rate: the base rate times its multipliers
-                rate, crit = (p[9], p[11]) if sp else (p[8], p[10])
+                rate, crit = (
+                    (p.post_rate_speaker, p.critical_speaker) if sp else (p.post_rate, p.critical)
+                )
                 mcode = mult_times(deter[2, i], chill[i])
                 if mcode == 0:
-                    e0, p_true, p_false = pre[sp, 0], pre[sp, 1], pre[sp, 2]
+                    e0, p_true, p_false = p.pre[sp, 0], p.pre[sp, 1], p.pre[sp, 2]
                 else:
                     rate *= mult_of(mcode)
                     e0 = math.exp(-rate)
-                    p_true = 1.0 - math.exp(-rate * p[12] * p[13])
-                    p_false = 1.0 - math.exp(-rate * (crit * p[14] + (1.0 - crit - p[12]) * p[15]))
+                    p_true = 1.0 - math.exp(-rate * p.misinfo * p.flag_false)
+                    p_false = 1.0 - math.exp(
+                        -rate * (crit * p.flag_critical + (1.0 - crit - p.misinfo) * p.flag_other)
+                    )
                 # posts: the least k with u <= F(k); the coarse cell decides it when the
                 # whole cell lies at or below F(k), else the refined uniform does
                 if maybe_posts and uq + _W21 > e0 and rate > 0.0:
@@ -114,13 +117,13 @@ def behave_kernel(
                 dishonest = (1.0 - prop_values[0, prop[0, i]]) * mult_of(deter[1, i])
                 incivil = 1.0 - prop_values[1, prop[1, i]]
                 # the gated events
-                pk[0] = p[0] * prop_values[2, prop[2, i]]
-                pk[1] = p[2] * incivil * dpub if smoker else 0.0
-                pk[2] = p[3] * incivil * dpub
-                pk[3] = p[4] * dpub if smoker and rode else 0.0
-                pk[4] = p[5] * dishonest
-                pk[5] = p[6] * dishonest
-                pk[6] = p[7] * dishonest
+                pk[0] = p.p_community_service * prop_values[2, prop[2, i]]
+                pk[1] = p.p_smoking_in_public * incivil * dpub if smoker else 0.0
+                pk[2] = p.p_traffic_violation * incivil * dpub
+                pk[3] = p.p_smoking_on_train * dpub if smoker and rode else 0.0
+                pk[4] = p.p_debt_default * dishonest
+                pk[5] = p.p_fraud * dishonest
+                pk[6] = p.p_tax_evasion * dishonest
                 pk[7] = p_true
                 pk[8] = p_false
                 pmax = 0.0
@@ -178,7 +181,45 @@ KEYS = (
 )
 
 
-def day_tables(p: np.ndarray, prop_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+class BehaveParams(NamedTuple):
+    """The behave section on one day, as the kernel reads it: daily rates and shares (the
+    scenario's keys), and two tables made from them (day_tables): ``pre[speaker]`` =
+    exp(-rate) and the two flag probabilities at the base posting rate (no deterrence
+    or chilling, the common case); ``gbar[speaker * 4 + smoker * 2 + rode a train]`` = a
+    gate threshold at least every such agent's."""
+
+    p_community_service: float
+    p_domestic_purchase: float
+    p_smoking_in_public: float
+    p_traffic_violation: float
+    p_smoking_on_train: float
+    p_debt_default: float
+    p_fraud: float
+    p_tax_evasion: float
+    post_rate: float
+    post_rate_speaker: float
+    critical: float
+    critical_speaker: float
+    misinfo: float
+    flag_false: float
+    flag_critical: float
+    flag_other: float
+    pre: np.ndarray
+    gbar: np.ndarray
+
+    @classmethod
+    def of(cls, values: dict[str, float], prop_values: np.ndarray) -> BehaveParams:
+        """From the day's value of each key (KEYS), with the tables made from them."""
+        p = cls._make([*(float(values[k]) for k in KEYS), np.empty((2, 3)), np.empty(8)])
+        pre, gbar = day_tables(p, prop_values)
+        return p._replace(pre=pre, gbar=gbar)
+
+    @classmethod
+    def on(cls, pa: DayParams, day: int, prop_values: np.ndarray) -> BehaveParams:
+        return cls.of({k: pa.at(f"behave.{k}", day) for k in KEYS}, prop_values)
+
+
+def day_tables(p: BehaveParams, prop_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The kernel's tables for one day's parameters ``p``: pre[speaker] = exp(-rate) and
     the two flag probabilities at the base posting rate; gbar[speaker * 4 + smoker * 2 +
     rode a train] = the gate threshold of the largest gated probability any such agent
@@ -186,10 +227,12 @@ def day_tables(p: np.ndarray, prop_values: np.ndarray) -> tuple[np.ndarray, np.n
     margin, so that a coarse gate cell at or above it has no gated event."""
     pre = np.empty((2, 3))
     for sp in range(2):
-        rate, crit = (p[9], p[11]) if sp else (p[8], p[10])
+        rate, crit = (p.post_rate_speaker, p.critical_speaker) if sp else (p.post_rate, p.critical)
         pre[sp, 0] = math.exp(-rate)
-        pre[sp, 1] = 1.0 - math.exp(-rate * p[12] * p[13])
-        pre[sp, 2] = 1.0 - math.exp(-rate * (crit * p[14] + (1.0 - crit - p[12]) * p[15]))
+        pre[sp, 1] = 1.0 - math.exp(-rate * p.misinfo * p.flag_false)
+        pre[sp, 2] = 1.0 - math.exp(
+            -rate * (crit * p.flag_critical + (1.0 - crit - p.misinfo) * p.flag_other)
+        )
     pv = prop_values.astype(np.float64)
     dishonest, incivil, civic = 1.0 - pv[0].min(), 1.0 - pv[1].min(), pv[2].max()
     gbar = np.empty(8)
@@ -197,11 +240,11 @@ def day_tables(p: np.ndarray, prop_values: np.ndarray) -> tuple[np.ndarray, np.n
         for smoker in range(2):
             for rode in range(2):
                 pmax = max(
-                    p[0] * civic,
-                    p[2] * incivil * smoker,
-                    p[3] * incivil,
-                    p[4] * smoker * rode,
-                    max(p[5], p[6], p[7]) * dishonest,
+                    p.p_community_service * civic,
+                    p.p_smoking_in_public * incivil * smoker,
+                    p.p_traffic_violation * incivil,
+                    p.p_smoking_on_train * smoker * rode,
+                    max(p.p_debt_default, p.p_fraud, p.p_tax_evasion) * dishonest,
                     pre[sp, 1],
                     pre[sp, 2],
                 )
@@ -210,9 +253,7 @@ def day_tables(p: np.ndarray, prop_values: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 @nb.njit(parallel=True, cache=True)
-def behave_pieces(
-    pieces, key, attrs, prop, prop_values, lflags, deter, chill, p, pre, gbar, true_ev, posts
-):
+def behave_pieces(pieces, key, attrs, prop, prop_values, lflags, deter, chill, p, true_ev, posts):
     """behave_kernel over every agent, cut into ``pieces`` (any cut gives the same day),
     on Numba's own threads (as the other phases, so that no thread of one pool spins
     while another pool's work waits for the core)."""
@@ -220,7 +261,7 @@ def behave_pieces(
     for k in nb.prange(pieces):
         behave_kernel(
             n * k // pieces, n * (k + 1) // pieces, key, attrs, prop, prop_values, lflags,
-            deter, chill, p, pre, gbar, true_ev, posts,
+            deter, chill, p, true_ev, posts,
         )  # fmt: skip
 
 
@@ -241,8 +282,8 @@ class Behave(Phase):
 
     def run(self, day: int) -> None:
         s = self.sim
-        p = np.array([s.params.at(f"behave.{k}", day) for k in KEYS], np.float64)
         pop, st, d = s.pop, s.state, s.day
+        p = BehaveParams.on(s.params, day, pop.prop_values)
         behave_pieces(
             4 * nb.get_num_threads(),
             day_key(s.seed, S_BEHAVE, day),
@@ -253,7 +294,6 @@ class Behave(Phase):
             st.deter,
             st.chill,
             p,
-            *day_tables(p, pop.prop_values),
             d.true_ev,
             d.posts,
         )
