@@ -661,9 +661,11 @@ def serve(
     max_running: int | None = None,
 ) -> None:
     """Start the page and (unless told not to) open it in the browser."""
+    import logging
     import threading
     import webbrowser
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line a request
     jobs = Jobs(max_running)
     app = make_app(runs, jobs)
     if open_browser:
