@@ -188,14 +188,15 @@ def other_in_range(u: float, i: Int, lo: Int, size: Int) -> Int:
 @nb.njit(inline="always", cache=True)
 def poisson(u: float, lam: float) -> int:
     """Poisson(lam) by inversion of one uniform (lam is small: posting rates)."""
-    return poisson_e(u, lam, math.exp(-lam))
-
-
-@nb.njit(inline="always", cache=True)
-def poisson_e(u: float, lam: float, e: float) -> int:
-    """Poisson(lam) by inversion, given e = exp(-lam)."""
     if lam <= 0.0:
         return 0
+    return poisson_inv(u, lam, math.exp(-lam))[0]
+
+
+@nb.njit(inline="always")
+def poisson_inv(u: float, lam: float, e: float) -> tuple[int, float]:
+    """Poisson(lam) by inversion of u (the least k with u <= F(k)), given e = exp(-lam);
+    also F(k)."""
     p = e
     f = p
     k = 0
@@ -205,7 +206,7 @@ def poisson_e(u: float, lam: float, e: float) -> int:
         f += p
         if p < 1e-300:
             break
-    return k
+    return k, f
 
 
 # ---------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..constants import CHILD, LF_RODE_TRAIN, S_BEHAVE, TRUE_EVENT_NAMES
 from ..population import A_PLATFORM, A_SMOKER, A_SPEAKER, age_of
-from ..rng import bits, day_key, uniform, uniform2
+from ..rng import bits, day_key, poisson_inv, uniform, uniform2
 from ..state import Column, mult_of, mult_times
 from .base import Phase
 
@@ -31,22 +31,6 @@ _W21 = 2.0**-21  # width of a coarse purchase or posts cell
 # which gated event holds the minimum (second half); 7 the purchase's low bits; 8 the
 # posts' low bits
 _SLOT_GATE, _SLOT_BUY, _SLOT_POSTS = 6, 7, 8
-
-
-@nb.njit(inline="always")
-def _poisson(u, lam, e):
-    """Poisson(lam) by inversion of u (the least k with u <= F(k)), given e = exp(-lam);
-    also F(k)."""
-    p = e
-    f = p
-    k = 0
-    while u > f and k < 10000:
-        k += 1
-        p *= lam / k
-        f += p
-        if p < 1e-300:
-            break
-    return k, f
 
 
 @nb.njit(nogil=True, cache=True)
@@ -107,7 +91,7 @@ def behave_kernel(lo, hi, key, attrs, prop, prop_values, lflags, deter, chill, p
                 if maybe_posts and uq + _W21 > e0 and rate > 0.0:
                     u = uq
                     for r in range(2):
-                        npost, f = _poisson(u, rate, e0)
+                        npost, f = poisson_inv(u, rate, e0)
                         if r == 1 or uq + _W21 <= f:
                             break
                         u = uq + uniform(key, i, _SLOT_POSTS) * _W21
