@@ -6,6 +6,7 @@ from __future__ import annotations
 import pickle
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -214,6 +215,61 @@ def _finished_runs(root: Path | None) -> list[dict[str, str]]:
                 found.append({"label": str(rel) if str(rel) != "." else root.name,
                               "value": str(rel)})  # fmt: skip
     return found
+
+
+def _job_callbacks(
+    app: Any, jobs: Jobs, prefix: str, cancel: str, result: str, what: str,
+    draw: Callable[[Job], tuple[Any, str]],
+) -> None:  # fmt: skip
+    """The callbacks of a view that runs jobs (``prefix``-job, -poll, -status, -progress,
+    -done): polling is quick (state and progress only); the result is drawn once, by the
+    callback that the finished job's id triggers (a slow poll would be overtaken by the
+    next one and its answer dropped); cancel."""
+    from dash import Input, Output, State, html, no_update
+
+    @app.callback(
+        Output(f"{prefix}-status", "children"),
+        Output(f"{prefix}-progress", "value"),
+        Output(f"{prefix}-poll", "disabled", allow_duplicate=True),
+        Output(f"{prefix}-done", "data"),
+        Input(f"{prefix}-poll", "n_intervals"),
+        State("session", "data"),
+        State(f"{prefix}-job", "data"),
+        prevent_initial_call=True,
+    )
+    def _poll(_: int, session: str, job_id: str) -> Any:
+        job = jobs.get(session, job_id)
+        status, pct, more = _status(jobs, job, what)
+        if job is not None and job.state == "done":
+            return "Finished: drawing…", str(pct), True, job.id
+        return status, str(pct), not more, no_update
+
+    @app.callback(
+        Output(result, "children"),
+        Output(f"{prefix}-status", "children", allow_duplicate=True),
+        Input(f"{prefix}-done", "data"),
+        State("session", "data"),
+        prevent_initial_call=True,
+    )
+    def _draw(job_id: str, session: str) -> Any:
+        job = jobs.get(session, job_id)
+        if job is None or job.state != "done":
+            return no_update, no_update
+        try:
+            return draw(job)
+        except Exception as e:  # a broken result shows its error, the app stays up
+            return [], html.Span(f"Could not read the result: {e}", className="error")
+
+    @app.callback(
+        Output(f"{prefix}-status", "children", allow_duplicate=True),
+        Input(cancel, "n_clicks"),
+        State("session", "data"),
+        State(f"{prefix}-job", "data"),
+        prevent_initial_call=True,
+    )
+    def _cancel(_: int, session: str, job_id: str) -> Any:
+        jobs.cancel(session, job_id)
+        return "Cancelling…"
 
 
 def make_app(runs: Path | None = None, jobs: Jobs | None = None) -> Any:
@@ -454,54 +510,11 @@ def make_app(runs: Path | None = None, jobs: Jobs | None = None) -> Any:
             return no_update, no_update, html.Span(str(e), className="error")
         return job.id, False, "Starting…"
 
-    # polling is quick (state and progress only); the charts are drawn once, by the
-    # callback that the finished job's id triggers (a slow poll would be overtaken by
-    # the next one and its answer dropped)
-    @app.callback(
-        Output("x-status", "children"),
-        Output("x-progress", "value"),
-        Output("x-poll", "disabled", allow_duplicate=True),
-        Output("x-done", "data"),
-        Input("x-poll", "n_intervals"),
-        State("session", "data"),
-        State("x-job", "data"),
-        prevent_initial_call=True,
-    )
-    def _poll(_: int, session: str, job_id: str) -> Any:
-        job = jobs.get(session, job_id)
-        status, pct, more = _status(jobs, job, "the simulation")
-        done = job.id if job is not None and job.state == "done" else no_update
-        if done is not no_update:
-            status = "Drawing the charts…"
-        return status, str(pct), not more, done
+    def _draw_run(job: Job) -> tuple[Any, str]:
+        took = time.time() - job.submitted
+        return run_figures(job.dir / "run"), f"Done: the charts came {took:.1f} s after Run."
 
-    @app.callback(
-        Output("x-figures", "children"),
-        Output("x-status", "children", allow_duplicate=True),
-        Input("x-done", "data"),
-        State("session", "data"),
-        prevent_initial_call=True,
-    )
-    def _draw(job_id: str, session: str) -> Any:
-        job = jobs.get(session, job_id)
-        if job is None or job.state != "done":
-            return no_update, no_update
-        try:
-            figures = run_figures(job.dir / "run")
-        except Exception as e:  # a broken result shows its error, the app stays up
-            return [], html.Span(f"Could not read the run: {e}", className="error")
-        return figures, f"Done: the charts came {time.time() - job.submitted:.1f} s after Run."
-
-    @app.callback(
-        Output("x-status", "children", allow_duplicate=True),
-        Input("cancel", "n_clicks"),
-        State("session", "data"),
-        State("x-job", "data"),
-        prevent_initial_call=True,
-    )
-    def _cancel(_: int, session: str, job_id: str) -> Any:
-        jobs.cancel(session, job_id)
-        return "Cancelling…"
+    _job_callbacks(app, jobs, "x", "cancel", "x-figures", "the simulation", _draw_run)
 
     # -- compare ------------------------------------------------------------------------
     @app.callback(
@@ -538,49 +551,12 @@ def make_app(runs: Path | None = None, jobs: Jobs | None = None) -> Any:
             return no_update, no_update, html.Span(str(e), className="error")
         return job.id, False, "Starting…"
 
-    @app.callback(
-        Output("c-status", "children"),
-        Output("c-progress", "value"),
-        Output("c-poll", "disabled", allow_duplicate=True),
-        Output("c-done", "data"),
-        Input("c-poll", "n_intervals"),
-        State("session", "data"),
-        State("c-job", "data"),
-        prevent_initial_call=True,
-    )
-    def _poll_compare(_: int, session: str, job_id: str) -> Any:
-        job = jobs.get(session, job_id)
-        status, pct, more = _status(jobs, job, "the comparison")
-        done = job.id if job is not None and job.state == "done" else no_update
-        if done is not no_update:
-            status = "Drawing the comparison…"
-        return status, str(pct), not more, done
-
-    @app.callback(
-        Output("c-result", "children"),
-        Output("c-status", "children", allow_duplicate=True),
-        Input("c-done", "data"),
-        State("session", "data"),
-        prevent_initial_call=True,
-    )
-    def _draw_compare(job_id: str, session: str) -> Any:
-        job = jobs.get(session, job_id)
-        if job is None or job.state != "done":
-            return no_update, no_update
+    def _draw_comparison(job: Job) -> tuple[Any, str]:
         cmp = pickle.loads((job.dir / "comparison.pkl").read_bytes())
         took = time.time() - job.submitted
         return comparison_view(cmp), f"Done: the comparison came {took:.1f} s after Compare."
 
-    @app.callback(
-        Output("c-status", "children", allow_duplicate=True),
-        Input("c-cancel", "n_clicks"),
-        State("session", "data"),
-        State("c-job", "data"),
-        prevent_initial_call=True,
-    )
-    def _cancel_compare(_: int, session: str, job_id: str) -> Any:
-        jobs.cancel(session, job_id)
-        return "Cancelling…"
+    _job_callbacks(app, jobs, "c", "c-cancel", "c-result", "the comparison", _draw_comparison)
 
     # -- open ---------------------------------------------------------------------------
     def _run_dir(value: str | None) -> Path:
