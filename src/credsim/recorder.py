@@ -118,6 +118,13 @@ def _bits_set(v):
 
 EVENT_BITS = (1 << (N_TYPES + 1)) - 1  # observed events: a row each (bit N_TYPES: false flag)
 COURT_ROWS = DC_FIN_OPENED | DC_FIN_DROPPED | DC_DEF_OPENED | DC_DEF_DROPPED | DC_DEF_JUDGED
+_COURT_ROWS = (
+    (DC_FIN_OPENED, K_CASE, 0),
+    (DC_FIN_DROPPED, K_DROP, 0),
+    (DC_DEF_OPENED, K_CASE, 1),
+    (DC_DEF_DROPPED, K_DROP, 1),
+    (DC_DEF_JUDGED, K_JUDG, 1),
+)
 LIST_ROWS = DL_COURT_ENTRY | DL_SCORE_ENTRY | (31 * DL_EXIT_EXPIRY) | DL_APPEALED
 
 
@@ -295,57 +302,41 @@ def _agent_rows(
             truth = TRUTH_FALSE_FLAG if k == N_TYPES else TRUTH_TRUE
             dv = deltas[t] if scored[i] else 0.0
             w = _row(out, w, day, i, K_EVENT, t, truth, 0, dv, sc, -1)
+    # (each kind of row is written at one call site, in a loop: Numba types and inlines
+    # _row once a site, so fewer sites compile faster)
     if cr:
-        # codes: 0 financial, 1 defamation
-        if cr & DC_FIN_OPENED:
-            w = _row(out, w, day, i, K_CASE, 0, 0, 0, 0.0, sc, -1)
-        if cr & DC_FIN_DROPPED:
-            w = _row(out, w, day, i, K_DROP, 0, 0, 0, 0.0, sc, -1)
-        if cr & DC_DEF_OPENED:
-            w = _row(out, w, day, i, K_CASE, 1, 0, 0, 0.0, sc, -1)
-        if cr & DC_DEF_DROPPED:
-            w = _row(out, w, day, i, K_DROP, 1, 0, 0, 0.0, sc, -1)
-        if cr & DC_DEF_JUDGED:  # truth 2: a judgment on a false flag; flag 1: insincere
-            w = _row(
-                out,
-                w,
-                day,
-                i,
-                K_JUDG,
-                1,
-                2 if cr & DC_JUDGED_FALSE else 0,
-                1 if cr & DC_INSINCERE else 0,
-                0.0,
-                sc,
-                -1,
-            )
+        for mask, kind, code in _COURT_ROWS:  # codes: 0 financial, 1 defamation
+            if cr & mask:
+                judged = mask == DC_DEF_JUDGED  # truth 2: on a false flag; flag 1: insincere
+                truth = 2 if judged and cr & DC_JUDGED_FALSE else 0
+                flag = 1 if judged and cr & DC_INSINCERE else 0
+                w = _row(out, w, day, i, kind, code, truth, flag, 0.0, sc, -1)
     if dl:
         lf = lflags[i]
-        if dl & DL_COURT_ENTRY:
-            w = _row(
-                out,
-                w,
-                day,
-                i,
-                K_LIST,
-                case[i] >> 4,
-                2 if lf & LF_COURT_WRONGFUL else 0,
-                0,
-                0.0,
-                sc,
-                -1,
-            )
-        if dl & DL_SCORE_ENTRY:
-            fl = (1 if dl & DL_ENTRY_WRONGFUL and lf & LF_SCORE_WRONGFUL else 0) | (
-                2 if lf & LF_SCORE_ASSOC else 0
-            )
-            w = _row(out, w, day, i, K_LIST, 5, 1 if fl & 1 else 0, fl, 0.0, sc, -1)
-        for k in range(5):
-            if dl & (DL_EXIT_EXPIRY << k):
-                w = _row(out, w, day, i, K_EXIT, k, 0, 0, 0.0, sc, -1)
-        if dl & DL_APPEALED:
-            up = 1 if dl & (DL_EXIT_APPEAL_COURT | DL_EXIT_APPEAL_SCORE) else 0
-            w = _row(out, w, day, i, K_APPEAL, up, 0, 0, 0.0, sc, -1)
+        for k in range(8):  # a court entry, a score entry, five kinds of exit, an appeal
+            if k == 0:
+                if not dl & DL_COURT_ENTRY:
+                    continue
+                kind, code, truth, flag = K_LIST, case[i] >> 4, 0, 0
+                if lf & LF_COURT_WRONGFUL:
+                    truth = 2
+            elif k == 1:
+                if not dl & DL_SCORE_ENTRY:
+                    continue
+                flag = (1 if dl & DL_ENTRY_WRONGFUL and lf & LF_SCORE_WRONGFUL else 0) | (
+                    2 if lf & LF_SCORE_ASSOC else 0
+                )
+                kind, code, truth = K_LIST, 5, flag & 1
+            elif k < 7:
+                if not dl & (DL_EXIT_EXPIRY << (k - 2)):
+                    continue
+                kind, code, truth, flag = K_EXIT, k - 2, 0, 0
+            else:
+                if not dl & DL_APPEALED:
+                    continue
+                up = 1 if dl & (DL_EXIT_APPEAL_COURT | DL_EXIT_APPEAL_SCORE) else 0
+                kind, code, truth, flag = K_APPEAL, up, 0, 0
+            w = _row(out, w, day, i, kind, code, truth, flag, 0.0, sc, -1)
     if rq:
         for s in range(N_SERVICES):
             if (rq >> s) & 1 and ((svc_out[i] >> (2 * s)) & 3) == DENIED:
