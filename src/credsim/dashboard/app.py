@@ -616,7 +616,7 @@ def make_app(runs: Path | None = None, jobs: Jobs | None = None) -> Any:
             return html.Div(str(e), className="error")
         return html.Div(
             [html.H3(story.headline),
-             html.Ul([html.Li(line) for line in story.summary_lines()[1:]])  # (after the headline),
+             html.Ul([html.Li(line) for line in story.summary_lines()[1:]]),
              *_figures([story.chart()])],
             id="story",
         )  # fmt: skip
