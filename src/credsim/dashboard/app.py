@@ -17,6 +17,7 @@ from .controls import CONTROLS, preset_values
 from .jobs import Busy, Job, Jobs
 
 POLL_MS = 500
+START = {"a": "as-reported", "b": "accountable"}  # the designs Compare opens with
 AGENTS = (10_000, 20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000)
 SECTION_TITLES = {
     "scores": "Scores",
@@ -97,25 +98,43 @@ def _check(preset: str, sets: list[str], agents: Any, days: Any, seed: Any = 1) 
     load_scenario(preset, sets + size)
 
 
-def _sizes() -> Any:
+def _sizes(prefix: str = "") -> Any:
+    """Agents and days (ids ``{prefix}agents``, ``{prefix}days``)."""
     from dash import dcc, html
 
     return [
         html.Label("Agents "),
         dcc.Dropdown(
-            id="agents",
+            id=f"{prefix}agents",
             options=[{"label": f"{a:,}", "value": a} for a in AGENTS],
             value=20_000,
             clearable=False,
             style={"width": "140px"},
-        ),  # fmt: skip
+        ),
         html.Label("Days "),
         dcc.Input(
-            id="days", type="number", min=1, max=3650, step=1, value=90, style={"width": "80px"}
+            id=f"{prefix}days",
+            type="number",
+            min=1,
+            max=3650,
+            step=1,
+            value=90,
+            style={"width": "80px"},
         ),  # fmt: skip
-        html.Label("Seed "),
-        dcc.Input(id="seed", type="number", min=0, step=1, value=1, style={"width": "70px"}),
     ]
+
+
+def _progress(prefix: str) -> Any:
+    """A job's progress bar and status line (``{prefix}-progress``, ``{prefix}-status``)."""
+    from dash import html
+
+    return html.Div(
+        [
+            html.Progress(id=f"{prefix}-progress", value="0", max="100", style={"width": "320px"}),
+            html.Span(id=f"{prefix}-status", className="status"),
+        ],
+        className="row",
+    )
 
 
 def _figures(charts: list[C.Chart]) -> list[Any]:
@@ -299,21 +318,22 @@ def make_app(runs: Path | None = None, jobs: Jobs | None = None) -> Any:
                             style={"width": "200px"},
                         ),
                         *_sizes(),
+                        html.Label("Seed "),
+                        dcc.Input(
+                            id="seed",
+                            type="number",
+                            min=0,
+                            step=1,
+                            value=1,
+                            style={"width": "70px"},
+                        ),
                         html.Button("Run", id="run", n_clicks=0),
                         html.Button("Cancel", id="cancel", n_clicks=0),
                     ],
                     className="row",
                 ),  # fmt: skip
                 html.Div(_controls("x-", base), className="controls", id="x-controls"),
-                html.Div(
-                    [
-                        html.Progress(
-                            id="x-progress", value="0", max="100", style={"width": "320px"}
-                        ),
-                        html.Span(id="x-status", className="status"),
-                    ],
-                    className="row",
-                ),  # fmt: skip
+                _progress("x"),
                 dcc.Loading(html.Div(id="x-figures")),
             ]
         )
@@ -330,23 +350,7 @@ def make_app(runs: Path | None = None, jobs: Jobs | None = None) -> Any:
                             value=3,
                             style={"width": "60px"},
                         ),
-                        html.Label("Agents "),
-                        dcc.Dropdown(
-                            id="c-agents",
-                            options=[{"label": f"{a:,}", "value": a} for a in AGENTS],
-                            value=20_000,
-                            clearable=False,
-                            style={"width": "140px"},
-                        ),
-                        html.Label("Days "),
-                        dcc.Input(
-                            id="c-days",
-                            type="number",
-                            min=1,
-                            max=3650,
-                            value=90,
-                            style={"width": "80px"},
-                        ),
+                        *_sizes("c-"),
                         html.Button("Compare", id="c-run", n_clicks=0),
                         html.Button("Cancel", id="c-cancel", n_clicks=0),
                     ],
@@ -360,16 +364,14 @@ def make_app(runs: Path | None = None, jobs: Jobs | None = None) -> Any:
                                 dcc.Dropdown(
                                     id=f"{side}-preset",
                                     options=presets,
-                                    value="as-reported" if side == "a" else "accountable",
+                                    value=START[side],
                                     clearable=False,
                                     style={"width": "200px"},
                                 ),
                                 html.Div(
                                     _controls(
                                         f"{side}-",
-                                        preset_values(
-                                            "as-reported" if side == "a" else "accountable"
-                                        ),
+                                        preset_values(START[side]),
                                     ),
                                     className="controls",
                                     id=f"{side}-controls",
@@ -381,15 +383,7 @@ def make_app(runs: Path | None = None, jobs: Jobs | None = None) -> Any:
                     ],
                     className="row",
                 ),
-                html.Div(
-                    [
-                        html.Progress(
-                            id="c-progress", value="0", max="100", style={"width": "320px"}
-                        ),
-                        html.Span(id="c-status", className="status"),
-                    ],
-                    className="row",
-                ),  # fmt: skip
+                _progress("c"),
                 dcc.Loading(html.Div(id="c-result")),
             ]
         )
