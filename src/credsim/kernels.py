@@ -162,11 +162,6 @@ def push_kernel(changed, delta, indptr, nbr, active, scored, fsum, nblocks):
                 e += 1
 
 
-def push_blocks() -> int:
-    """How many ranges of friends the push splits into: one a thread."""
-    return nb.get_num_threads()
-
-
 def push_changes(sim: Any, changed: np.ndarray | None = None) -> None:
     """Bring friends' sums up to date after the ledgers of ``changed`` (by default every
     scored agent whose ``sim.day.delta`` is not zero) moved by ``sim.day.delta``."""
@@ -176,6 +171,5 @@ def push_changes(sim: Any, changed: np.ndarray | None = None) -> None:
     if changed is None:
         changed = changed_of(sim.day.delta, st.scored, N_CHUNKS)
     if changed.size:
-        push_kernel(
-            changed, sim.day.delta, g.indptr, g.nbr, g.active, st.scored, st.fsum, push_blocks()
-        )
+        nblocks = nb.get_num_threads()  # one range of friends a thread
+        push_kernel(changed, sim.day.delta, g.indptr, g.nbr, g.active, st.scored, st.fsum, nblocks)

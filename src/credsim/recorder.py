@@ -257,17 +257,16 @@ def record_kernel(
 
 @nb.njit(inline="always")
 def _row(out, w, day, i, kind, code, truth, flags, delta, score, other):
-    if out.shape[0] > 0:
-        r = out[w]  # (fields set as attributes: far quicker to compile than r["day"])
-        r.day = day
-        r.agent = i
-        r.kind = kind
-        r.code = code
-        r.truth = truth
-        r.flags = flags
-        r.delta = delta
-        r.score = score
-        r.other = other
+    r = out[w]  # (fields set as attributes: far quicker to compile than r["day"])
+    r.day = day
+    r.agent = i
+    r.kind = kind
+    r.code = code
+    r.truth = truth
+    r.flags = flags
+    r.delta = delta
+    r.score = score
+    r.other = other
     return w + 1
 
 
@@ -292,8 +291,8 @@ def _agent_rows(
     deltas,
     out,
 ):
-    """Agent i's rows written from position w of ``out`` (or counted if it is empty);
-    returns the position after them."""
+    """Agent i's rows written from position w of ``out``; returns the position after
+    them (_nrows counts them beforehand)."""
     o, cr, dl, rq = obs[i], court[i], lst[i], svc_req[i]
     sc = score[i]
     for k in range(N_TYPES + 1):
@@ -402,9 +401,6 @@ def _ledger_false(w, day, scored, score, deltas, ft, ftype, fsrc, out):
         j = ft[k]
         dv = deltas[ftype[k]] if scored[j] else 0.0
         w = _row(out, w, day, j, K_EVENT, ftype[k], TRUTH_MISID, 0, dv, score[j], fsrc[k])
-
-
-_NO_ROWS = np.zeros(0, LEDGER_DTYPE)
 
 
 @dataclass(frozen=True)

@@ -145,26 +145,6 @@ def _gate(pmax):
     return 1.0 - q4 * q4 * q + 1e-12
 
 
-KEYS = (
-    "p_community_service",
-    "p_domestic_purchase",
-    "p_smoking_in_public",
-    "p_traffic_violation",
-    "p_smoking_on_train",
-    "p_debt_default",
-    "p_fraud",
-    "p_tax_evasion",
-    "post_rate",
-    "post_rate_speaker",
-    "critical",
-    "critical_speaker",
-    "misinfo",
-    "flag_false",
-    "flag_critical",
-    "flag_other",
-)
-
-
 class BehaveParams(NamedTuple):
     """The behave section on one day, as the kernel reads it: daily rates and shares (the
     scenario's keys), and two tables made from them (day_tables): ``pre[speaker]`` =
@@ -201,6 +181,10 @@ class BehaveParams(NamedTuple):
     @classmethod
     def on(cls, pa: DayParams, day: int, prop_values: np.ndarray) -> BehaveParams:
         return cls.of({k: pa.at(f"behave.{k}", day) for k in KEYS}, prop_values)
+
+
+# the scenario's behave keys, in the order of BehaveParams (the tables pre and gbar last)
+KEYS = BehaveParams._fields[:-2]
 
 
 def day_tables(p: BehaveParams, prop_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
