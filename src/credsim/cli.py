@@ -1,5 +1,5 @@
-"""The command line: ``credsim run``, ``presets``, ``report``, ``compare``, ``explain``,
-``query``; ``credsim --version``."""
+"""The command line: ``credsim run``, ``presets``, ``report``, ``compare``, ``sweep``,
+``explain``, ``query``, ``dashboard``; ``credsim --version``."""
 
 from __future__ import annotations
 
@@ -659,6 +659,180 @@ def compare(
             "not national estimates.[/]"
         )
     console.print(f"comparison: [bold]{path}[/] (table: compare.csv, runs: replicates.csv)")
+
+
+class RunsPerMinute(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        rate = task.fields.get("rate")
+        return Text(f"{rate:.1f} runs/min" if rate else "- runs/min", style="cyan")
+
+
+@app.command(cls=_Command)
+def sweep(
+    scenario: Annotated[
+        str, typer.Argument(metavar="SCENARIO", help="a preset name or a scenario TOML file")
+    ],
+    vary: Annotated[
+        list[str],
+        typer.Option(
+            metavar="KEY=SPEC",
+            help="a parameter and its values (repeatable): a grid takes a,b,c or lo:hi:n[:log], "
+            "a sampled design lo:hi[:log]; KEY[I] is the I-th value of a schedule",
+        ),
+    ],
+    replicates: Annotated[
+        int, typer.Option(metavar="R", help="runs of each point, seeds seed, seed+1, ...")
+    ] = 1,
+    design: Annotated[
+        str, typer.Option(metavar="DESIGN", help="grid, lhs, morris or sobol")
+    ] = "grid",
+    samples: Annotated[
+        int | None,
+        typer.Option(
+            metavar="N",
+            help="sampled designs: LHS points, Morris trajectories or Sobol base samples "
+            "(a power of 2)",
+        ),
+    ] = None,
+    agents: Annotated[
+        int | None,
+        typer.Option(metavar="N", show_default=THE_SCENARIOS, help="number of synthetic agents"),
+    ] = None,
+    days: Annotated[
+        int | None, typer.Option(metavar="N", show_default=THE_SCENARIOS, help="days to simulate")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(metavar="N", show_default=THE_SCENARIOS, help="first seed")
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", metavar="KEY=VALUE", help="override a parameter at every point"),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(metavar="DIR", show_default="sweeps/SCENARIO", help="the sweep directory"),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(metavar="N", show_default="cores / threads", help="runs at once"),
+    ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(metavar="T", show_default="1, or cores / workers", help="threads of each run"),
+    ] = None,
+    executor: Annotated[
+        str,
+        typer.Option(
+            metavar="KIND",
+            help="processes (this machine) or mpi (under mpiexec -n P: rank 0 leads, "
+            "P - 1 ranks run)",
+        ),
+    ] = "processes",
+    keep_runs: Annotated[
+        bool, typer.Option(help="keep every run's directory under DIR/runs")
+    ] = False,
+    force: Annotated[bool, typer.Option(help="replace the sweep in DIR")] = False,
+    quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+) -> None:
+    """Run a scenario at every point of a design, each point with the same seeds.
+
+    Writes DIR/sweep.parquet (one row per run: the varied values, the seed, every
+    headline measure, the wall time) and DIR/sweep.json (the design and the command).
+    An interrupted sweep resumes: run the same command again."""
+    from .sweep import plan, run_sweep
+
+    if executor not in ("processes", "mpi"):
+        _fail(CredsimError(f"--executor {executor}: must be processes or mpi"))
+    out = out or Path("sweeps") / (Path(scenario.rstrip("/")).stem or scenario)
+    command = "credsim " + " ".join(sys.argv[1:])
+
+    def go(ex: Any, n_workers: int | None) -> None:
+        bar = Progress(
+            TextColumn("[bold]runs"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            RunsPerMinute(),
+            TimeElapsedColumn(),
+            TextColumn("left"),
+            TimeRemainingColumn(),
+            console=console,
+            disable=quiet,
+        )
+        task: list = []
+        state = {"done": 0, "total": 0}
+
+        def start(done: int, total: int) -> None:
+            state.update(done=done, total=total)
+            if done:
+                console.print(f"resuming {out}: {done:,} of {total:,} runs done")
+            bar.start()
+            task.append(bar.add_task("runs", total=total, completed=done, rate=None))
+
+        def tick(done: int, total: int, rate: float) -> None:
+            state["done"] = done
+            bar.update(task[0], completed=done, rate=rate)
+
+        try:
+            p = plan(scenario, vary, replicates, design, samples, agents, days, seed, set_, command)
+            try:
+                df = run_sweep(
+                    p,
+                    out,
+                    n_workers if ex is not None else workers,
+                    threads,
+                    keep_runs,
+                    force,
+                    executor=ex,
+                    progress=tick,
+                    on_start=start,
+                )
+            finally:
+                bar.stop()
+        except CredsimError as e:
+            _fail(e)
+            return
+        except KeyboardInterrupt:
+            err_console.print(
+                f"interrupted: {state['done']:,} of {state['total']:,} runs done; run the "
+                "same command again to resume"
+            )
+            raise typer.Exit(130) from None
+        failed = df[df["status"] != "ok"]
+        wall = float(df["wall_s"].sum())
+        console.print(
+            f"sweep: [bold]{out}[/] ({len(df):,} runs, {wall / 60:.1f} min of run time; "
+            f"table: sweep.parquet, design: sweep.json)"
+        )
+        if len(failed):
+            for r in failed.head(5).itertuples():
+                err_console.print(f"[yellow]failed:[/] point {r.point}, seed {r.seed}: {r.error}")
+            err_console.print(
+                f"{len(failed)} run(s) failed after 2 attempts; run the same command again "
+                "to retry them"
+            )
+            raise typer.Exit(1)
+
+    if executor == "processes":
+        go(None, None)
+        return
+    try:
+        from mpi4py import MPI
+        from mpi4py.futures import MPICommExecutor
+    except ImportError:
+        _fail(CredsimError("--executor mpi: mpi4py is not installed (pip install 'credsim[mpi]')"))
+        return
+    comm = MPI.COMM_WORLD
+    if comm.Get_size() < 2:
+        _fail(
+            CredsimError(
+                "--executor mpi needs at least 2 MPI processes: mpiexec -n P credsim sweep ... "
+                "with P >= 2 (rank 0 leads, the others run)"
+            )
+        )
+    with MPICommExecutor(comm, root=0) as ex:
+        if ex is None:  # a worker rank: it ran tasks until rank 0 was done
+            return
+        go(ex, workers or comm.Get_size() - 1)
 
 
 @app.command(cls=_Command)
