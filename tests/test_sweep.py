@@ -50,6 +50,9 @@ def test_schedule_value_and_ranges():
     assert [pt[0] for pt in p.meta["points"][::3]] == pytest.approx([0.1, 0.2, 0.3])
     assert [pt[1] for pt in p.meta["points"][:3]] == pytest.approx([0.001, 0.01, 0.1])
     # an integer key takes whole numbers; a schedule's I-th value is a factor of its own
+    sw = plan("as-reported", ["listing.due_process=false,true"], **SMALL)
+    assert [t["scenario"]["listing"]["due_process"] for t in sw.tasks] == [False, True]
+    assert [t["row"]["listing.due_process"] for t in sw.tasks] == [0.0, 1.0]
     q = plan("as-reported", ["run.days=10,20.4"], agents=1000)
     assert [t["scenario"]["run"]["days"] for t in q.tasks] == [10, 20]
     sched = {"score.association_weight": {"days": [0, 10], "values": [0.1, 0.2]}}
@@ -72,7 +75,9 @@ def test_schedule_value_and_ranges():
         (["score.association_weight=0,x"], "grid", "'x' is not a number"),
         (["observe.misid=0.5,2"], "grid", "sweep point 1 (observe.misid=2.0): "),
         (["score.association_weight[0]=1,2"], "grid", "is not a schedule"),
-        (["score.scored=1,2"], "grid", "not a numeric parameter"),
+        (["score.scored=1,2"], "grid", "not a numeric parameter or a switch"),
+        (["listing.due_process=yes"], "grid", "a switch takes true, false, 1 or 0"),
+        (["listing.due_process=0:1"], "lhs", "a switch is varied on a grid only"),
         (["score.association_weight=0:1"], "sobol", "needs --samples"),
     ],
 )

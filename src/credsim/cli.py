@@ -799,8 +799,9 @@ def sweep(
             raise typer.Exit(130) from None
         failed = df[df["status"] != "ok"]
         wall = float(df["wall_s"].sum())
+        took = f"{wall:.1f} s" if wall < 120 else f"{wall / 60:.1f} min"
         console.print(
-            f"sweep: [bold]{out}[/] ({len(df):,} runs, {wall / 60:.1f} min of run time; "
+            f"sweep: [bold]{out}[/] ({len(df):,} runs, {took} of run time; "
             f"table: sweep.parquet, design: sweep.json)"
         )
         if len(failed):

@@ -27,6 +27,7 @@ HEADLINE: dict[str, tuple[str, str]] = {
     "wrongful_entries": ("wrongful listing entries", "entries"),
     "wrongful_share_of_entries": ("wrongful share of listing entries", "share"),
     "association_entries": ("listing entries by association", "entries"),
+    "score_entries": ("listing entries by score", "entries"),
     "false_flags": ("falsely flagged posts (observed)", "events"),
     "misidentified_events": ("misidentified camera events", "events"),
     "rumours_observed": ("rumours observed", "events"),
@@ -37,6 +38,7 @@ HEADLINE: dict[str, tuple[str, str]] = {
     "edges_cut": ("friendships cut", "friendships"),
     "active_edges_end": ("active friendships on the last day", "friendships"),
     "posts_last_day": ("posts on the last day", "posts"),
+    "posts_change": ("change in posts, first to last day", "share"),
     "score_mean_end": ("mean score on the last day", "points"),
     "score_gini_end": ("Gini of scores on the last day", "index"),
 }
@@ -47,6 +49,7 @@ SCALED = (
     "listing_entries",
     "wrongful_entries",
     "association_entries",
+    "score_entries",
     "misidentified_events",
     "false_flags",
     "flights_denied",

@@ -582,6 +582,7 @@ def summarise(res: Result) -> dict[str, Any]:
         if entries
         else 0.0,
         "association_entries": int(col("entries_association").sum()),
+        "score_entries": int(col("entries_score").sum()),
         "false_flags": int(col("false_flag_rumour").sum()),
         "misidentified_events": int(
             col("misidentified_smoking_in_public").sum()
@@ -594,6 +595,7 @@ def summarise(res: Result) -> dict[str, Any]:
         "active_edges_end": int(col("active_edges")[last]),
         "posts_day0": int(col("posts")[0]),
         "posts_last_day": int(col("posts")[last]),
+        "posts_change": float(col("posts")[last] / col("posts")[0] - 1) if col("posts")[0] else 0.0,
         "score_mean_end": float(col("score_mean")[last]),
         "score_gini_end": float(col("score_gini")[last]),
     }

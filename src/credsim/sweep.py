@@ -68,6 +68,7 @@ class Factor:
     hi: float = math.nan
     log: bool = False
     integer: bool = False
+    boolean: bool = False  # a switch: 0 (false) or 1 (true), on a grid only
 
     @property
     def path(self) -> list[str]:
@@ -83,6 +84,10 @@ class Factor:
     def value(self, v: float) -> float | int:
         return int(round(v)) if self.integer else float(v)
 
+    def setting(self, v: float) -> float | int | bool:
+        """The value as the scenario takes it (a switch's 0/1 as false/true)."""
+        return bool(v) if self.boolean else self.value(v)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "key": self.key,
@@ -91,11 +96,17 @@ class Factor:
             "hi": self.hi,
             "log": self.log,
             "integer": self.integer,
+            "boolean": self.boolean,
             **({"values": self.values} if self.values is not None else {}),
         }
 
 
-def _num(text: str, what: str) -> float:
+def _num(text: str, what: str, switch: bool = False) -> float:
+    if switch:
+        t = text.strip().lower()
+        if t not in ("true", "false", "0", "1"):
+            raise CredsimError(f"{what}: {text!r}: a switch takes true, false, 1 or 0")
+        return float(t in ("true", "1"))
     try:
         v = float(text)
     except ValueError:
@@ -118,10 +129,13 @@ def parse_vary(text: str, design: str, base: dict[str, Any]) -> Factor:
     f = Factor(key=key, spec=spec)
     _check_key(f, base)
     f.integer = _is_integer(f)
+    f.boolean = _is_switch(f, base)
     parts = spec.split(":")
+    if f.boolean and (design != "grid" or len(parts) != 1):
+        raise CredsimError(f"{what}={spec}: a switch is varied on a grid only, as true,false")
     if design == "grid":
         if len(parts) == 1:
-            vals = [_num(p.strip(), what) for p in spec.split(",") if p.strip()]
+            vals = [_num(p.strip(), what, f.boolean) for p in spec.split(",") if p.strip()]
             if not vals:
                 raise CredsimError(f"{what}: no values (give a,b,c or lo:hi:n[:log])")
         elif len(parts) in (3, 4) and (len(parts) == 3 or parts[3] == "log"):
@@ -172,8 +186,15 @@ def _check_key(f: Factor, base: dict[str, Any]) -> None:
         return
     if f.index is not None:
         raise CredsimError(f"--vary {f.key}: {'.'.join(f.path)} is not a schedule")
-    if isinstance(d, bool) or not isinstance(d, (int, float)):
-        raise CredsimError(f"--vary {f.key}: not a numeric parameter (it is {d!r})")
+    if not isinstance(d, (int, float)):
+        raise CredsimError(f"--vary {f.key}: not a numeric parameter or a switch (it is {d!r})")
+
+
+def _is_switch(f: Factor, base: dict[str, Any]) -> bool:
+    d: Any = base
+    for p in f.path:
+        d = d[p]
+    return isinstance(d, bool)
 
 
 def _is_integer(f: Factor) -> bool:
@@ -181,7 +202,7 @@ def _is_integer(f: Factor) -> bool:
     return fld is not None and fld.annotation is int
 
 
-def set_value(data: dict[str, Any], f: Factor, v: float | int) -> None:
+def set_value(data: dict[str, Any], f: Factor, v: float) -> None:
     """Set factor ``f`` to ``v`` in the scenario dict ``data``."""
     d = data
     for p in f.path[:-1]:
@@ -189,7 +210,7 @@ def set_value(data: dict[str, Any], f: Factor, v: float | int) -> None:
     last = f.path[-1]
     i = f.index
     if i is None:
-        d[last] = v
+        d[last] = f.setting(v)
     else:
         sched = d[last]
         if isinstance(sched, Schedule):
