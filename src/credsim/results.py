@@ -582,6 +582,7 @@ def summarise(res: Result) -> dict[str, Any]:
         if entries
         else 0.0,
         "association_entries": int(col("entries_association").sum()),
+        "wrongful_listed_days": int(col("listed_wrongful").sum()),
         "score_entries": int(col("entries_score").sum()),
         "false_flags": int(col("false_flag_rumour").sum()),
         "misidentified_events": int(
