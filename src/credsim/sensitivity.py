@@ -679,9 +679,8 @@ def response_chart(sens: Sensitivity, measure: str) -> C.Chart:
         color = C.PALETTE[j % len(C.PALETTE)]
         lo, hi = c["lo"].to_numpy(np.float64), c["hi"].to_numpy(np.float64)
         if np.isfinite(lo).any():
-            series.append(
-                C.Series(f"{_short(key)}: 95 % interval", x, lo, "band", upper=hi, color=color)
-            )
+            # unnamed: one legend entry a factor (the caption says what the bands are)
+            series.append(C.Series("", x, lo, "band", upper=hi, color=color))
         series.append(C.Series(_short(key), x, c["mean"].to_numpy(np.float64), color=color))
     R = int(sens.meta.get("replicates") or 1)
     band = f"; bands: 95 % t intervals across the {R} replicates" if R > 1 else ""
