@@ -837,6 +837,44 @@ def sweep(
 
 
 @app.command(cls=_Command)
+def sensitivity(
+    sweep_dir: Annotated[Path, typer.Argument(metavar="SWEEP", help="a sweep directory")],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            show_default="SWEEP",
+            help="directory for sensitivity.html, indices.csv, curves.csv and figures/",
+        ),
+    ] = None,
+    measure: Annotated[
+        list[str] | None,
+        typer.Option(metavar="KEY", help="a headline measure to analyse (repeatable; default all)"),
+    ] = None,
+    force: Annotated[bool, typer.Option(help="overwrite the analysis already there")] = False,
+) -> None:
+    """Which parameters of a sweep drive each headline measure.
+
+    Morris (mu*, sigma) and Sobol (first and total) indices with 95 % intervals from a
+    sweep of that design, RBD-FAST first-order indices from a Latin hypercube, and
+    partial-dependence curves with 95 % bands across replicates from a grid."""
+    from .sensitivity import check_out
+    from .sensitivity import sensitivity as analyse
+
+    try:
+        check_out(out or sweep_dir, force)
+        sens = analyse(sweep_dir, measure or None)
+        path = sens.save(out, force=force)
+    except CredsimError as e:
+        _fail(e)
+        return
+    console.print(repr(sens))
+    for n in sens.notes:
+        console.print(f"[yellow]note:[/] {n}", highlight=False)
+    console.print(f"sensitivity: [bold]{path}[/] (indices.csv, curves.csv, figures/)")
+
+
+@app.command(cls=_Command)
 def explain(
     run_dir: Annotated[Path, typer.Argument(metavar="RUN", help="a run directory")],
     agent: Annotated[int | None, typer.Option(metavar="ID", help="the agent's index")] = None,

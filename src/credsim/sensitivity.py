@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.stats
 
 from . import charts as C
+from .compare import t975
 from .errors import CredsimError
 from .report import HEADLINE
 
@@ -298,10 +298,6 @@ def _prepare(
 
 # ------------------------------------------------------------------------------------
 # Analysis
-
-
-def t975(df: int) -> float:
-    return float(scipy.stats.t.ppf(0.975, df)) if df >= 1 else math.nan
 
 
 def noise_share(y: np.ndarray) -> float:

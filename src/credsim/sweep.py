@@ -510,9 +510,13 @@ def _prepare(out: Path, p: Plan, force: bool) -> pd.DataFrame:
         if (out / SWEEP_PARQUET).exists():
             raise CredsimError(f"{out}: holds {SWEEP_PARQUET} but no {SWEEP_JSON}; use --out DIR")
         return _table([], p.factors)
-    if force:
-        for name in SWEEP_FILES:
+    if force:  # the sweep's own files, and an analysis of it
+        from .sensitivity import FIGURE_PREFIX, SENSITIVITY_FILES
+
+        for name in SWEEP_FILES + SENSITIVITY_FILES:
             (out / name).unlink(missing_ok=True)
+        for png in (out / "figures").glob(f"{FIGURE_PREFIX}*.png"):
+            png.unlink()
         shutil.rmtree(out / RUNS_DIR, ignore_errors=True)
         return _table([], p.factors)
     old, rows = load_sweep(out)
