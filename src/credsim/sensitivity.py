@@ -104,7 +104,7 @@ class Sensitivity:
             f"{len(self.measures)} measures, {self.meta.get('replicates', 1)} replicate(s); "
             f"{IMPORTANCE[self.design]} by measure and factor)"
         )
-        t = self.table().map(lambda v: C.fmt(v, 3))
+        t = self.table().map(lambda v: _index(v, IMPORTANCE[self.design]))
         t.columns = [_short(str(c)) for c in t.columns]
         t.index.name = None
         return head + "\n" + t.to_string()
@@ -715,6 +715,17 @@ def _pct(v: Any) -> str:
     return "< 1 %" if 0 < x < 0.005 else f"{100 * x:.0f} %"
 
 
+def _share(v: Any) -> str:
+    """A share of variance (Sobol, RBD-FAST, a grid's main effect) to 3 decimals."""
+    x = C.num(v)
+    return "–" if math.isnan(x) else f"{x:.3f}".replace("-0.000", "0.000")
+
+
+def _index(v: Any, column: str) -> str:
+    """An index as a table shows it: shares to 3 decimals, mu and sigma as numbers."""
+    return _share(v) if column in ("S1", "ST") else C.fmt(C.num(v), 3)
+
+
 def _pm(v: Any) -> str:
     x = C.num(v)
     return "–" if math.isnan(x) else "± " + C.fmt(x, 3)
@@ -737,7 +748,7 @@ def _detail_html(sens: Sensitivity) -> str:
     }[design]
     rows = []
     for r in t.to_dict("records"):
-        vals = [_pm(r[c]) if c.endswith("_conf") else C.num(r[c]) for c in cols]
+        vals = [_pm(r[c]) if c.endswith("_conf") else _index(r[c], c) for c in cols]
         rank = "–" if r["rank"] is None or r["rank"] is pd.NA else str(r["rank"])
         rows.append(
             [
@@ -782,7 +793,7 @@ def _overview_html(sens: Sensitivity) -> str:
     rows = []
     for m in sens.measures:
         name, unit = label(m)
-        rows.append([name, unit, *[C.num(v) for v in t.loc[m]], _pct(ns[m])])
+        rows.append([name, unit, *[_index(v, index) for v in t.loc[m]], _pct(ns[m])])
     heads = ["measure", "unit", *[_short(k) for k in sens.factors], "noise share"]
     return C.table_html(
         heads,
