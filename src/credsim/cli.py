@@ -868,10 +868,38 @@ def sensitivity(
     except CredsimError as e:
         _fail(e)
         return
-    console.print(repr(sens))
+    console.print(_sensitivity_table(sens))
     for n in sens.notes:
         console.print(f"[yellow]note:[/] {n}", highlight=False)
     console.print(f"sensitivity: [bold]{path}[/] (indices.csv, curves.csv, figures/)")
+
+
+def _sensitivity_table(sens: Any) -> Table:
+    """Each measure's three most influential factors with their index, and its noise."""
+    from .sensitivity import IMPORTANCE, _index, label
+
+    index = IMPORTANCE[sens.design]
+    t = Table(
+        title=f"sensitivity ({sens.design}: {index}), {len(sens.factors)} factors",
+        title_justify="left",
+    )
+    t.add_column("measure")
+    for k in ("1st", "2nd", "3rd")[: len(sens.factors)]:
+        t.add_column(k)
+    t.add_column("noise", justify="right")
+    noise = sens.indices.groupby("measure", sort=False)["noise_share"].first()
+    table = sens.table()
+    for m in sens.measures:
+        row = table.loc[m].astype(float)
+        if not (row.abs() > 0).any():
+            cells = ["[dim]constant[/]"] + [""] * (min(3, len(row)) - 1)
+            shown = "–"
+        else:
+            top = row.abs().sort_values(ascending=False).index[:3]
+            cells = [f"{k} [cyan]{_index(row[k], index)}[/]" for k in top]
+            shown = f"{100 * float(noise[m]):.0f} %"
+        t.add_row(label(m)[0], *cells, shown)
+    return t
 
 
 @app.command(cls=_Command)
