@@ -772,6 +772,10 @@ def sweep(
             state["done"] = done
             bar.update(task[0], completed=done, rate=rate)
 
+        def stop(signum: int, frame: FrameType | None) -> None:
+            raise KeyboardInterrupt  # a scheduler's SIGTERM stops the sweep as Ctrl-C does
+
+        previous = signal.signal(signal.SIGTERM, stop)
         try:
             p = plan(scenario, vary, replicates, design, samples, agents, days, seed, set_, command)
             try:
@@ -797,6 +801,8 @@ def sweep(
                 "same command again to resume"
             )
             raise typer.Exit(130) from None
+        finally:
+            signal.signal(signal.SIGTERM, previous)
         failed = df[df["status"] != "ok"]
         wall = float(df["wall_s"].sum())
         took = f"{wall:.1f} s" if wall < 120 else f"{wall / 60:.1f} min"

@@ -545,7 +545,13 @@ def sensitivity(
 
 
 def _short(key: str) -> str:
-    return key if len(key) <= 28 else "…" + key[-27:]
+    """A factor's key for a chart: a long one loses its leading sections
+    (``score.deltas.traffic_violation`` -> ``deltas.traffic_violation``)."""
+    parts = key.split(".")
+    while len(".".join(parts)) > 28 and len(parts) > 1:
+        parts = parts[1:]
+    short = ".".join(parts)
+    return short if len(short) <= 28 else "…" + short[-27:]
 
 
 def label(measure: str) -> tuple[str, str]:

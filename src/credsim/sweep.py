@@ -300,6 +300,20 @@ def run_one(task: dict[str, Any]) -> dict[str, Any]:
 # Executors
 
 
+def _watch_parent() -> None:
+    """In a worker: end when the sweep's process is gone (killed), not run on alone."""
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 class _Slots:
     """A process pool of single-worker executors: a worker that dies breaks only its own
     executor, so the run it held is known; that slot is started again."""
@@ -314,7 +328,9 @@ class _Slots:
     def submit(self, slot: int, fn: Callable[..., Any], arg: Any) -> Future[Any]:
         pool = self.pools[slot]
         if pool is None:
-            pool = self.pools[slot] = ProcessPoolExecutor(1, mp_context=self.ctx)
+            pool = self.pools[slot] = ProcessPoolExecutor(
+                1, mp_context=self.ctx, initializer=_watch_parent
+            )
         return pool.submit(fn, arg)
 
     def broken(self, slot: int) -> None:
