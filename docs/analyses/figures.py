@@ -32,15 +32,20 @@ def switch_on(d: Path) -> list[C.Chart]:
             s = g.loc[w]
             y = s.to_numpy(np.float64)
             series.append(
-                C.Series(f"association weight {w:g}", s.index.to_numpy(), np.maximum(y, 0.5),
-                         "line", color=C.PALETTE[k])
+                C.Series(
+                    f"association weight {w:g}",
+                    s.index.to_numpy(),
+                    np.maximum(y, 0.5),
+                    "line",
+                    color=C.PALETTE[k],
+                )
             )
         out.append(
             C.Chart(
                 f"switch-on-{m}",
                 f"When {name} switch on: entries against the listing threshold",
-                f"as-reported, 100,000 agents for 365 days, means of 2 replicates (common "
-                f"random numbers); 0 drawn as 0.5 on the log axis.",
+                "as-reported, 100,000 agents for 365 days, means of 2 replicates (common "
+                "random numbers); 0 drawn as 0.5 on the log axis.",
                 "listing threshold (score points; the base score is 1,000)",
                 "entries per 100,000 agents per year",
                 series,
@@ -75,7 +80,7 @@ def due_process(d: Path) -> C.Chart:
         "as-reported, 100,000 agents for 365 days, means of 2 replicates (common random "
         "numbers); dashed: no due process.",
         "misidentification probability of a camera match",
-        "agent-days listed wrongfully per 100,000 agents per year",
+        "wrongful agent-days per 100,000 agents",
         series,
         logx=True,
         logy=True,
