@@ -909,6 +909,70 @@ def _sensitivity_table(sens: Any) -> Table:
 
 
 @app.command(cls=_Command)
+def validate(
+    runs: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="RUN...", help="a run directory, or several (one design, other seeds)"
+        ),
+    ],
+    targets: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            show_default="the published figures and travel volumes shipped with credsim",
+            help="a target CSV: date, figure, value, unit, source",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE.csv", show_default="RUN/validation.csv", help="the fit table"),
+    ] = None,
+    force: Annotated[bool, typer.Option(help="overwrite --out FILE.csv")] = False,
+) -> None:
+    """How a run reproduces published figures, on the same definitions.
+
+    For every target row: its date, the figure, the published and the simulated value
+    (scaled to the population represented), the relative error and, for several runs,
+    the range across seeds. Writes the table, RUN/validation.html and the fit figures
+    (RUN/figures/validation-*.png)."""
+    from .validation import FIGURES
+    from .validation import validate as run_validate
+
+    try:
+        v = run_validate(runs, targets)
+        page = v.save(runs[0], out, force=force)
+    except CredsimError as e:
+        _fail(e)
+        return
+    t = Table(title=f"fit to {v.meta['targets']} ({len(runs)} run(s))", title_justify="left")
+    for c in ("date", "figure", "published", "simulated", "error"):
+        t.add_column(c, justify="left" if c in ("date", "figure") else "right")
+    if len(runs) > 1:
+        t.add_column("range across seeds", justify="right")
+    for r in v.table.to_dict("records"):
+        err = r["rel_error"]
+        color = "green" if abs(err) <= 0.15 else "red"
+        row = [
+            str(r["date"]),
+            FIGURES[r["figure"]].label,
+            f"{r['published']:,.0f}",
+            f"{r['simulated']:,.0f}",
+            f"[{color}]{100 * err:+.1f} %[/]",
+        ]
+        if len(runs) > 1:
+            row.append(f"{r['sim_min']:,.0f} to {r['sim_max']:,.0f}")
+        t.add_row(*row)
+    console.print(t)
+    for n in sorted({x for x in v.table["note"] if x}):
+        console.print(f"[yellow]note:[/] {n}")
+    table = out or Path(runs[0]) / "validation.csv"
+    console.print(
+        f"validation: [bold]{page}[/] (table: {table}, figures: figures/validation-*.png)"
+    )
+
+
+@app.command(cls=_Command)
 def explain(
     run_dir: Annotated[Path, typer.Argument(metavar="RUN", help="a run directory")],
     agent: Annotated[int | None, typer.Option(metavar="ID", help="the agent's index")] = None,
