@@ -364,7 +364,7 @@ def fit_charts(v: Validation) -> list[C.Chart]:
     for fig, t in v.trajectories.items():
         f = FIGURES[fig]
         pts = v.table[v.table["figure"] == fig]
-        x = np.array(t["date"].tolist(), dtype="datetime64[D]")
+        x = [str(d) for d in t["date"]]
         series = []
         if len(v.meta.get("runs", [])) > 1:
             series.append(
