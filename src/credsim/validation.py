@@ -280,39 +280,18 @@ def validate(
             "(--set run.start_date=YYYY-MM-DD)"
         )
     n = days.pop()
-    end = start + dt.timedelta(days=n - 1)
-    outside = tg[
-        [
-            not (start <= d <= end) and not _annual_overlaps(f, d, start, end)
-            for d, f in zip(tg["date"], tg["figure"])
-        ]
-    ]
-    if len(outside):
-        first = outside.iloc[0]
-        raise CredsimError(
-            f"validate: {where}: {len(outside)} target row(s) lie outside the run's period "
-            f"{start} to {end} (the first: {first['date']} {first['figure']}); run longer "
-            "or give targets within it"
-        )
+    end = check_period(tg, start, n, where)
     sims = {f: np.stack([series(r, f) for r in results]) for f in sorted(set(tg["figure"]))}
+    values = np.stack(
+        [
+            target_values(tg, {f: y[k] for f, y in sims.items()}, start, n)
+            for k in range(len(results))
+        ]
+    )
     dates = np.array([start + dt.timedelta(days=k) for k in range(n)])
     rows = []
-    for r in tg.to_dict("records"):
-        f = FIGURES[r["figure"]]
-        y = sims[r["figure"]]
-        note = ""
-        if f.kind == "cumulative":
-            v = y[:, (r["date"] - start).days]
-        else:
-            y0 = dt.date(r["date"].year, 1, 1)
-            y1 = dt.date(r["date"].year, 12, 31)
-            a, b = max(y0, start), min(y1, end)
-            covered = (b - a).days + 1
-            v = y[:, (a - start).days : (b - start).days + 1].sum(axis=1)
-            whole = (y1 - y0).days + 1
-            if covered < whole:
-                v = v * whole / covered
-                note = f"annualised from {covered} days ({a} to {b})"
+    for i, r in enumerate(tg.to_dict("records")):
+        v = values[:, i]
         sim = float(v.mean())
         pub = float(r["value"])
         rows.append(
@@ -326,7 +305,7 @@ def validate(
                 "sim_min": float(v.min()),
                 "sim_max": float(v.max()),
                 "seeds": len(results),
-                "note": note,
+                "note": _annualised(r["figure"], r["date"], start, end),
                 "source": r["source"],
             }
         )
@@ -345,6 +324,58 @@ def validate(
         "end": str(end),
     }
     return Validation(table, traj, meta)
+
+
+def check_period(tg: pd.DataFrame, start: dt.date, days: int, where: str) -> dt.date:
+    """The run's last date; refuses, in one line, targets outside the run's period
+    (annual figures need only overlap it)."""
+    end = start + dt.timedelta(days=days - 1)
+    outside = tg[
+        [
+            not (start <= d <= end) and not _annual_overlaps(f, d, start, end)
+            for d, f in zip(tg["date"], tg["figure"])
+        ]
+    ]
+    if len(outside):
+        first = outside.iloc[0]
+        raise CredsimError(
+            f"validate: {where}: {len(outside)} target row(s) lie outside the run's period "
+            f"{start} to {end} (the first: {first['date']} {first['figure']}); run longer "
+            "or give targets within it"
+        )
+    return end
+
+
+def _year(d: dt.date, start: dt.date, end: dt.date) -> tuple[dt.date, dt.date, int]:
+    """The part of ``d``'s calendar year the run covers, and the year's length."""
+    y0, y1 = dt.date(d.year, 1, 1), dt.date(d.year, 12, 31)
+    return max(y0, start), min(y1, end), (y1 - y0).days + 1
+
+
+def _annualised(figure: str, d: dt.date, start: dt.date, end: dt.date) -> str:
+    if FIGURES[figure].kind != "annual":
+        return ""
+    a, b, whole = _year(d, start, end)
+    covered = (b - a).days + 1
+    return f"annualised from {covered} days ({a} to {b})" if covered < whole else ""
+
+
+def target_values(
+    tg: pd.DataFrame, sims: dict[str, np.ndarray], start: dt.date, days: int
+) -> np.ndarray:
+    """Each target row's simulated value from one run's series (:func:`series` of each
+    figure): a cumulative figure on the target's date, an annual one summed over the
+    covered part of the date's year and annualised."""
+    end = start + dt.timedelta(days=days - 1)
+    out = np.empty(len(tg), np.float64)
+    for i, (d, fig) in enumerate(zip(tg["date"], tg["figure"])):
+        y = sims[fig]
+        if FIGURES[fig].kind == "cumulative":
+            out[i] = y[(d - start).days]
+        else:
+            a, b, whole = _year(d, start, end)
+            out[i] = y[(a - start).days : (b - start).days + 1].sum() * whole / ((b - a).days + 1)
+    return out
 
 
 def _annual_overlaps(figure: str, d: dt.date, start: dt.date, end: dt.date) -> bool:
