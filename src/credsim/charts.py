@@ -7,6 +7,7 @@ inline SVG). Both drawings therefore show the same data, titles, units and capti
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import io
 import math
@@ -64,10 +65,56 @@ class Chart:
     logx: bool = False
     stacked: bool = False
     horizontal: bool = False
-    spans: list[tuple[float, float, str]] = field(default_factory=list)
+    spans: list[tuple[Any, Any, str]] = field(default_factory=list)  # x from, x to, label
     ref: float | None = None  # a reference line (x for horizontal charts, else y)
     height: int = 420
     legend: bool = False  # a legend even for a single series (to name it)
+
+
+def day_axis(days: Values, start: dt.date | None) -> np.ndarray:
+    """The x values of a time axis: the dates ``start`` + day (``datetime64[D]``) for a
+    run with a calendar, else the days themselves."""
+    d = np.asarray(days)
+    if start is None:
+        return d
+    return np.datetime64(start, "D") + d.astype(np.int64).astype("timedelta64[D]")
+
+
+def is_dates(x: Values) -> bool:
+    """Values that are calendar dates (``datetime64`` or ``datetime.date``)."""
+    if isinstance(x, np.ndarray):
+        return x.size > 0 and np.issubdtype(x.dtype, np.datetime64)
+    if isinstance(x, str):
+        return False
+    try:
+        first = next(iter(x))
+    except (StopIteration, TypeError):
+        return False
+    return isinstance(first, (dt.date, np.datetime64))
+
+
+def _dated(chart: Chart) -> bool:
+    """A chart whose x axis is a calendar (the time charts of a run with a start date)."""
+    return not _sideways(chart) and any(is_dates(s.x) for s in chart.series)
+
+
+def _as_dates(x: Values) -> list[dt.date]:
+    """Dates as ``datetime.date`` objects (what plotly writes as ISO dates)."""
+    return list(np.asarray(x, dtype="datetime64[D]").astype(object))
+
+
+def _mpl_x(x: Values) -> Any:
+    """x values as matplotlib draws them: dates as its day numbers, others as given."""
+    if is_dates(x):
+        from matplotlib import dates as mdates
+
+        return mdates.date2num(np.asarray(x, dtype="datetime64[D]"))
+    return list(x)
+
+
+def _span_x(v: Any) -> Any:
+    """One end of a span, as matplotlib draws it (a date as its day number)."""
+    return _mpl_x([v])[0] if is_dates([v]) else v
 
 
 def _colors(chart: Chart) -> list[str]:
@@ -106,7 +153,11 @@ def _bar_slots(chart: Chart) -> tuple[dict[int, np.ndarray], float] | None:
     series with a value there (not 0, not missing) take a place, centred on the
     category, so that a lone bar sits on its label. None for other charts."""
     bars = [k for k, s in enumerate(chart.series) if s.kind == "bar"]
-    if len(bars) < 2 or chart.stacked or any(_numeric(chart.series[k].x) for k in bars):
+    if (
+        len(bars) < 2
+        or chart.stacked
+        or any(_numeric(chart.series[k].x) or is_dates(chart.series[k].x) for k in bars)
+    ):
         return None
     cats = [str(c) for c in chart.series[bars[0]].x]
     if any([str(c) for c in chart.series[k].x] != cats for k in bars):
@@ -138,11 +189,12 @@ def to_plotly(chart: Chart) -> Any:
     slots = _bar_slots(chart)
     for k, (s, color) in enumerate(zip(chart.series, _colors(chart))):
         dash = "dash" if s.dash else "solid"
+        xs = _as_dates(s.x) if is_dates(s.x) else list(s.x)
         if s.kind in ("line", "step", "markers"):
             mode = "markers" if s.kind == "markers" else "lines"
             fig.add_trace(
                 go.Scatter(
-                    x=list(s.x),
+                    x=xs,
                     y=_clean(s.y, chart.logy),
                     name=s.name,
                     mode=mode,
@@ -159,7 +211,7 @@ def to_plotly(chart: Chart) -> Any:
             assert s.upper is not None
             fig.add_trace(
                 go.Scatter(
-                    x=list(s.x),
+                    x=xs,
                     y=_clean(s.y, chart.logy),
                     mode="lines",
                     line={"width": 0, "color": color},
@@ -170,7 +222,7 @@ def to_plotly(chart: Chart) -> Any:
             )
             fig.add_trace(
                 go.Scatter(
-                    x=list(s.x),
+                    x=xs,
                     y=_clean(s.upper, chart.logy),
                     mode="lines",
                     line={"width": 0, "color": color},
@@ -180,7 +232,7 @@ def to_plotly(chart: Chart) -> Any:
                 )
             )
         elif s.kind == "bar":
-            xs, ys = list(s.x), _clean(s.y, chart.logy or chart.logx)
+            ys = _clean(s.y, chart.logy or chart.logx)
             # grouped bars on categories: each sits on its label (see _bar_slots)
             place: dict[str, Any] = {}
             if slots is not None:
@@ -217,8 +269,8 @@ def to_plotly(chart: Chart) -> Any:
             raise ValueError(f"unknown series kind {s.kind!r}")
     for a, b, label in chart.spans:
         fig.add_vrect(
-            x0=a,
-            x1=b,
+            x0=_as_dates([a])[0] if is_dates([a]) else a,
+            x1=_as_dates([b])[0] if is_dates([b]) else b,
             fillcolor="#d62728",
             opacity=0.12,
             line_width=0,
@@ -253,6 +305,8 @@ def to_plotly(chart: Chart) -> Any:
         fig.update_xaxes(type="log")
     if _sideways(chart):
         fig.update_yaxes(autorange="reversed")
+    if _dated(chart):
+        fig.update_xaxes(type="date", hoverformat="%Y-%m-%d")
     return fig
 
 
@@ -333,6 +387,17 @@ def _readable_ticks(ax: Any) -> None:
             axis.set_major_formatter(Plain())
 
 
+def _date_ticks(ax: Any) -> None:
+    """Calendar ticks on the x axis that read at a glance: years on a run of years,
+    months (with the year where it changes) on a shorter one, days on a few weeks."""
+    from matplotlib import dates as mdates
+
+    loc = mdates.AutoDateLocator(minticks=4, maxticks=9)
+    fmt = mdates.ConciseDateFormatter(loc, show_offset=True)
+    ax.xaxis.set_major_locator(loc)
+    ax.xaxis.set_major_formatter(fmt)
+
+
 def _empty_axes(ax: Any, chart: Chart) -> None:
     """A chart whose values are all 0 (or missing): a 0-to-1 value axis with whole ticks
     instead of matplotlib's -0.05 to 0.05 (x for horizontal bars), and the x range of
@@ -352,7 +417,11 @@ def _empty_axes(ax: Any, chart: Chart) -> None:
         return
     ax.set_ylim(-0.05, 1.0)
     ax.yaxis.set_major_locator(ticker.MaxNLocator(integer=True))
-    xs = [np.asarray(s.x, dtype=np.float64) for s in chart.series if _numeric(s.x)]
+    xs = [
+        np.asarray(_mpl_x(s.x), dtype=np.float64)
+        for s in chart.series
+        if _numeric(s.x) or is_dates(s.x)
+    ]
     if not finite.size and xs:
         lo, hi = min(float(x.min()) for x in xs), max(float(x.max()) for x in xs)
         pad = 0.02 * (hi - lo) if hi > lo else 0.5
@@ -385,7 +454,7 @@ def _mpl_figure(chart: Chart, caption: bool = True) -> Any:
         ls = "--" if s.dash else "-"
         if s.kind == "line":
             ax.plot(
-                list(s.x),
+                _mpl_x(s.x),
                 _clean(s.y, chart.logy),
                 color=color,
                 lw=s.width * 0.75,
@@ -394,7 +463,7 @@ def _mpl_figure(chart: Chart, caption: bool = True) -> Any:
             )
         elif s.kind == "step":
             ax.step(
-                list(s.x),
+                _mpl_x(s.x),
                 _clean(s.y, chart.logy),
                 where="post",
                 color=color,
@@ -403,10 +472,10 @@ def _mpl_figure(chart: Chart, caption: bool = True) -> Any:
                 label=s.name,
             )
         elif s.kind == "markers":
-            ax.plot(list(s.x), _clean(s.y, chart.logy), "o", color=color, ms=5, label=s.name)
+            ax.plot(_mpl_x(s.x), _clean(s.y, chart.logy), "o", color=color, ms=5, label=s.name)
         elif s.kind == "band":
             ax.fill_between(
-                list(s.x),
+                _mpl_x(s.x),
                 _clean(s.y, chart.logy),
                 _clean(s.upper, chart.logy),
                 color=color,
@@ -414,8 +483,8 @@ def _mpl_figure(chart: Chart, caption: bool = True) -> Any:
                 lw=0,
                 label=s.name,
             )
-        elif s.kind == "bar" and _numeric(s.x) and not chart.horizontal:
-            pos = np.asarray(s.x, dtype=np.float64)
+        elif s.kind == "bar" and (_numeric(s.x) or is_dates(s.x)) and not chart.horizontal:
+            pos = np.asarray(_mpl_x(s.x), dtype=np.float64)
             vals = np.nan_to_num(np.asarray(s.y, dtype=np.float64))
             wd = float(np.min(np.diff(pos))) if pos.size > 1 else 1.0
             base = np.zeros(pos.size) if (bottoms is None or not chart.stacked) else bottoms
@@ -470,6 +539,7 @@ def _mpl_figure(chart: Chart, caption: bool = True) -> Any:
             ax.errorbar(x, pos, xerr=err, fmt="o", color=color, capsize=3, label=s.name)
             ax.set_yticks(pos, cats)
     for a, b, label in chart.spans:
+        a, b = _span_x(a), _span_x(b)
         ax.axvspan(a, b, color="#d62728", alpha=0.12, lw=0)
         ax.text(
             a,
@@ -497,6 +567,8 @@ def _mpl_figure(chart: Chart, caption: bool = True) -> Any:
     ax.set_ylabel(chart.ylabel)
     ax.grid(True, alpha=0.3)
     _empty_axes(ax, chart)
+    if _dated(chart):
+        _date_ticks(ax)
     _readable_ticks(ax)
     if sum(1 for s in chart.series if s.name) > 1 or chart.legend:
         ax.legend(fontsize=8, loc="best")

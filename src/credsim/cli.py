@@ -363,8 +363,11 @@ def _summary_table(meta: dict, wall: float) -> None:
     scn = meta.get("scenario", {})
     national = not scn.get("population", {}).get("single_region")
     on = _mechanisms(scn)
+    from .results import period
+
+    when = f" ({period(meta)})" if period(meta) else ""
     t = Table(
-        title=f"{meta['preset']}: {meta['agents']:,} agents, {meta['days']} days, "
+        title=f"{meta['preset']}: {meta['agents']:,} agents, {meta['days']} days{when}, "
         f"seed {meta['seed']} ({wall:.1f} s)"
     )
     t.add_column("measure")

@@ -4,6 +4,7 @@ B - A over replicates run with common random numbers (seeds seed, seed+1, ...), 
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 COMPARISON_FILES = ("compare.html", "compare.csv", "replicates.csv")
 DAILY_COLUMNS = [
     "day",
+    "date",  # with a calendar (run.start_date) only
     "listed",
     "ever_listed",
     "entries_wrongful",
@@ -172,6 +174,10 @@ def _stats(rep: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _iso(d: dt.date | None) -> str | None:
+    return d.isoformat() if d is not None else None
+
+
 def _row(side: str, k: int, seed: int, res: Result, metrics: list[str]) -> dict[str, Any]:
     s = res.summary()
     return {"side": side, "replicate": k, "seed": seed, **{m: s[m] for m in metrics}}
@@ -251,6 +257,7 @@ def compare(
             "agents": [ra.meta["agents"], rb.meta["agents"]],
             "days": [ra.meta["days"], rb.meta["days"]],
             "seeds": [[ra.meta["seed"]], [rb.meta["seed"]]],
+            "start_dates": [_iso(ra.start_date), _iso(rb.start_date)],
             "notes": notes,
             "scale": [ra.meta["scale"], rb.meta["scale"]],
         }
@@ -308,6 +315,10 @@ def compare(
         "agents": [sims["A"].n, sims["B"].n],
         "days": [sims["A"].days, sims["B"].days],
         "seeds": [seeds, seeds],
+        "start_dates": [
+            _iso(sims["A"].scenario.run.start_date),
+            _iso(sims["B"].scenario.run.start_date),
+        ],
         "overrides_a": sets_a,
         "overrides_b": sets_b,
         "notes": notes,
@@ -424,6 +435,21 @@ def rich_table(cmp: Comparison) -> Any:
     return t
 
 
+def _start(frames: list[pd.DataFrame]) -> dt.date | None:
+    """The calendar date of day 0 of one side's daily frames (None without a calendar)."""
+    if not frames or "date" not in frames[0] or not len(frames[0]):
+        return None
+    f = frames[0]
+    return pd.Timestamp(f["date"].iloc[0]).date() - dt.timedelta(days=int(f["day"].iloc[0]))
+
+
+def common_start(cmp: Comparison) -> dt.date | None:
+    """The start date A and B share, which dates the daily charts; None when either has
+    no calendar or they start on different dates (the charts then count days)."""
+    a, b = _start(cmp.daily.get("A", [])), _start(cmp.daily.get("B", []))
+    return a if a is not None and a == b else None
+
+
 def comparison_charts(cmp: Comparison) -> list[C.Chart]:
     t = cmp.table
     k = cmp.k
@@ -496,6 +522,7 @@ def comparison_charts(cmp: Comparison) -> list[C.Chart]:
         ("active_edges", "Active friendships", "active friendships", False),
         ("score_mean", "Mean score", "mean score (points)", False),
     ]
+    start = common_start(cmp)
     for col, title, ylab, cum in series:
         ss = []
         for side, color, label in (
@@ -509,7 +536,7 @@ def comparison_charts(cmp: Comparison) -> list[C.Chart]:
             m = np.vstack([f[col].to_numpy(np.float64)[:n] for f in frames])
             if cum:
                 m = np.cumsum(m, axis=1)
-            x = frames[0]["day"].to_numpy()[:n]
+            x = C.day_axis(frames[0]["day"].to_numpy()[:n], start)
             if len(frames) > 1:
                 ss.append(
                     C.Series(
@@ -519,9 +546,19 @@ def comparison_charts(cmp: Comparison) -> list[C.Chart]:
             ss.append(C.Series(f"{side}: {label}", x, m.mean(axis=0), color=color))
         if ss:
             rng = " (line: mean of the replicates; band: their range)" if k > 1 else ""
+            if start is None and any(cmp.meta.get("start_dates") or []):
+                rng += (
+                    ". A and B do not start on the same date, so the x axis counts the "
+                    "days of each run"
+                )
             out.append(
                 C.Chart(
-                    f"daily_{col}", title, f"{title} each day under A and B{rng}.", "day", ylab, ss
+                    f"daily_{col}",
+                    title,
+                    f"{title} each day under A and B{rng}.",
+                    "date" if start is not None else "day",
+                    ylab,
+                    ss,
                 )
             )
     return out
@@ -607,6 +644,11 @@ def write_html(cmp: Comparison, out: str | Path, force: bool = False) -> Path:
                 fmt_pair("days", m.get("days")),
                 fmt_pair("seeds", m.get("seeds"), _seeds),
             ]
+            + (
+                [fmt_pair("from", m["start_dates"], lambda v: v or "day 0, no calendar")]
+                if any(m.get("start_dates") or [])
+                else []
+            )
         ),
     ]
     text = C.page(

@@ -5,6 +5,7 @@ story adds up to the final score."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -152,6 +153,12 @@ class Story:
 
     # -------------------------------------------------------------------------------
     @property
+    def start_date(self) -> dt.date | None:
+        """The calendar date of day 0 of the run (``run.start_date``), or None."""
+        v = self.meta.get("start_date")
+        return dt.date.fromisoformat(v) if v else None
+
+    @property
     def headline(self) -> str:
         a = self.attributes
         kind = "speaker, " if a.get("speaker") else ""
@@ -208,7 +215,8 @@ class Story:
     # -------------------------------------------------------------------------------
     def chart(self) -> C.Chart:
         t = self.trajectory
-        x = t["day"].to_numpy()
+        start = self.start_date
+        x = C.day_axis(t["day"].to_numpy(), start)
         series = [
             C.Series(
                 "base + own ledger (rebuilt from the ledger)",
@@ -223,24 +231,33 @@ class Story:
             series.append(
                 C.Series(
                     "recorded end-of-day score (with association)",
-                    rec["day"].to_numpy(),
+                    C.day_axis(rec["day"].to_numpy(), start),
                     rec["recorded"].to_numpy(),
                     "markers",
                     color=C.PALETTE[1],
                 )
             )
-        last = int(x[-1]) if len(x) else 0
+        last = int(t["day"].iloc[-1]) if len(t) else 0
         series.append(
-            C.Series("final score", [last], [self.state["score"]], "markers", color="#000000")
+            C.Series(
+                "final score",
+                C.day_axis([last], start),
+                [self.state["score"]],
+                "markers",
+                color="#000000",
+            )
         )
-        spans = [(float(a), float(b), lbl) for a, b, lbl in self.meta.get("spans", [])]
+        spans: list[tuple[Any, Any, str]] = [
+            (float(a), float(b), lbl) if start is None else (*C.day_axis([a, b], start), lbl)
+            for a, b, lbl in self.meta.get("spans", [])
+        ]
         return C.Chart(
             f"agent{self.agent}",
             f"Score of agent {self.agent} over time",
             "Base plus the agent's own ledger each day, rebuilt from its observed events "
             "(decay included); dots: recorded scores, which add the association term; shaded: "
             "days on the list.",
-            "day",
+            "day" if start is None else "date",
             "score (points)",
             series,
             spans=spans,
@@ -283,10 +300,11 @@ class Story:
             _recon_html(self.reconciliation),
         ]
         m = self.meta
+        when = f" ({m['period']})" if m.get("period") else ""
         sub = [
             self.headline,
             f"run: scenario {m.get('preset')}, {C.fmt(m.get('agents'))} "
-            f"agents, {m.get('days')} days, seed {m.get('seed')}",
+            f"agents, {m.get('days')} days{when}, seed {m.get('seed')}",
         ]
         return C.page(f"credsim: agent {self.agent}", sub, body, plotly=False)
 
@@ -572,6 +590,9 @@ def explain(res: Result, agent: int) -> Story:
         }
     )
     elsewhere = _elsewhere(res, agent)
+    start = res.start_date
+    for frame in (events, record, denials, elsewhere):
+        _add_dates(frame, start)
     # trajectory: own rebuilt each day; recorded score on the days with a ledger row
     recorded = rows.groupby("day")["score"].last() if len(rows) else pd.Series(dtype=float)
     traj = pd.DataFrame({"day": np.arange(days), "own": own_t, "own_false": own_false_t})
@@ -603,6 +624,8 @@ def explain(res: Result, agent: int) -> Story:
         "strike_days": strikes,
     }
     m: dict[str, Any] = {k: meta.get(k) for k in ("preset", "agents", "days", "seed")}
+    m["start_date"] = start.isoformat() if start is not None else None
+    m["period"] = res.period
     if kept:
         recon["adds_up"] = bool(
             abs(recon["own_rebuilt"] - own_rec) <= tol_own
@@ -619,6 +642,16 @@ def explain(res: Result, agent: int) -> Story:
     m["spans"] = _listed_spans(rows, days)
     return Story(
         agent, attributes, state, friends, kept, events, record, denials, traj, recon, elsewhere, m
+    )
+
+
+def _add_dates(df: pd.DataFrame, start: dt.date | None) -> None:
+    """With a calendar, a ``date`` column (ISO text) beside the ``day`` column of ``df``."""
+    if start is None or "day" not in df.columns or "date" in df.columns:
+        return
+    dates = [(start + dt.timedelta(days=int(d))).isoformat() for d in df["day"]]
+    df.insert(
+        list(df.columns).index("day") + 1, "date", pd.Series(dates, index=df.index, dtype=object)
     )
 
 

@@ -3,6 +3,7 @@ inline, opens offline) and the same figures as PNG, built from a run directory o
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -67,8 +68,29 @@ STATUS_LABELS = {
 }
 
 
+def _start(d: pd.DataFrame) -> dt.date | None:
+    """The calendar date of day 0 of a table that carries dates (a run with
+    ``run.start_date``), else None."""
+    if "date" not in d.columns or not len(d):
+        return None
+    first = pd.Timestamp(d["date"].iloc[0]).date()
+    return first - dt.timedelta(days=int(d["day"].iloc[0]))
+
+
 def _days(d: pd.DataFrame) -> np.ndarray:
-    return d["day"].to_numpy()
+    """The x values of a time chart: dates with a calendar, else days."""
+    return C.day_axis(d["day"].to_numpy(), _start(d))
+
+
+def _xlabel(d: pd.DataFrame) -> str:
+    return "date" if _start(d) is not None else "day"
+
+
+def _day_name(day: int, start: dt.date | None) -> str:
+    """A day as a chart names it: 'day 40', or '2013-11-10 (day 40)' with a calendar."""
+    if start is None:
+        return f"day {day}"
+    return f"{(start + dt.timedelta(days=day)).isoformat()} (day {day})"
 
 
 def _bin_width(days: int) -> int:
@@ -128,7 +150,7 @@ def score_charts(d: pd.DataFrame, sh: pd.DataFrame) -> list[C.Chart]:
             "Score distribution over time",
             "Median and mean score of scored agents "
             "each day, with the bands that hold the middle 80 % (p10-p90) and 98 % (p1-p99).",
-            "day",
+            _xlabel(d),
             "score (points)",
             [
                 C.Series("p1-p99", x, d.score_p1, "band", upper=d.score_p99, color="#90caf9"),
@@ -145,7 +167,7 @@ def score_charts(d: pd.DataFrame, sh: pd.DataFrame) -> list[C.Chart]:
             "Agents by tier",
             "Number of agents in each score tier at the end of each "
             "day (log scale; unscored agents carry no tier).",
-            "day",
+            _xlabel(d),
             "agents (log scale)",
             [C.Series(t, x, d[f"tier_{t}"]) for t in tiers],
             logy=True,
@@ -166,7 +188,10 @@ def score_charts(d: pd.DataFrame, sh: pd.DataFrame) -> list[C.Chart]:
             "middle and last day (log scale: the low tail is the listed and penalised).",
             "score bin, lower edge (points)",
             "agents per 10-point bin (log scale)",
-            [C.Series(f"day {p}", *_closed_steps(h[h["day"] == p]), "step") for p in picks],
+            [
+                C.Series(_day_name(p, _start(d)), *_closed_steps(h[h["day"] == p]), "step")
+                for p in picks
+            ],
             logy=True,
         )
     )
@@ -176,7 +201,7 @@ def score_charts(d: pd.DataFrame, sh: pd.DataFrame) -> list[C.Chart]:
             "Inequality of scores (Gini)",
             "Gini coefficient of the scores of scored "
             "agents each day (0: everyone has the same score).",
-            "day",
+            _xlabel(d),
             "Gini coefficient",
             [C.Series("Gini", x, d.score_gini)],
         )
@@ -193,7 +218,7 @@ def list_charts(d: pd.DataFrame) -> list[C.Chart]:
         [
             C.Series(
                 r.replace("_", " "),
-                b.index.to_numpy(),
+                C.day_axis(b.index.to_numpy(), _start(d)),
                 b[f"entries_{r}"].to_numpy(),
                 "bar",
                 color=C.PALETTE[k],
@@ -209,7 +234,7 @@ def list_charts(d: pd.DataFrame) -> list[C.Chart]:
         C.Chart(
             "entries",
             "List entries by reason",
-            xlabel="day",
+            xlabel=_xlabel(d),
             ylabel=f"entries per {unit}",
             stacked=True,
             **drawn,
@@ -229,7 +254,7 @@ def list_charts(d: pd.DataFrame) -> list[C.Chart]:
         "Nobody was listed in this run.",
         "listed (nobody)",
     )
-    out.append(C.Chart("listed", "The list over time", xlabel="day", ylabel="agents", **drawn))
+    out.append(C.Chart("listed", "The list over time", xlabel=_xlabel(d), ylabel="agents", **drawn))
     ent = sum(d[f"entries_{r}"].to_numpy() for r in REASONS)
     ce = np.cumsum(ent)
     drawn = _drawn(
@@ -272,7 +297,7 @@ def list_charts(d: pd.DataFrame) -> list[C.Chart]:
         C.Chart(
             "shares",
             "Wrongful and by-association shares",
-            xlabel="day",
+            xlabel=_xlabel(d),
             ylabel="% of entries / % of listed agents",
             **drawn,
         )
@@ -294,7 +319,7 @@ def list_charts(d: pd.DataFrame) -> list[C.Chart]:
         C.Chart(
             "exits",
             "Exits from the list and appeals",
-            xlabel="day",
+            xlabel=_xlabel(d),
             ylabel="exits / appeals so far",
             **drawn,
         )
@@ -455,7 +480,7 @@ def speech_network_charts(d: pd.DataFrame) -> list[C.Chart]:
             "Speech volume",
             f"Posts on public affairs per day, all agents, with the "
             f"7-day mean; a fall is the chilling effect (last day vs day 0: {change}).",
-            "day",
+            _xlabel(d),
             "posts per day",
             [
                 C.Series("posts", x, posts, color="#90a4ae", width=1),
@@ -469,7 +494,7 @@ def speech_network_charts(d: pd.DataFrame) -> list[C.Chart]:
             "Active friendships",
             "Friendships still active at the end of each "
             "day; unfriending removes them and none are added.",
-            "day",
+            _xlabel(d),
             "active friendships",
             [C.Series("active friendships", x, d.active_edges)],
         )
@@ -482,7 +507,7 @@ def speech_network_charts(d: pd.DataFrame) -> list[C.Chart]:
             "Friendships cut",
             "Friendships cut each day by agents of good standing "
             f"from listed or low-tier friends, with the 7-day mean ({total:,} cut in all).",
-            "day",
+            _xlabel(d),
             "friendships cut per day",
             [
                 C.Series("cut that day", x, cuts, "bar", color="#ef9a9a"),
@@ -745,11 +770,12 @@ def _impact_html(di: pd.DataFrame) -> str:
 
 def _params_html(res: Result) -> str:
     rows = C.flatten(res.meta.get("scenario", {}))
+    when = f" It runs from {res.period}." if res.period else ""
     return C.table_html(
         ["parameter", "value"],
         rows,
         cls="params",
-        caption="Every parameter of the scenario as resolved for this run.",
+        caption=f"Every parameter of the scenario as resolved for this run.{when}",
     )
 
 
@@ -805,9 +831,10 @@ def write_report(res: Result, out: str | Path | None = None, png: bool = True) -
         f'<p class="small">credsim {C.esc(meta.get("credsim_version", ""))}; report '
         f"built in {elapsed:.1f} s from {C.esc(res.path or 'an in-memory run')}.</p>"
     )
+    when = f" ({res.period})" if res.period else ""
     sub = [
         f"scenario {meta.get('preset')} · {C.fmt(int(meta['agents']))} agents · "
-        f"{meta['days']} days · seed {meta['seed']} · each agent stands for "
+        f"{meta['days']} days{when} · seed {meta['seed']} · each agent stands for "
         f"{C.fmt(float(meta['scale']))} people",
         f"run created {meta.get('created', '?')}",
     ]

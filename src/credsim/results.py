@@ -3,6 +3,7 @@ simulation and read back as DataFrames (or queried with DuckDB)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import platform
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .constants import (
@@ -40,6 +42,7 @@ from .constants import (
 from .errors import RunDirError
 from .population import PROPENSITIES
 from .rundir import CHECKPOINT, RUN_JSON, TABLES, atomic_write, sha256
+from .scenario import parse_date, run_period
 from .schema import EXIT_REASONS, KINDS, METRICS, N_GROUPS
 from .state import mult_values
 
@@ -122,6 +125,37 @@ def _dict_array(indices: Any, names: Sequence[str]) -> pa.DictionaryArray:
 def _table(cols: Mapping[str, Any]) -> pa.Table:
     """A table from named columns (NumPy arrays or pyarrow arrays)."""
     return pa.table(dict(cols))
+
+
+EPOCH = dt.date(1970, 1, 1)  # day 0 of Arrow's date32
+
+
+def with_dates(t: pa.Table, start: dt.date | None) -> pa.Table:
+    """``t`` with a ``date`` column (Arrow date32, ``start`` + ``day``) right after its
+    ``day`` column; ``t`` itself without a start date or a ``day`` column."""
+    if start is None or "day" not in t.column_names or "date" in t.column_names:
+        return t
+    i = t.column_names.index("day")
+    offset = pa.scalar((start - EPOCH).days, pa.int32())
+    dates = pc.add(t.column("day").cast(pa.int32()), offset).cast(pa.date32())
+    return t.add_column(i + 1, pa.field("date", pa.date32()), dates)
+
+
+def start_date(meta: Mapping[str, Any]) -> dt.date | None:
+    """The calendar date of day 0 of a run (its ``run.start_date``), or None: a run
+    without a calendar, or one written before credsim had one."""
+    run = meta.get("scenario", {}).get("run", {})
+    try:
+        return parse_date(run.get("start_date"))
+    except ValueError:
+        return None
+
+
+def period(meta: Mapping[str, Any]) -> str:
+    """A dated run's first and last date, "2013-10-01 to 2019-12-31"; '' without a
+    calendar."""
+    p = run_period(start_date(meta), int(meta.get("days", 1)))
+    return f"{p[0].isoformat()} to {p[1].isoformat()}" if p else ""
 
 
 def build_tables(sim: Sim) -> dict[str, pa.Table | AgentsTable]:
@@ -219,7 +253,9 @@ def build_tables(sim: Sim) -> dict[str, pa.Table | AgentsTable]:
 
     # ledger: tracked agents and (if asked) every agent ever listed
     tables["ledger"] = ledger_table(sim.ledger(sim.ledger_keep()))
-    return tables
+    # with a calendar, every table with a day carries its date (a label only)
+    start = sim.scenario.run.start_date
+    return {k: with_dates(t, start) if isinstance(t, pa.Table) else t for k, t in tables.items()}
 
 
 class AgentsTable:
@@ -437,6 +473,16 @@ class Result:
 
     def summary(self) -> dict[str, Any]:
         return summarise(self)
+
+    @property
+    def start_date(self) -> dt.date | None:
+        """The calendar date of day 0 (``run.start_date``), or None without a calendar."""
+        return start_date(self.meta)
+
+    @property
+    def period(self) -> str:
+        """The run's first and last date ("2013-10-01 to 2019-12-31"), or ''."""
+        return period(self.meta)
 
     # answers: report.py, explain.py, query.py ----------------------------------------
     def report(self, out: str | Path | None = None) -> Path:

@@ -5,6 +5,7 @@ unit and valid range; presets shipped as TOML; scenario files that name a preset
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import difflib
 import math
 import re
@@ -21,6 +22,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    field_serializer,
     field_validator,
     model_validator,
 )
@@ -41,6 +43,12 @@ NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,99}")
 NAME_MSG = (
     "must be a plain name of 1 to 100 ASCII letters, digits, '.', '_' or '-', "
     "starting with a letter, digit or '_' (it names the run directory runs/<name>)"
+)
+DATE_LO, DATE_HI = dt.date(1900, 1, 1), dt.date(2100, 12, 31)  # where run.start_date lies
+DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+DATE_MSG = (
+    f"must be a date YYYY-MM-DD in [{DATE_LO}, {DATE_HI}] (a TOML date or a quoted "
+    "string), or false for no calendar"
 )
 MAX_FILE_BYTES = 8 * 2**20  # a scenario file is a few kB; a schedule of every day ~ 200 kB
 MAX_DEPTH = 16  # tables and lists nested in a scenario (the deepest valid one has 5)
@@ -174,8 +182,8 @@ class Section(BaseModel):
             return data
         for name, v in data.items():
             f = cls.model_fields.get(name)
-            if f is None:
-                continue
+            if f is None or dt.date in get_args(f.annotation):
+                continue  # (a date is checked by its own validator)
             if f.annotation is bool and not isinstance(v, bool):
                 raise _KindError(name, v, "must be true or false")
             if (
@@ -210,6 +218,50 @@ class Section(BaseModel):
 class Run(Section):
     days: int = P(365, 1, MAX_DAYS, "days", "horizon")
     seed: int = P(1, 0, 2**63 - 1, "", "random seed")
+    start_date: dt.date | None = P(
+        None, None, None, "date", "calendar date of day 0, a label only (none: no calendar)"
+    )
+
+    @field_validator("start_date", mode="before")
+    @classmethod
+    def _start_date(cls, v: Any) -> dt.date | None:
+        return parse_date(v)
+
+    @field_serializer("start_date")
+    def _iso(self, v: dt.date | None) -> str | None:
+        """As ISO text in every dump, so that a dumped scenario is plain JSON."""
+        return v.isoformat() if v is not None else None
+
+
+def parse_date(v: Any) -> dt.date | None:
+    """A calendar date: a date (a TOML date literal), an ISO ``YYYY-MM-DD`` string, or
+    false / None for no calendar. Anything else (a date-time, another string, a number)
+    raises ValueError with what is allowed."""
+    if v is None or v is False:
+        return None
+    if isinstance(v, dt.datetime):  # a TOML date-time: a date, not a moment, is asked for
+        raise ValueError(DATE_MSG)
+    if isinstance(v, dt.date):
+        d = v
+    elif isinstance(v, str) and DATE_RE.fullmatch(v):
+        try:
+            d = dt.date.fromisoformat(v)
+        except ValueError:
+            raise ValueError(DATE_MSG) from None
+    else:
+        raise ValueError(DATE_MSG)
+    if not DATE_LO <= d <= DATE_HI:
+        raise ValueError(DATE_MSG)
+    return d
+
+
+def run_period(start: dt.date | str | None, days: int) -> tuple[dt.date, dt.date] | None:
+    """The first and last calendar date of a run of ``days`` days from ``start`` (a date
+    or its ISO text, as run.json holds it); None without a calendar."""
+    first = parse_date(start)
+    if first is None:
+        return None
+    return first, first + dt.timedelta(days=max(int(days), 1) - 1)
 
 
 class Population(Section):
@@ -546,13 +598,17 @@ def describe_parameters() -> list[dict[str, Any]]:
                 walk(type(v), v, f"{prefix}{name}.")
                 continue
             extra = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
+            lo: Any = extra.get("lo")
+            hi: Any = extra.get("hi")
+            if dt.date in get_args(f.annotation):  # a calendar date: its range is dates
+                lo, hi = DATE_LO, DATE_HI
             rows.append(
                 {
                     "key": prefix + name,
                     "default": v,
                     "unit": extra.get("unit", ""),
-                    "lo": extra.get("lo"),
-                    "hi": extra.get("hi"),
+                    "lo": lo,
+                    "hi": hi,
                     "doc": f.description or "",
                     "schedulable": "Schedule" in str(f.annotation),
                 }
@@ -565,6 +621,8 @@ def describe_parameters() -> list[dict[str, Any]]:
 def _md_value(v: Any) -> str:
     if v is None:
         return "none"
+    if isinstance(v, dt.date):
+        return v.isoformat()
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, str):
@@ -646,11 +704,37 @@ def _read_toml(path: Path) -> dict[str, Any]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ScenarioError(f"{where}: malformed TOML: {e}") from None
+        msg = _bad_date_literal(text, str(e), where) or f"{where}: malformed TOML: {e}"
+        raise ScenarioError(msg) from None
     except RecursionError:
         raise ScenarioError(f"{where}: malformed TOML: nested too deeply") from None
     _check_depth(data, where)
     return data
+
+
+_AT_LINE = re.compile(r"\(at line (\d+), column \d+\)")
+_KEY_VALUE = re.compile(r"\s*([A-Za-z0-9_.-]+)\s*=\s*(.+?)\s*(#.*)?")
+_HEADER = re.compile(r"\s*\[\s*([A-Za-z0-9_.-]+)\s*\]\s*(#.*)?")
+
+
+def _bad_date_literal(text: str, msg: str, where: str) -> str | None:
+    """A ``run.start_date`` that TOML itself cannot read (``2013-02-30``, ``2013-13-01``),
+    said as a bad value of that key rather than as malformed TOML; None for an error on
+    any other line."""
+    at = _AT_LINE.search(msg)
+    lines = text.splitlines()
+    if at is None or not 0 < int(at[1]) <= len(lines):
+        return None
+    n = int(at[1])
+    kv = _KEY_VALUE.fullmatch(lines[n - 1])
+    if kv is None:
+        return None
+    table = next(
+        (h[1] + "." for ln in reversed(lines[: n - 1]) if (h := _HEADER.fullmatch(ln))), ""
+    )
+    if table + kv[1] != "run.start_date":
+        return None
+    return f"{where}: key 'run.start_date' = {_cut(kv[2])}: {DATE_MSG}"
 
 
 def _check_depth(data: Any, origin: str) -> None:
