@@ -975,6 +975,154 @@ def validate(
     )
 
 
+class BestError(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        best = task.fields.get("best")
+        return Text(f"best error {best:.4g}" if best is not None else "best error -", style="cyan")
+
+
+@app.command(cls=_Command)
+def calibrate(
+    scenario: Annotated[
+        str, typer.Argument(metavar="SCENARIO", help="a preset name or a scenario TOML file")
+    ],
+    param: Annotated[
+        list[str],
+        typer.Option(
+            metavar="KEY=SPEC",
+            help="a parameter to fit and its range lo:hi or lo:hi:log (repeatable); KEY[I] "
+            "is the I-th value of a schedule",
+        ),
+    ],
+    targets: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            show_default="the published figures and travel volumes shipped with credsim",
+            help="a target CSV: date, figure, value, unit, source (and optionally weight)",
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(metavar="DATE", help="fit only on targets dated up to DATE (YYYY-MM-DD)"),
+    ] = None,
+    trials: Annotated[int, typer.Option(metavar="N", help="Optuna trials")] = 50,
+    seeds: Annotated[
+        int, typer.Option(metavar="K", help="runs of each trial, seeds seed ... seed+K-1")
+    ] = 2,
+    agents: Annotated[
+        int | None,
+        typer.Option(metavar="N", show_default=THE_SCENARIOS, help="number of synthetic agents"),
+    ] = None,
+    days: Annotated[
+        int | None, typer.Option(metavar="N", show_default=THE_SCENARIOS, help="days to simulate")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(metavar="N", show_default=THE_SCENARIOS, help="first seed")
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", metavar="KEY=VALUE", help="override a parameter in every trial"),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR", show_default="calibrations/SCENARIO", help="the calibration directory"
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(metavar="N", show_default="the cores", help="runs at once")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="start over in DIR")] = False,
+    quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+) -> None:
+    """Fit a scenario's parameters to published figures with Optuna.
+
+    Each trial runs the scenario with the same seeds and scores the mean of its
+    simulated figures against the targets (squared log ratios). Writes DIR/best.toml
+    (the best scenario: credsim run takes it), fit.csv, trials.csv, calibration.json,
+    the study (study.db: the same command resumes an interrupted calibration) and the
+    fit's page and figures from the best scenario run again with the same seeds."""
+    from .calibrate import calibrate as run_calibrate
+    from .calibrate import fit_runs
+
+    out = out or Path("calibrations") / (Path(scenario.rstrip("/")).stem or scenario)
+    bar = Progress(
+        TextColumn("[bold]trials"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        BestError(),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        console=console,
+        disable=quiet,
+    )
+    task: list = []
+
+    def tick(done: int, total: int, best: float) -> None:
+        if not task:
+            bar.start()
+            task.append(bar.add_task("trials", total=total, best=None))
+        bar.update(task[0], completed=done, best=best)
+
+    try:
+        try:
+            cal = run_calibrate(
+                scenario,
+                param,
+                targets,
+                trials,
+                seeds,
+                until,
+                agents,
+                days,
+                seed,
+                set_,
+                out,
+                workers,
+                force,
+                tick,
+                "credsim " + " ".join(sys.argv[1:]),
+            )
+        finally:
+            bar.stop()
+        page = fit_runs(cal, targets)
+    except CredsimError as e:
+        _fail(e)
+        return
+    t = Table(
+        title=f"best of {cal.meta['trials']} trials: error {cal.error:.4g} "
+        f"(typical error {100 * cal.meta['typical_relative_error']:.0f} %)",
+        title_justify="left",
+    )
+    t.add_column("parameter")
+    t.add_column("best", justify="right")
+    t.add_column("importance", justify="right")
+    for k, v in cal.best.items():
+        imp = cal.importances.get(k)
+        t.add_row(k, f"{v:.6g}", "–" if imp is None else f"{imp:.2f}")
+    console.print(t)
+    f = Table(title="fit of the best trial", title_justify="left")
+    for c in ("date", "figure", "published", "simulated", "error", "fitted"):
+        f.add_column(c, justify="left" if c in ("date", "figure") else "right")
+    for r in cal.table.to_dict("records"):
+        color = "green" if abs(r["rel_error"]) <= 0.15 else "red"
+        f.add_row(
+            str(r["date"]),
+            r["figure"],
+            f"{r['published']:,.0f}",
+            f"{r['simulated']:,.0f}",
+            f"[{color}]{100 * r['rel_error']:+.1f} %[/]",
+            "yes" if r["fitted"] else "no",
+        )
+    console.print(f)
+    console.print(
+        f"calibration: [bold]{cal.out}[/] (best.toml: credsim run {cal.out / 'best.toml'}; "
+        f"fit: {page})"
+    )
+
+
 @app.command(cls=_Command)
 def explain(
     run_dir: Annotated[Path, typer.Argument(metavar="RUN", help="a run directory")],

@@ -144,13 +144,6 @@ def read_targets(path: str | Path) -> pd.DataFrame:
     )
 
 
-def start_date(res: Result) -> dt.date | None:
-    v = res.meta.get("scenario", {}).get("run", {}).get("start_date")
-    if v is None:
-        return None
-    return v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v))
-
-
 def series(res: Result, figure: str) -> np.ndarray:
     """The figure's simulated value on each day (cumulative figures) or its daily
     increments (annual ones), scaled to the population represented."""
@@ -266,7 +259,7 @@ def validate(
     else:
         tg = read_targets(targets)
         where = str(targets)
-    starts = {start_date(r) for r in results}
+    starts = {r.start_date for r in results}
     days = {int(r.meta["days"]) for r in results}
     if len(starts) > 1 or len(days) > 1:
         raise CredsimError(
@@ -395,7 +388,7 @@ def fit_charts(v: Validation) -> list[C.Chart]:
     for fig, t in v.trajectories.items():
         f = FIGURES[fig]
         pts = v.table[v.table["figure"] == fig]
-        x = [str(d) for d in t["date"]]
+        x = np.array(t["date"].tolist(), dtype="datetime64[D]")
         series = []
         if len(v.meta.get("runs", [])) > 1:
             series.append(
@@ -412,7 +405,7 @@ def fit_charts(v: Validation) -> list[C.Chart]:
         series.append(
             C.Series(
                 "published",
-                [str(d) for d in pts["date"]],
+                np.array(pts["date"].tolist(), dtype="datetime64[D]"),
                 pts["published"].to_numpy(),
                 "markers",
                 color=C.PALETTE[1],
