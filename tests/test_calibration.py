@@ -118,6 +118,7 @@ def test_bad_input_is_one_line(known_targets, tmp_path):
             "court-list",
             ["behave.p_debt_default=0.001:0.01"],
             targets=known_targets,
+            overrides=["run.start_date=false"],
             out=tmp_path / "a",
             **SIZE,
         )
