@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import CredsimError
-from .scenario import build_scenario, load_scenario
+from .scenario import build_scenario, resolve
 from .sweep import Factor, _watch_parent, cores, parse_vary, set_value
 from .validation import (
     check_period,
@@ -194,15 +194,7 @@ def calibrate(
         raise CredsimError(f"--trials {trials}: must be at least 1")
     if seeds < 1:
         raise CredsimError(f"--seeds {seeds}: must be at least 1")
-    scn = load_scenario(scenario, list(overrides or []))
-    base = scn.model_dump()
-    if agents is not None:
-        base["population"]["agents"] = agents
-    if days is not None:
-        base["run"]["days"] = days
-    if seed is not None:
-        base["run"]["seed"] = seed
-    scn = build_scenario(base, scn.origin)
+    scn = resolve(scenario, list(overrides or []), agents, days, seed)
     base = scn.model_dump(mode="json")
     start = scn.run.start_date
     if start is None:

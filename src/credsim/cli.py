@@ -83,6 +83,18 @@ console = Console()
 err_console = Console(stderr=True)
 THE_SCENARIOS = "the scenario's"
 
+# options several commands take
+AgentsOption = Annotated[
+    int | None,
+    typer.Option(metavar="N", show_default=THE_SCENARIOS, help="number of synthetic agents"),
+]
+DaysOption = Annotated[
+    int | None, typer.Option(metavar="N", show_default=THE_SCENARIOS, help="days to simulate")
+]
+FirstSeedOption = Annotated[
+    int | None, typer.Option(metavar="N", show_default=THE_SCENARIOS, help="first seed")
+]
+
 
 def _version(value: bool) -> None:
     if value:
@@ -120,13 +132,8 @@ def run(
     scenario: Annotated[
         str, typer.Argument(metavar="SCENARIO", help="a preset name or a scenario TOML file")
     ] = "as-reported",
-    agents: Annotated[
-        int | None,
-        typer.Option(metavar="N", show_default=THE_SCENARIOS, help="number of synthetic agents"),
-    ] = None,
-    days: Annotated[
-        int | None, typer.Option(metavar="N", show_default=THE_SCENARIOS, help="days to simulate")
-    ] = None,
+    agents: AgentsOption = None,
+    days: DaysOption = None,
     seed: Annotated[
         int | None, typer.Option(metavar="N", show_default=THE_SCENARIOS, help="random seed")
     ] = None,
@@ -561,16 +568,9 @@ def compare(
             metavar="N", show_default="5", help="replicates of each (seeds seed, seed+1, ...)"
         ),
     ] = None,
-    agents: Annotated[
-        int | None,
-        typer.Option(metavar="N", show_default=THE_SCENARIOS, help="number of synthetic agents"),
-    ] = None,
-    days: Annotated[
-        int | None, typer.Option(metavar="N", show_default=THE_SCENARIOS, help="days to simulate")
-    ] = None,
-    seed: Annotated[
-        int | None, typer.Option(metavar="N", show_default=THE_SCENARIOS, help="first seed")
-    ] = None,
+    agents: AgentsOption = None,
+    days: DaysOption = None,
+    seed: FirstSeedOption = None,
     set_: Annotated[
         list[str] | None,
         typer.Option(
@@ -697,16 +697,9 @@ def sweep(
             "(a power of 2)",
         ),
     ] = None,
-    agents: Annotated[
-        int | None,
-        typer.Option(metavar="N", show_default=THE_SCENARIOS, help="number of synthetic agents"),
-    ] = None,
-    days: Annotated[
-        int | None, typer.Option(metavar="N", show_default=THE_SCENARIOS, help="days to simulate")
-    ] = None,
-    seed: Annotated[
-        int | None, typer.Option(metavar="N", show_default=THE_SCENARIOS, help="first seed")
-    ] = None,
+    agents: AgentsOption = None,
+    days: DaysOption = None,
+    seed: FirstSeedOption = None,
     set_: Annotated[
         list[str] | None,
         typer.Option("--set", metavar="KEY=VALUE", help="override a parameter at every point"),
@@ -1010,16 +1003,9 @@ def calibrate(
     seeds: Annotated[
         int, typer.Option(metavar="K", help="runs of each trial, seeds seed ... seed+K-1")
     ] = 2,
-    agents: Annotated[
-        int | None,
-        typer.Option(metavar="N", show_default=THE_SCENARIOS, help="number of synthetic agents"),
-    ] = None,
-    days: Annotated[
-        int | None, typer.Option(metavar="N", show_default=THE_SCENARIOS, help="days to simulate")
-    ] = None,
-    seed: Annotated[
-        int | None, typer.Option(metavar="N", show_default=THE_SCENARIOS, help="first seed")
-    ] = None,
+    agents: AgentsOption = None,
+    days: DaysOption = None,
+    seed: FirstSeedOption = None,
     set_: Annotated[
         list[str] | None,
         typer.Option("--set", metavar="KEY=VALUE", help="override a parameter in every trial"),

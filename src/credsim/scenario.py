@@ -1028,6 +1028,28 @@ def load_scenario(
     return build_scenario(data, origin + " with --set" if overrides else origin)
 
 
+def resolve(
+    source: str | Path | dict[str, Any] | Scenario = "as-reported",
+    overrides: list[str] | None = None,
+    agents: int | None = None,
+    days: int | None = None,
+    seed: int | None = None,
+) -> Scenario:
+    """:func:`load_scenario` with the run's size, horizon and seed set where given (a
+    resolved scenario carries them)."""
+    scn = load_scenario(source, overrides)
+    if agents is None and days is None and seed is None:
+        return scn
+    data = scn.model_dump()
+    if agents is not None:
+        data["population"]["agents"] = agents
+    if days is not None:
+        data["run"]["days"] = days
+    if seed is not None:
+        data["run"]["seed"] = seed
+    return build_scenario(data, scn.origin)
+
+
 # ------------------------------------------------------------------------------------
 # Per-day parameter tables for the kernels
 

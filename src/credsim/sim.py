@@ -20,7 +20,7 @@ from .phases import ORDER, day_columns, state_columns
 from .phases.base import Phase
 from .population import Population, build_population
 from .recorder import Aggregates, Recorder
-from .scenario import DayParams, Scenario, load_scenario
+from .scenario import DayParams, Scenario, resolve
 from .schema import N_METRICS
 from .state import Day, State
 
@@ -127,18 +127,7 @@ class Sim:
         overrides: list[str] | None = None,
         record_ledger: bool = True,
     ):
-        scn = load_scenario(scenario, overrides)
-        # the resolved scenario carries the run's size, horizon and seed
-        data = scn.model_dump()
-        if agents is not None:
-            data["population"]["agents"] = agents
-        if days is not None:
-            data["run"]["days"] = days
-        if seed is not None:
-            data["run"]["seed"] = seed
-        from .scenario import build_scenario
-
-        scn = build_scenario(data, scn.origin)
+        scn = resolve(scenario, overrides, agents, days, seed)
         self.scenario = scn
         self.n = scn.population.agents
         self.days = scn.run.days

@@ -31,7 +31,7 @@ from . import rundir
 from .errors import CredsimError
 from .report import HEADLINE
 from .results import __version__
-from .scenario import ScenarioError, Schedule, _field_at, build_scenario, load_scenario
+from .scenario import ScenarioError, Schedule, _field_at, build_scenario, resolve
 
 SWEEP_JSON = "sweep.json"
 SWEEP_PARQUET = "sweep.parquet"
@@ -452,15 +452,7 @@ def plan(
         raise CredsimError(f"--replicates {replicates}: must be at least 1")
     if design == "grid" and samples is not None:
         raise CredsimError("--samples applies to --design lhs, morris or sobol, not to a grid")
-    scn = load_scenario(scenario, list(overrides or []))
-    base = scn.model_dump()
-    if agents is not None:
-        base["population"]["agents"] = agents
-    if days is not None:
-        base["run"]["days"] = days
-    if seed is not None:
-        base["run"]["seed"] = seed
-    scn = build_scenario(base, scn.origin)
+    scn = resolve(scenario, list(overrides or []), agents, days, seed)
     base = scn.model_dump()
     specs = [f"{k}={v}" for k, v in vary.items()] if isinstance(vary, dict) else list(vary)
     if not specs:
