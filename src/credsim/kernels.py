@@ -173,3 +173,11 @@ def push_changes(sim: Any, changed: np.ndarray | None = None) -> None:
     if changed.size:
         nblocks = nb.get_num_threads()  # one range of friends a thread
         push_kernel(changed, sim.day.delta, g.indptr, g.nbr, g.active, st.scored, st.fsum, nblocks)
+
+
+def travel_factors(share: float, ratio: np.ndarray) -> np.ndarray:
+    """[others, frequent travellers] x ratio: the factors on a rate whose frequent
+    travellers (``share`` of the agents) have ``ratio`` times the others' rate, the mean
+    kept: others 1 / (1 + share (ratio - 1)), travellers ratio times that."""
+    other = 1.0 / (1.0 + share * (np.asarray(ratio, np.float64) - 1.0))
+    return np.stack([other, other * ratio])

@@ -28,12 +28,18 @@ _S56, _S48, _S40, _B8 = np.uint64(56), np.uint64(48), np.uint64(40), np.uint64(0
 
 # The packed attributes of an agent (one byte, ``attrs``): bits 0-3 its group
 # (urban x age group x sex = urban * 6 + age * 2 + sex, the recorder's 12 groups), bit 4
-# platform user, bit 5 speaker, bit 6 smoker.
+# platform user, bit 5 speaker, bit 6 smoker, bit 7 frequent traveller.
 A_PLATFORM = 16
 A_SPEAKER = 32
 A_SMOKER = 64
+A_TRAVELLER = 128
 A_GROUP = 15
-FLAGS = {"platform": A_PLATFORM, "speaker": A_SPEAKER, "smoker": A_SMOKER}
+FLAGS = {
+    "platform": A_PLATFORM,
+    "speaker": A_SPEAKER,
+    "smoker": A_SMOKER,
+    "traveller": A_TRAVELLER,
+}
 
 
 def _group_ir(
@@ -356,6 +362,7 @@ def _draw_agents(
     p_speaker: float,
     p_smoke_m: float,
     p_smoke_f: float,
+    p_travel: float,
     attrs: np.ndarray,
     prop: np.ndarray,
 ) -> None:
@@ -372,6 +379,8 @@ def _draw_agents(
                 x |= A_SPEAKER
             if uniform(key, i, 5) < (p_smoke_m if male else p_smoke_f):
                 x |= A_SMOKER
+        if a != CHILD and p_travel > 0.0 and uniform(key, i, 7) < p_travel:
+            x |= A_TRAVELLER
         attrs[i] = x
         h = bits(key, i, 6)  # one hash, three classes of equal probability
         prop[0, i] = np.uint8(h >> _S56)
@@ -431,6 +440,7 @@ def build_population(p: PopParams, n: int, seed: int) -> Population:
         float(p.speaker_share),
         float(p_smoke_m),
         float(max(0.0, p_smoke_f)),
+        float(p.frequent_travellers),
         pop.attrs,
         pop.prop,
     )

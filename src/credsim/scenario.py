@@ -282,6 +282,9 @@ class Population(Section):
         "", None, None, "", "a one-region population named so ('' = 31 provinces)"
     )
     single_region_urban: float = P(0.6, 0, 1, "share", "urban share of the single region")
+    frequent_travellers: float = P(
+        0.0, 0, 1, "share", "adults and elders who travel often (0: everyone alike)"
+    )
 
     @field_validator("honesty", "civility", "civic", mode="before")
     @classmethod
@@ -329,6 +332,14 @@ class Behave(Section):
     flag_false: Num = P(0.5, 0, 1, "probability", "monitor flags a false post")
     flag_critical: Num = P(0.005, 0, 1, "probability", "monitor flags a critical true post")
     flag_other: Num = P(1e-4, 0, 1, "probability", "monitor flags any other post")
+    frequent_financial: Num = P(
+        1.0,
+        0,
+        1000,
+        "ratio",
+        "a frequent traveller's probability of a debt default, fraud or tax evasion over "
+        "another agent's (the mean kept)",
+    )
 
     @model_validator(mode="after")
     def _shares(self) -> Behave:
@@ -463,6 +474,20 @@ class Service(Section):
     deny_below: Threshold = P(None, doc="denied if the score is below this")
     deposit_below: Threshold = P(None, doc="deposit asked if the score is below this")
     perk_from: Threshold = P(None, doc="perk if the score is at least this")
+    frequent: Num = P(
+        1.0,
+        0,
+        1000,
+        "ratio",
+        "a frequent traveller's request rate over another agent's (the mean kept)",
+    )
+    listed_share: Num = P(
+        1.0,
+        0,
+        1,
+        "share",
+        "share of requests a listing bars (the rest buy a class the ban allows)",
+    )
 
     @field_validator("deny_below", "deposit_below", "perk_from", mode="before")
     @classmethod
@@ -1085,6 +1110,8 @@ class DayParams:
                 "deny_below",
                 "deposit_below",
                 "perk_from",
+                "frequent",
+                "listed_share",
             )
         }
         ser = self.svc_series
@@ -1101,6 +1128,8 @@ class DayParams:
             pe = self._series(s.p_elder) if s.p_elder is not None else None
             ser["p_elder_urban"][:, i] = pu if pe is None else pe
             ser["p_elder_rural"][:, i] = pr if pe is None else pe
+            ser["frequent"][:, i] = self._series(s.frequent)
+            ser["listed_share"][:, i] = self._series(s.listed_share)
             for k, th in (
                 ("deny_below", s.deny_below),
                 ("deposit_below", s.deposit_below),

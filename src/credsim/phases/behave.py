@@ -9,7 +9,8 @@ import numba as nb
 import numpy as np
 
 from ..constants import CHILD, LF_RODE_TRAIN, S_BEHAVE, TRUE_EVENT_NAMES
-from ..population import A_PLATFORM, A_SMOKER, A_SPEAKER, age_of
+from ..kernels import travel_factors
+from ..population import A_PLATFORM, A_SMOKER, A_SPEAKER, A_TRAVELLER, age_of
 from ..rng import bits, day_key, poisson_inv, uniform, uniform2
 from ..state import Column, mult_of, mult_times
 from .base import Phase
@@ -105,9 +106,10 @@ def behave_kernel(lo, hi, key, attrs, prop, prop_values, lflags, deter, chill, p
                 pk[1] = p.p_smoking_in_public * incivil * dpub if smoker else 0.0
                 pk[2] = p.p_traffic_violation * incivil * dpub
                 pk[3] = p.p_smoking_on_train * dpub if smoker and rode else 0.0
-                pk[4] = p.p_debt_default * dishonest
-                pk[5] = p.p_fraud * dishonest
-                pk[6] = p.p_tax_evasion * dishonest
+                fin = dishonest * p.fin[1 if at & A_TRAVELLER else 0]
+                pk[4] = p.p_debt_default * fin
+                pk[5] = p.p_fraud * fin
+                pk[6] = p.p_tax_evasion * fin
                 pk[7] = p_true
                 pk[8] = p_false
                 pmax = 0.0
@@ -168,23 +170,36 @@ class BehaveParams(NamedTuple):
     flag_false: float
     flag_critical: float
     flag_other: float
+    frequent_financial: float
     pre: np.ndarray
     gbar: np.ndarray
+    fin: np.ndarray  # the financial events' factor of [others, frequent travellers]
 
     @classmethod
-    def of(cls, values: dict[str, float], prop_values: np.ndarray) -> BehaveParams:
-        """From the day's value of each key (KEYS), with the tables made from them."""
-        p = cls._make([*(float(values[k]) for k in KEYS), np.empty((2, 3)), np.empty(8)])
+    def of(
+        cls, values: dict[str, float], prop_values: np.ndarray, travellers: float = 0.0
+    ) -> BehaveParams:
+        """From the day's value of each key (KEYS) and the share of frequent travellers,
+        with the tables made from them."""
+        p = cls._make(
+            [*(float(values[k]) for k in KEYS), np.empty((2, 3)), np.empty(8), np.ones(2)]
+        )
+        fin = travel_factors(travellers, np.array([p.frequent_financial]))[:, 0]
+        p = p._replace(fin=fin)
         pre, gbar = day_tables(p, prop_values)
         return p._replace(pre=pre, gbar=gbar)
 
     @classmethod
     def on(cls, pa: DayParams, day: int, prop_values: np.ndarray) -> BehaveParams:
-        return cls.of({k: pa.at(f"behave.{k}", day) for k in KEYS}, prop_values)
+        return cls.of(
+            {k: pa.at(f"behave.{k}", day) for k in KEYS},
+            prop_values,
+            pa.at("population.frequent_travellers", day),
+        )
 
 
-# the scenario's behave keys, in the order of BehaveParams (the tables pre and gbar last)
-KEYS = BehaveParams._fields[:-2]
+# the scenario's behave keys, in the order of BehaveParams (the tables pre, gbar, fin last)
+KEYS = BehaveParams._fields[:-3]
 
 
 def day_tables(p: BehaveParams, prop_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -212,7 +227,7 @@ def day_tables(p: BehaveParams, prop_values: np.ndarray) -> tuple[np.ndarray, np
                     p.p_smoking_in_public * incivil * smoker,
                     p.p_traffic_violation * incivil,
                     p.p_smoking_on_train * smoker * rode,
-                    max(p.p_debt_default, p.p_fraud, p.p_tax_evasion) * dishonest,
+                    max(p.p_debt_default, p.p_fraud, p.p_tax_evasion) * dishonest * p.fin.max(),
                     pre[sp, 1],
                     pre[sp, 2],
                 )

@@ -25,8 +25,9 @@ from ..constants import (
     SERVICES,
     SVC_TRAIN,
 )
-from ..population import age_of, parent_of, urban_of
-from ..rng import day_key, uniform2
+from ..kernels import travel_factors
+from ..population import A_TRAVELLER, age_of, parent_of, urban_of
+from ..rng import day_key, uniform, uniform2
 from ..state import Column
 from .base import Phase
 
@@ -56,6 +57,8 @@ class ServiceRules(NamedTuple):
     deny_below: np.ndarray  # float64: today's thresholds (nan: none)
     deposit_below: np.ndarray
     perk_from: np.ndarray
+    m_travel: np.ndarray  # float64 [2, service]: request-rate factor of others, travellers
+    listed_share: np.ndarray  # float64: share of requests a listing bars
 
     @classmethod
     def on(cls, pa: DayParams, day: int) -> ServiceRules:
@@ -73,14 +76,18 @@ class ServiceRules(NamedTuple):
             ser["deny_below"][day],
             ser["deposit_below"][day],
             ser["perk_from"][day],
+            travel_factors(pa.at("population.frequent_travellers", day), ser["frequent"][day]),
+            ser["listed_share"][day],
         )
 
 
 @nb.njit(inline="always")
-def request_p(s, a, urb, r):
+def request_p(s, a, urb, trav, r):
     if a == ELDER:
-        return r.p_elder_urban[s] if urb else r.p_elder_rural[s]
-    return r.p_urban[s] if urb else r.p_rural[s]
+        p = r.p_elder_urban[s] if urb else r.p_elder_rural[s]
+    else:
+        p = r.p_urban[s] if urb else r.p_rural[s]
+    return min(1.0, p * r.m_travel[1 if trav else 0, s])
 
 
 @nb.njit(inline="always")
@@ -90,14 +97,19 @@ def asks(s, a, doy, r):
 
 @nb.njit(cache=True)
 def none_probability(doy, r):
-    """P(no request today) for each age group and urban status: the product of 1 - p."""
-    q = np.ones((3, 2))
+    """P(no request today) for each age group, urban status and traveller class: the
+    product of 1 - p."""
+    q = np.ones((3, 2, 2))
     for a in range(3):
         for urb in range(2):
-            for s in range(N_SERVICES):
-                if asks(s, a, doy, r):
-                    q[a, urb] *= 1.0 - request_p(s, a, urb == 1, r)
+            for trav in range(2):
+                for s in range(N_SERVICES):
+                    if asks(s, a, doy, r):
+                        q[a, urb, trav] *= 1.0 - request_p(s, a, urb == 1, trav == 1, r)
     return q
+
+
+SLOT_BAN = 32  # the uniform of service s's ban (listed_share < 1) is slot 32 + s
 
 
 @nb.njit(parallel=True, cache=True)
@@ -124,11 +136,12 @@ def services_kernel(
     for i in nb.prange(n):
         a = age_of(attrs[i])
         urb = urban_of(attrs[i])
+        trav = (attrs[i] & A_TRAVELLER) != 0
         req = 0
         out = 0
         rode = False
         u0, u1 = uniform2(key, i, 0)
-        if u0 < 1.0 - q_none[a, 1 if urb else 0]:
+        if u0 < 1.0 - q_none[a, 1 if urb else 0, 1 if trav else 0]:
             listed = (lflags[i] & (LF_COURT | LF_SCORE)) != 0
             sc = scored[i]
             x = score[i]
@@ -140,7 +153,7 @@ def services_kernel(
             for s in range(N_SERVICES):
                 if not asks(s, a, doy, r):
                     continue
-                p = request_p(s, a, urb, r)
+                p = request_p(s, a, urb, trav, r)
                 if first:
                     qn = q * (1.0 - p)
                     hit = u0 < 1.0 - qn  # the first request is service s
@@ -160,7 +173,14 @@ def services_kernel(
                 if not hit:
                     continue
                 req |= 1 << s
-                if r.deny_listed[s] and listed:
+                if (
+                    r.deny_listed[s]
+                    and listed
+                    and (
+                        r.listed_share[s] >= 1.0
+                        or uniform(key, i, SLOT_BAN + s) < r.listed_share[s]
+                    )
+                ):
                     o = DENIED
                 elif (
                     r.deny_parent_listed[s]
