@@ -233,3 +233,21 @@ def test_indices_recover_an_inert_and_a_dominant_parameter(tmp_path, design, sam
     assert ix["behave.post_rate"] > 10 * abs(ix["listing.p_overturn_rightful"]) + 1e-12
     out = sens.save(tmp_path / "s")
     assert out.name == "sensitivity.html" and (tmp_path / "s" / "indices.csv").is_file()
+
+
+def test_kept_runs_are_run_directories(tmp_path):
+    from credsim import load_run
+
+    df = sweep(
+        "as-reported",
+        ["behave.post_rate=0.1,0.3"],
+        out=tmp_path / "s",
+        keep_runs=True,
+        workers=2,
+        **SMALL,
+    )
+    assert df["run_dir"].tolist() == ["runs/p0000-r0", "runs/p0001-r0"]
+    for r in df.to_dict("records"):
+        res = load_run(tmp_path / "s" / r["run_dir"])
+        assert res.summary()["posts_last_day"] == r["posts_last_day"]
+        assert res.meta["scenario"]["behave"]["post_rate"] == r["behave.post_rate"]
