@@ -426,6 +426,29 @@ class Listing(Section):
     court_listing: bool = P(True, doc="court judgments list the agent")
     court_term: Num = P(730.0, 1, 10000, "days", "term of a court listing (rounded to a day)")
     p_pay: Num = P(1 / 180, 0, 1, "1/day", "a listed debtor pays and is removed")
+    term_debt_default: Num | None = P(
+        None,
+        0,
+        10000,
+        "days",
+        "term of a listing for a debt default (none: court_term; 0: until paid)",
+    )
+    term_fraud: Num | None = P(
+        None, 0, 10000, "days", "term of a listing for fraud (none: court_term; 0: until paid)"
+    )
+    term_tax_evasion: Num | None = P(
+        None,
+        0,
+        10000,
+        "days",
+        "term of a listing for tax evasion (none: court_term; 0: until paid)",
+    )
+    term_speech: Num | None = P(
+        None, 0, 10000, "days", "term of a listing for speech (none: court_term; 0: no end)"
+    )
+    backlog: float = P(
+        0.0, 0, 1, "share", "adults listed for a debt default on day 0 (the list's backlog)"
+    )
     score_listing: bool = P(True, doc="a score below the threshold lists the agent")
     score_threshold: Num = P(600.0, 0, 100000, "points", "listed below this score")
     due_process: bool = P(False, doc="notification and appeals")

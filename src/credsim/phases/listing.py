@@ -4,13 +4,17 @@ appeals where due process is on."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numba as nb
 import numpy as np
 
 from ..constants import (
+    CASE_DEBT,
     CASE_DEFAMATION,
+    CASE_FRAUD,
+    CASE_TAX,
+    CHILD,
     DC_FIN_JUDGED,
     DC_INSINCERE,
     DC_JUDGED_FALSE,
@@ -37,6 +41,7 @@ from ..constants import (
     S_LIST,
 )
 from ..kernels import agents_with, push_changes, rescore
+from ..population import age_of
 from ..rng import day_key, uniform
 from ..state import Column
 from .base import Phase
@@ -52,7 +57,8 @@ class ListParams(NamedTuple):
     court_listing: bool
     score_listing: bool
     due_process: bool
-    court_term: int
+    terms: np.ndarray  # int64 [5]: the term of a court listing by reason (0: no end)
+    backlog: float  # share of adults listed for a debt default on day 0
     p_pay: float
     score_threshold: float
     p_appeal: float
@@ -74,7 +80,8 @@ class ListParams(NamedTuple):
             bool(lc.court_listing),
             bool(lc.score_listing),
             bool(lc.due_process),
-            round(at("court_term")),
+            court_terms(lc, pa, day),
+            float(lc.backlog),
             at("p_pay"),
             at("score_threshold"),
             at("p_appeal"),
@@ -87,10 +94,31 @@ class ListParams(NamedTuple):
         )
 
 
+NO_END = 32767  # court_until of a listing that no term ends (the int16 maximum)
+TERM_KEYS = {
+    CASE_DEBT: "term_debt_default",
+    CASE_FRAUD: "term_fraud",
+    CASE_TAX: "term_tax_evasion",
+    CASE_DEFAMATION: "term_speech",
+}
+
+
+def court_terms(lc: Any, pa: DayParams, day: int) -> np.ndarray:
+    """The term of a new court listing today, by reason: the reason's own term where the
+    scenario gives one, else ``court_term``; 0 for a listing no term ends."""
+    default = round(pa.at("listing.court_term", day))
+    terms = np.full(CASE_DEFAMATION + 1, default, np.int64)
+    for reason, key in TERM_KEYS.items():
+        if getattr(lc, key) is not None:
+            terms[reason] = round(pa.at(f"listing.{key}", day))
+    return terms
+
+
 @nb.njit(parallel=True, cache=True)
 def list_kernel(
     key,
     day,
+    attrs,
     court,
     obs,
     scored,
@@ -148,18 +176,28 @@ def list_kernel(
                 own[i] -= own_false[i]
                 own_false[i] = 0.0
                 rescore(i, scored, own, assoc, p.base, p.lo, p.hi, p.bounds, score, tier)
-        # new court listings: a financial judgment or an insincere apology
+        # new court listings: a financial judgment or an insincere apology (or, on day 0,
+        # the backlog of debt defaults listed before the run)
         c = court[i]
-        if p.court_listing and (c & (DC_FIN_JUDGED | DC_INSINCERE)):
+        backlog = (
+            day == 0
+            and p.backlog > 0.0
+            and age_of(attrs[i]) != CHILD
+            and uniform(key, i, 4) < p.backlog
+        )
+        if p.court_listing and ((c & (DC_FIN_JUDGED | DC_INSINCERE)) or backlog):
             if c & DC_FIN_JUDGED:
                 reason = 1 if obs[i] & 32 else (2 if obs[i] & 64 else 3)
-            else:
+            elif c & DC_INSINCERE:
                 reason = CASE_DEFAMATION
                 dl |= DL_SPEECH_ENTRY
+            else:
+                reason = CASE_DEBT
             lf |= LF_COURT
             lf &= ~LF_COURT_WRONGFUL
             case[i] = (case[i] & 15) | (reason << 4)
-            court_until[i] = day + p.court_term
+            term = p.terms[reason]
+            court_until[i] = day + term if term > 0 else NO_END
             dl |= DL_COURT_ENTRY
             if reason == CASE_DEFAMATION and (c & DC_JUDGED_FALSE):
                 lf |= LF_COURT_WRONGFUL
@@ -239,6 +277,7 @@ class List(Phase):
         list_kernel(
             day_key(s.seed, S_LIST, day),
             day,
+            s.pop.attrs,
             d.court,
             d.obs,
             st.scored,
