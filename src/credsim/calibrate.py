@@ -300,8 +300,8 @@ def calibrate(
                     vals[k] = fut.result()
                 except Exception as e:
                     failures += 1
-                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
                     trial.set_user_attr("error", f"{type(e).__name__}: {e}".splitlines()[0])
+                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
                     del asked[num]
                     if failures > max(3, trials // 2):
                         raise CredsimError(
