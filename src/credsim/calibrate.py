@@ -29,7 +29,7 @@ import pandas as pd
 
 from .errors import CredsimError
 from .scenario import build_scenario, resolve
-from .sweep import Factor, _watch_parent, cores, parse_vary, set_value
+from .sweep import Factor, _watch_parent, collect, cores, parse_vary, set_value
 from .validation import (
     check_period,
     default_targets,
@@ -40,6 +40,7 @@ from .validation import (
 )
 
 STUDY = "study.db"
+WORKER_RUNS = 8  # runs a worker process makes before a fresh one takes over
 CALIBRATION_FILES = ("study.db", "calibration.json", "best.toml", "fit.csv", "trials.csv")
 
 
@@ -63,7 +64,10 @@ def evaluate(task: dict[str, Any]) -> list[float]:
     tg["date"] = [dt.date.fromisoformat(d) for d in tg["date"]]
     start = dt.date.fromisoformat(str(task["start"]))
     sims = {f: series(res, f) for f in set(tg["figure"])}
-    return [float(v) for v in target_values(tg, sims, start, int(res.meta["days"]))]
+    out = [float(v) for v in target_values(tg, sims, start, int(res.meta["days"]))]
+    del sim, res
+    collect()
+    return out
 
 
 @dataclass
@@ -264,7 +268,10 @@ def calibrate(
     import multiprocessing as mp
 
     pool = ProcessPoolExecutor(
-        n_workers, mp_context=mp.get_context("spawn"), initializer=_watch_parent
+        n_workers,
+        mp_context=mp.get_context("spawn"),
+        initializer=_watch_parent,
+        max_tasks_per_child=WORKER_RUNS,
     )
     targets_rec = [{**r, "date": str(r["date"])} for r in tg.to_dict("records")]
     published = tg["value"].to_numpy(np.float64)
