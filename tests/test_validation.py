@@ -152,3 +152,24 @@ def test_the_fit_is_saved(tmp_path):
     assert list(back["figure"]) == ["list_entries_cumulative", "air_passenger_trips"]
     with pytest.raises(CredsimError, match="exists: use --force"):
         v.save(tmp_path, csv=tmp_path / "validation.csv")
+
+
+def test_the_command_prints_writes_and_refuses_in_one_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from credsim import Sim
+    from credsim.cli import app
+
+    run = tmp_path / "run"
+    Sim("court-list", agents=2000, days=200, seed=1, overrides=["run.start_date=2018-01-01"]).run(
+        out=run
+    )
+    tg = tmp_path / "t.csv"
+    tg.write_text("date,figure,value,unit,source\n2018-06-01,list_entries_cumulative,1000,x,y\n")
+    r = CliRunner().invoke(app, ["validate", str(run), "--targets", str(tg)])
+    assert r.exit_code == 0, r.output
+    assert "2018-06-01" in r.output and (run / "validation.csv").is_file()
+    assert (run / "validation.html").is_file()
+    tg.write_text("date,figure,value,unit,source\n2019-06-01,list_entries_cumulative,1000,x,y\n")
+    r = CliRunner().invoke(app, ["validate", str(run), "--targets", str(tg)])
+    assert r.exit_code == 2 and "lie outside the run's period 2018-01-01 to 2018-07-19" in r.output
