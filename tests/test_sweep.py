@@ -251,3 +251,40 @@ def test_kept_runs_are_run_directories(tmp_path):
         res = load_run(tmp_path / "s" / r["run_dir"])
         assert res.summary()["posts_last_day"] == r["posts_last_day"]
         assert res.meta["scenario"]["behave"]["post_rate"] == r["behave.post_rate"]
+
+
+def test_the_commands_sweep_and_sensitivity(tmp_path):
+    from typer.testing import CliRunner
+
+    from credsim.cli import app
+
+    out = tmp_path / "s"
+    args = [
+        "sweep",
+        "as-reported",
+        "--vary",
+        "behave.post_rate=0.1,0.3",
+        "--replicates",
+        "2",
+        "--agents",
+        "2000",
+        "--days",
+        "10",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    assert "4 runs" in r.output and (out / "sweep.parquet").is_file()
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 2 and "holds this sweep, finished: use --force" in r.output
+    r = CliRunner().invoke(app, ["sensitivity", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "posts on the last day" in r.output and (out / "sensitivity.html").is_file()
+    r = CliRunner().invoke(app, ["sensitivity", str(out)])
+    assert r.exit_code == 2 and "already holds an analysis" in r.output
+    r = CliRunner().invoke(
+        app, ["sweep", "as-reported", "--vary", "nope.key=1,2", "--out", str(tmp_path / "x")]
+    )
+    assert r.exit_code == 2 and "--vary nope.key: not a scenario parameter" in r.output
