@@ -142,3 +142,43 @@ def test_bad_input_is_one_line(known_targets, tmp_path):
             until="2017-01-01",
             **SIZE,
         )
+
+
+def test_the_command_fits_and_writes_a_scenario_credsim_runs(tmp_path, known_targets):
+    from typer.testing import CliRunner
+
+    from credsim.cli import app
+
+    out = tmp_path / "c"
+    r = CliRunner().invoke(
+        app,
+        [
+            "calibrate",
+            "court-list",
+            "--param",
+            "behave.p_debt_default=0.0005:0.008:log",
+            "--targets",
+            str(known_targets),
+            "--trials",
+            "2",
+            "--seeds",
+            "1",
+            "--agents",
+            "3000",
+            "--days",
+            "150",
+            "--set",
+            "run.start_date=2018-01-01",
+            "--workers",
+            "1",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert "behave.p_debt_default" in r.output and (out / "validation.html").is_file()
+    r = CliRunner().invoke(
+        app, ["run", str(out / "best.toml"), "--out", str(tmp_path / "r"), "--quiet"]
+    )
+    assert r.exit_code == 0, r.output
