@@ -120,6 +120,10 @@ def test_targets_outside_the_run_or_without_a_calendar_are_one_line():
             "line 2: value 'many' must be a number",
         ),
         ("date,figure,value,unit,source\n", "no target rows"),
+        (
+            "date,figure,value,unit,source,weight\n2018-01-01,list_entries_cumulative,1,x,y,-1\n",
+            "column 'weight' must hold numbers at least 0",
+        ),
     ],
 )
 def test_a_bad_target_file_is_one_line(tmp_path, text, msg):
@@ -128,6 +132,14 @@ def test_a_bad_target_file_is_one_line(tmp_path, text, msg):
     with pytest.raises(CredsimError) as e:
         read_targets(p)
     assert msg in str(e.value) and str(p) in str(e.value) and "\n" not in str(e.value)
+
+
+def test_a_weight_column_is_read_with_the_targets(tmp_path):
+    p = tmp_path / "t.csv"
+    p.write_text(
+        "date,figure,value,unit,source,weight\n2018-01-01,list_entries_cumulative,1,x,y,2.5\n"
+    )
+    assert read_targets(p)["weight"].tolist() == [2.5]
 
 
 def test_the_shipped_targets_end_in_2018():

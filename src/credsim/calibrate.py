@@ -29,11 +29,11 @@ import pandas as pd
 
 from .errors import CredsimError
 from .scenario import build_scenario, resolve
-from .sweep import Factor, _watch_parent, collect, cores, parse_vary, set_value
+from .sim import cores
+from .sweep import Factor, _watch_parent, collect, parse_vary, set_value
 from .validation import (
     check_period,
-    default_targets,
-    read_targets,
+    load_targets,
     series,
     target_values,
     validate,
@@ -53,11 +53,9 @@ def error(sim: np.ndarray, published: np.ndarray, weights: np.ndarray) -> float:
 def evaluate(task: dict[str, Any]) -> list[float]:
     """In a worker: run ``task["scenario"]`` and return each target row's simulated
     value (the rows of ``task["targets"]``)."""
-    import numba
+    from .sim import Sim, use_threads
 
-    from .sim import Sim
-
-    numba.set_num_threads(max(1, min(int(task["threads"]), numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
+    use_threads(task["threads"])
     sim = Sim(task["scenario"], record_ledger=False)
     res = sim.run()
     tg = pd.DataFrame(task["targets"])
@@ -143,27 +141,6 @@ def _distribution(f: Factor) -> Any:
     return optuna.distributions.FloatDistribution(f.lo, f.hi, log=f.log)
 
 
-def _load_targets(targets: str | Path | pd.DataFrame | None) -> tuple[pd.DataFrame, str]:
-    if targets is None:
-        return default_targets(), "the shipped targets"
-    if isinstance(targets, pd.DataFrame):
-        return targets, "the given targets"
-    return read_targets(targets), str(targets)
-
-
-def _weights(tg: pd.DataFrame, targets: Any) -> np.ndarray:
-    if isinstance(targets, (str, Path)):
-        raw = pd.read_csv(targets, dtype=str, keep_default_na=False)
-        if "weight" in raw.columns:
-            w = pd.to_numeric(raw["weight"], errors="coerce").to_numpy(np.float64)
-            if not (np.isfinite(w).all() and (w >= 0).all() and w.sum() > 0):
-                raise CredsimError(f"{targets}: column 'weight' must hold numbers at least 0")
-            return w
-    if isinstance(targets, pd.DataFrame) and "weight" in targets.columns:
-        return targets["weight"].to_numpy(np.float64)
-    return np.ones(len(tg), np.float64)
-
-
 Progress = Callable[[int, int, float], None]
 
 
@@ -206,8 +183,12 @@ def calibrate(
             f"calibrate: {scn.origin} has no start date (run.start_date): targets are dated "
             "(--set run.start_date=YYYY-MM-DD)"
         )
-    tg, where = _load_targets(targets)
-    w = _weights(tg, targets)
+    tg, where = load_targets(targets)
+    w = (
+        tg["weight"].to_numpy(np.float64)
+        if "weight" in tg.columns
+        else np.ones(len(tg), np.float64)
+    )
     check_period(tg, start, scn.run.days, where)
     if until is not None:
         try:

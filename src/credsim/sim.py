@@ -4,6 +4,7 @@ wall time of each phase, and hands the result to results.py."""
 from __future__ import annotations
 
 import json
+import os
 import time
 import zlib
 from collections.abc import Callable
@@ -25,6 +26,23 @@ from .schema import N_METRICS
 from .state import Day, State
 
 DEFAULT_CHECKPOINT_EVERY = 30  # days, when a run writes a run directory
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover (not Linux)
+        return os.cpu_count() or 1
+
+
+def use_threads(n: int) -> None:
+    """Run this process's kernels on ``n`` Numba threads (at least 1, at most Numba's
+    pool): what a process running beside others takes, so that threads x processes
+    equal the cores."""
+    import numba
+
+    numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
 
 
 class Interrupted(CredsimError):

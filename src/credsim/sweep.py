@@ -32,6 +32,7 @@ from .errors import CredsimError
 from .report import HEADLINE
 from .results import __version__
 from .scenario import ScenarioError, Schedule, _field_at, build_scenario, resolve
+from .sim import cores, use_threads
 
 SWEEP_JSON = "sweep.json"
 SWEEP_PARQUET = "sweep.parquet"
@@ -43,14 +44,6 @@ MORRIS_LEVELS = 4
 ATTEMPTS = 2  # a run whose worker died or that raised is tried once more
 WORKER_RUNS = 20  # runs a worker process makes before a fresh one takes over (bounds any
 # memory a long series of runs would keep)
-
-
-def cores() -> int:
-    """The cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover (not Linux)
-        return os.cpu_count() or 1
 
 
 # ------------------------------------------------------------------------------------
@@ -285,11 +278,9 @@ def run_one(task: dict[str, Any]) -> dict[str, Any]:
     """Run one point at one seed in this process and return its row (the measures and
     the wall time, or the error). ``task``: ``scenario`` (a resolved scenario dict),
     ``threads``, ``keep`` (a run directory to write, or None) and the row's keys."""
-    import numba
-
     from .sim import Sim
 
-    numba.set_num_threads(max(1, min(int(task["threads"]), numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
+    use_threads(task["threads"])
     t0 = time.perf_counter()
     row = dict(task["row"])
     try:

@@ -133,7 +133,7 @@ def read_targets(path: str | Path) -> pd.DataFrame:
         if not math.isfinite(v) or v < 0:
             raise _bad(where, f"value {r['value']!r} must be a number at least 0")
         values.append(v)
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "date": dates,
             "figure": t["figure"],
@@ -142,6 +142,21 @@ def read_targets(path: str | Path) -> pd.DataFrame:
             "source": t["source"],
         }
     )
+    if "weight" in t.columns:  # optional: the row's weight in a calibration
+        w = pd.to_numeric(t["weight"], errors="coerce").to_numpy(np.float64)
+        if not (np.isfinite(w).all() and (w >= 0).all() and w.sum() > 0):
+            raise _bad(str(path), "column 'weight' must hold numbers at least 0, not all 0")
+        out["weight"] = w
+    return out
+
+
+def load_targets(targets: str | Path | pd.DataFrame | None) -> tuple[pd.DataFrame, str]:
+    """Targets from a file, a table, or the shipped set (None), and how to name them."""
+    if targets is None:
+        return default_targets(), "the shipped targets"
+    if isinstance(targets, pd.DataFrame):
+        return targets, "the given targets"
+    return read_targets(targets), str(targets)
 
 
 def series(res: Result, figure: str) -> np.ndarray:
@@ -250,15 +265,7 @@ def validate(
     results = [r if isinstance(r, Result) else load_run(r) for r in runs]
     if not results:
         raise CredsimError("validate: no run given")
-    where = "the shipped targets"
-    if targets is None:
-        tg = default_targets()
-    elif isinstance(targets, pd.DataFrame):
-        tg = targets
-        where = "the given targets"
-    else:
-        tg = read_targets(targets)
-        where = str(targets)
+    tg, where = load_targets(targets)
     starts = {r.start_date for r in results}
     days = {int(r.meta["days"]) for r in results}
     if len(starts) > 1 or len(days) > 1:

@@ -5,7 +5,6 @@ cancelled ends only its process. Threads a run times runs at once = the cores.""
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
 import pickle
 import shutil
 import tempfile
@@ -42,9 +41,9 @@ class Busy(Exception):
 
 def _work(kind: str, spec: dict[str, Any], out: str, progress: Any, threads: int) -> None:
     """A job's process: run it, write what the page reads (or the error) into ``out``."""
-    import numba
+    from ..sim import use_threads
 
-    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
+    use_threads(threads)
     dest = Path(out)
     try:
         if kind == "run":
@@ -92,7 +91,9 @@ class Jobs:
     """The queue and the running jobs of one dashboard."""
 
     def __init__(self, max_running: int | None = None, keep_per_session: int = 3):
-        cores = os.cpu_count() or 1
+        from ..sim import cores as n_cores
+
+        cores = n_cores()
         self.max_running = max(1, max_running or cores)
         self.threads = max(1, cores // self.max_running)
         self.keep = keep_per_session
