@@ -63,6 +63,7 @@ TIER_BOUNDS = ("C", "B", "A", "AA", "AAA")  # names of the lower bounds, ascendi
 # --- Courts: pending case kinds -----------------------------------------------------
 CASE_NONE, CASE_DEBT, CASE_FRAUD, CASE_TAX, CASE_DEFAMATION = 0, 1, 2, 3, 4
 CASE_FALSE_BIT = 8  # or-ed into pend_kind when the case began with a false flag
+CASE_KNOWS = 128  # bit 7: a listing has denied the agent (cleared when no longer listed)
 
 # day_court bits
 DC_FIN_OPENED = 1

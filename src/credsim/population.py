@@ -34,6 +34,7 @@ A_SPEAKER = 32
 A_SMOKER = 64
 A_TRAVELLER = 128
 A_GROUP = 15
+N_GROUPS = 12  # the values of attrs & A_GROUP
 FLAGS = {
     "platform": A_PLATFORM,
     "speaker": A_SPEAKER,

@@ -64,6 +64,7 @@ from .schema import (
     M_SCORED,
     M_SPEAKERS,
     M_SVC,
+    M_SVX,
     M_TIER,
     N_GROUPS,
     N_METRICS,
@@ -316,7 +317,7 @@ def _agent_rows(
             if k == 0:
                 if not dl & DL_COURT_ENTRY:
                     continue
-                kind, code, truth, flag = K_LIST, case[i] >> 4, 0, 0
+                kind, code, truth, flag = K_LIST, (case[i] >> 4) & 7, 0, 0
                 if lf & LF_COURT_WRONGFUL:
                     truth = 2
             elif k == 1:
@@ -495,6 +496,8 @@ class Recorder:
             k = d.false_type.astype(np.int64) - SMOKING_IN_PUBLIC
             np.add.at(counts, (tc, M_OBS + SMOKING_IN_PUBLIC + k), 1)
             np.add.at(counts, (tc, M_MISID + k), 1)
+        if d.svc_more.size:  # retries and switches of denied requests, by cell
+            counts[:, M_SVX : M_SVX + d.svc_more.shape[1]] += d.svc_more.astype(np.int32)
         if d.cut_cutter.size:
             cutter = self.cell_of(d.cut_cutter)
             other = self.cell_of(d.cut_other)

@@ -302,7 +302,8 @@ class AgentsTable:
                 "listed": (lf & (LF_COURT | LF_SCORE)) != 0,
                 "listed_court": (lf & LF_COURT) != 0,
                 "court_reason": _dict_array(
-                    np.where(lf & LF_COURT, case >> 4, 0).astype(np.int32), list(COURT_REASONS)
+                    np.where(lf & LF_COURT, (case >> 4) & 7, 0).astype(np.int32),
+                    list(COURT_REASONS),
                 ),
                 "court_until": np.where(lf & LF_COURT, st.court_until[sl], -1).astype(np.int32),
                 "listed_score": (lf & LF_SCORE) != 0,

@@ -511,6 +511,30 @@ class Service(Section):
         "share",
         "share of requests a listing bars (the rest buy a class the ban allows)",
     )
+    retry: Num = P(
+        0.0,
+        0,
+        0.95,
+        "probability",
+        "a denied request is tried again (each try a blocked attempt): at least k tries "
+        "more with probability retry^k, at most 15",
+    )
+    p_switch: Num = P(
+        0.0, 0, 1, "probability", "a denied request, its retries done, turns to switch_to"
+    )
+    switch_to: str = P(
+        "allowed",
+        doc="what a switch asks for: another service, decided by its rules, or 'allowed': "
+        "what this service's rule allows (an ordinary train for a banned G-train)",
+    )
+    give_up: Num = P(
+        0.0,
+        0,
+        1,
+        "probability",
+        "an agent that a listing has denied (and still listed) forgoes a request the "
+        "listing bars instead of trying",
+    )
 
     @field_validator("deny_below", "deposit_below", "perk_from", mode="before")
     @classmethod
@@ -521,6 +545,13 @@ class Service(Section):
     @classmethod
     def _threshold_in_range(cls, v: Any) -> Any:
         return _threshold_range(v)
+
+    @field_validator("switch_to")
+    @classmethod
+    def _switch_to(cls, v: str) -> str:
+        if v != "allowed" and v not in SERVICES:
+            raise ValueError(f"must be 'allowed' or a service ({', '.join(SERVICES)})")
+        return v
 
 
 def _svc(who: list[Any], pu: float, pr: float, **kw: Any) -> Any:
@@ -1135,8 +1166,12 @@ class DayParams:
                 "perk_from",
                 "frequent",
                 "listed_share",
+                "retry",
+                "p_switch",
+                "give_up",
             )
         }
+        self.svc_switch_to = np.full(N_SERVICES, -1, np.int64)  # -1: 'allowed'
         ser = self.svc_series
         for i, name in enumerate(SERVICES):
             s: Service = getattr(svc, name)
@@ -1153,6 +1188,10 @@ class DayParams:
             ser["p_elder_rural"][:, i] = pr if pe is None else pe
             ser["frequent"][:, i] = self._series(s.frequent)
             ser["listed_share"][:, i] = self._series(s.listed_share)
+            for k in ("retry", "p_switch", "give_up"):
+                ser[k][:, i] = self._series(getattr(s, k))
+            if s.switch_to != "allowed":
+                self.svc_switch_to[i] = SERVICES.index(s.switch_to)
             for k, th in (
                 ("deny_below", s.deny_below),
                 ("deposit_below", s.deposit_below),

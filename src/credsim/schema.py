@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import population
 from .constants import (
     EVENT_TYPES,
     OUTCOMES,
@@ -63,10 +64,11 @@ M_ENTRY = _group("entries_debt_default", "entries_fraud", "entries_tax_evasion",
 M_TIER = _group(*[f"tier_{t}" for t in TIERS])
 M_SCORED = _group("scored")
 M_SVC = _group(*[f"{s}_{k}" for s in SERVICES for k in ("requests", *OUTCOMES)])
+M_SVX = _group(*[f"{s}_retries" for s in SERVICES], *[f"{s}_switched" for s in SERVICES])
 M_NET = _group("edges_cut", "friendships_lost")
 M_AGENTS = _group("agents")
 
-N_GROUPS = 12  # urban x age group x sex: the score histogram's groups
+N_GROUPS = population.N_GROUPS  # urban x age group x sex: the score histogram's groups
 
 # ------------------------------------------------------------------------------------
 # What the record phase counts by testing bits, as the phases declare it: (column, mask,

@@ -55,10 +55,16 @@ FIGURES: dict[str, Figure] = {
         "people ever listed", "people", "cumulative", ("ever_listed",), last=True
     ),
     "flight_purchases_blocked_cumulative": Figure(
-        "flight purchases blocked, cumulative", "attempts", "cumulative", ("flight_denied",)
+        "flight purchases blocked, cumulative",
+        "attempts",
+        "cumulative",
+        ("flight_denied", "flight_retries"),
     ),
     "train_purchases_blocked_cumulative": Figure(
-        "train purchases blocked, cumulative", "attempts", "cumulative", ("train_denied",)
+        "train purchases blocked, cumulative",
+        "attempts",
+        "cumulative",
+        ("train_denied", "train_retries"),
     ),
     "exits_by_paying_cumulative": Figure(
         "exits from the list by paying, cumulative", "people", "cumulative", ("exits_paid",)

@@ -13,6 +13,7 @@ from ..constants import (
     CASE_DEBT,
     CASE_DEFAMATION,
     CASE_FRAUD,
+    CASE_KNOWS,
     CASE_TAX,
     CHILD,
     DC_FIN_JUDGED,
@@ -144,7 +145,7 @@ def list_kernel(
             if day >= court_until[i]:
                 lf &= ~(LF_COURT | LF_COURT_WRONGFUL)
                 dl |= DL_EXIT_EXPIRY
-            elif (case[i] >> 4) != CASE_DEFAMATION and uniform(key, i, 0) < p.p_pay:
+            elif ((case[i] >> 4) & 7) != CASE_DEFAMATION and uniform(key, i, 0) < p.p_pay:
                 lf &= ~(LF_COURT | LF_COURT_WRONGFUL)
                 dl |= DL_EXIT_PAID
         if (lf & (LF_SCORE | LF_SCORE_EXEMPT)) and score[i] >= p.score_threshold:
@@ -195,7 +196,7 @@ def list_kernel(
                 reason = CASE_DEBT
             lf |= LF_COURT
             lf &= ~LF_COURT_WRONGFUL
-            case[i] = (case[i] & 15) | (reason << 4)
+            case[i] = (case[i] & (15 | CASE_KNOWS)) | (reason << 4)
             term = p.terms[reason]
             court_until[i] = day + term if term > 0 else NO_END
             dl |= DL_COURT_ENTRY
@@ -220,6 +221,8 @@ def list_kernel(
         if lf & (LF_COURT | LF_SCORE):
             lf |= LF_EVER
         lflags[i] = lf
+        if case[i] & CASE_KNOWS and not lf & (LF_COURT | LF_SCORE):
+            case[i] &= ~CASE_KNOWS  # no longer listed: a new listing must be learnt again
         lst[i] = dl
 
 

@@ -172,7 +172,7 @@ class Observe(Phase):
             "uint8",
             "bits 0-3: the pending case (CASE_* | CASE_FALSE_BIT); bits "
             "4-6: the reason of the court listing (an index into COURT_REASONS, set by "
-            "list)",
+            "list); bit 7: CASE_KNOWS (set by services, cleared by list)",
         ),
     )
     day_columns = (

@@ -10,6 +10,7 @@ import numba as nb
 import numpy as np
 
 from ..constants import (
+    CASE_KNOWS,
     CHILD,
     DENIED,
     DEPOSIT,
@@ -26,7 +27,7 @@ from ..constants import (
     SVC_TRAIN,
 )
 from ..kernels import travel_factors
-from ..population import A_TRAVELLER, age_of, parent_of, urban_of
+from ..population import A_GROUP, A_TRAVELLER, N_GROUPS, age_of, parent_of, urban_of
 from ..rng import day_key, uniform, uniform2
 from ..state import Column
 from .base import Phase
@@ -59,6 +60,11 @@ class ServiceRules(NamedTuple):
     perk_from: np.ndarray
     m_travel: np.ndarray  # float64 [2, service]: request-rate factor of others, travellers
     listed_share: np.ndarray  # float64: share of requests a listing bars
+    retry: np.ndarray  # float64: a denied request is tried again
+    p_switch: np.ndarray  # float64: a denied request turns to switch_to
+    switch_to: np.ndarray  # int64: the service it turns to (ALLOWED: its own rule's)
+    give_up: np.ndarray  # float64: an agent that knows it is listed forgoes a barred request
+    acts: bool  # some service has retries, switches or giving up today
 
     @classmethod
     def on(cls, pa: DayParams, day: int) -> ServiceRules:
@@ -78,6 +84,13 @@ class ServiceRules(NamedTuple):
             ser["perk_from"][day],
             travel_factors(pa.at("population.frequent_travellers", day), ser["frequent"][day]),
             ser["listed_share"][day],
+            ser["retry"][day],
+            ser["p_switch"][day],
+            pa.svc_switch_to,
+            ser["give_up"][day],
+            bool(
+                ser["retry"][day].any() or ser["p_switch"][day].any() or ser["give_up"][day].any()
+            ),
         )
 
 
@@ -110,6 +123,59 @@ def none_probability(doy, r):
 
 
 SLOT_BAN = 32  # the uniform of service s's ban (listed_share < 1) is slot 32 + s
+SLOT_RETRY = 48  # of its retries: slot 48 + s
+SLOT_SWITCH = 64  # of its switch: slot 64 + s
+SLOT_GIVE_UP = 80  # of giving up a barred request: slot 80 + s
+RETRY_MOST = 15  # a denied request is tried again at most this often in a day
+ALLOWED = -1  # switch_to: what the same service's rule allows (an ordinary train)
+FORGONE = -1  # outcome: a barred request the agent, knowing it is listed, does not make
+N_CHUNKS = 32  # fixed partition of the agents for the counts of retries and switches
+
+
+@nb.njit(inline="always")
+def outcome(s, a, listed, sc, x, key, i, pkey, region, adult_start, adult_count, lflags, case, r):
+    """The outcome of agent i's request for service s under today's rules ``r``; a
+    request its listing bars is denied (and the agent knows it is listed), or, if it
+    already knew, forgone with probability give_up (FORGONE)."""
+    if (
+        r.deny_listed[s]
+        and listed
+        and (r.listed_share[s] >= 1.0 or uniform(key, i, SLOT_BAN + s) < r.listed_share[s])
+    ):
+        if case[i] & CASE_KNOWS:
+            if r.give_up[s] > 0.0 and uniform(key, i, SLOT_GIVE_UP + s) < r.give_up[s]:
+                return FORGONE
+        else:
+            case[i] |= CASE_KNOWS
+        return DENIED
+    if (
+        r.deny_parent_listed[s]
+        and a == CHILD
+        and parent_listed(pkey, i, region, adult_start, adult_count, lflags)
+    ):
+        return DENIED
+    if sc and x < r.deny_below[s]:
+        return DENIED
+    if (sc and x < r.deposit_below[s]) or (not sc and r.unscored_deposit[s]):
+        return DEPOSIT
+    if sc and x >= r.perk_from[s]:
+        return PERK
+    return GRANTED
+
+
+@nb.njit(inline="always")
+def retries(key, i, s, r):
+    """How often a denied request for service s is tried again: P(at least k) = retry^k,
+    at most RETRY_MOST."""
+    k = 0
+    p = r.retry[s]
+    if p > 0.0:
+        u = uniform(key, i, SLOT_RETRY + s)
+        q = p
+        while k < RETRY_MOST and u < q:
+            k += 1
+            q *= p
+    return k
 
 
 @nb.njit(parallel=True, cache=True)
@@ -124,88 +190,123 @@ def services_kernel(
     scored,
     score,
     lflags,
+    case,
     r,
     q_none,
     svc_req,
     svc_out,
+    more,
 ):
     """``r``: ServiceRules. Requests are independent draws per service; one
     uniform decides the first request by inversion (most agents: none today, one hash),
-    the services after it draw fresh uniforms."""
+    the services after it draw fresh uniforms. When a rule has retries or switches
+    (``r.acts``), a denied request may be tried again and then turn to another service;
+    ``more[chunk, cell]`` counts the retries of each service, then the switches from
+    each (a fixed partition of the agents into chunks; integer counts, so exact)."""
     n = attrs.shape[0]
-    for i in nb.prange(n):
-        a = age_of(attrs[i])
-        urb = urban_of(attrs[i])
-        trav = (attrs[i] & A_TRAVELLER) != 0
-        req = 0
-        out = 0
-        rode = False
-        u0, u1 = uniform2(key, i, 0)
-        if u0 < 1.0 - q_none[a, 1 if urb else 0, 1 if trav else 0]:
-            listed = (lflags[i] & (LF_COURT | LF_SCORE)) != 0
-            sc = scored[i]
-            x = score[i]
-            q = 1.0
-            first = True
-            spare = u1  # the second half of the hash, then fresh hashes
-            slot = 1
-            found = False
-            for s in range(N_SERVICES):
-                if not asks(s, a, doy, r):
-                    continue
-                p = request_p(s, a, urb, trav, r)
-                if first:
-                    qn = q * (1.0 - p)
-                    hit = u0 < 1.0 - qn  # the first request is service s
-                    q = qn
-                    if hit:
-                        first = False
-                        found = True
-                else:
-                    if spare < 0.0:
-                        spare, nxt = uniform2(key, i, slot)
-                        slot += 1
-                        hit = spare < p
-                        spare = nxt
+    nch = more.shape[0]
+    step = (n + nch - 1) // nch
+    for ch in nb.prange(nch):
+        mo = more[ch]
+        for i in range(ch * step, min(n, (ch + 1) * step)):
+            a = age_of(attrs[i])
+            urb = urban_of(attrs[i])
+            trav = (attrs[i] & A_TRAVELLER) != 0
+            req = 0
+            out = 0
+            rode = False
+            u0, u1 = uniform2(key, i, 0)
+            if u0 < 1.0 - q_none[a, 1 if urb else 0, 1 if trav else 0]:
+                listed = (lflags[i] & (LF_COURT | LF_SCORE)) != 0
+                sc = scored[i]
+                x = score[i]
+                c = region[i] * N_GROUPS + (attrs[i] & A_GROUP)
+                q = 1.0
+                first = True
+                spare = u1  # the second half of the hash, then fresh hashes
+                slot = 1
+                found = False
+                denied = False
+                for s in range(N_SERVICES):
+                    if not asks(s, a, doy, r):
+                        continue
+                    p = request_p(s, a, urb, trav, r)
+                    if first:
+                        qn = q * (1.0 - p)
+                        hit = u0 < 1.0 - qn  # the first request is service s
+                        q = qn
+                        if hit:
+                            first = False
+                            found = True
                     else:
-                        hit = spare < p
-                        spare = -1.0
-                if not hit:
-                    continue
-                req |= 1 << s
-                if (
-                    r.deny_listed[s]
-                    and listed
-                    and (
-                        r.listed_share[s] >= 1.0
-                        or uniform(key, i, SLOT_BAN + s) < r.listed_share[s]
-                    )
-                ):
-                    o = DENIED
-                elif (
-                    r.deny_parent_listed[s]
-                    and a == CHILD
-                    and parent_listed(pkey, i, region, adult_start, adult_count, lflags)
-                ):
-                    o = DENIED
-                elif sc and x < r.deny_below[s]:
-                    o = DENIED
-                elif (sc and x < r.deposit_below[s]) or (not sc and r.unscored_deposit[s]):
-                    o = DEPOSIT
-                elif sc and x >= r.perk_from[s]:
-                    o = PERK
-                else:
-                    o = GRANTED
-                out |= o << (2 * s)
-                if s == SVC_TRAIN and o != DENIED:
-                    rode = True
-            if not found:
-                req = 0  # rounding left u0 just above the last step: no request
-                out = 0
-                rode = False
-        svc_req[i] = req
-        svc_out[i] = out
-        lflags[i] = (lflags[i] | LF_RODE_TRAIN) if rode else (lflags[i] & ~LF_RODE_TRAIN)
+                        if spare < 0.0:
+                            spare, nxt = uniform2(key, i, slot)
+                            slot += 1
+                            hit = spare < p
+                            spare = nxt
+                        else:
+                            hit = spare < p
+                            spare = -1.0
+                    if not hit:
+                        continue
+                    req |= 1 << s
+                    o = outcome(
+                        s, a, listed, sc, x, key, i, pkey, region, adult_start, adult_count,
+                        lflags, case, r,
+                    )  # fmt: skip
+                    if o == FORGONE:
+                        req &= ~(1 << s)
+                        continue
+                    out |= o << (2 * s)
+                    if o == DENIED:
+                        denied = True
+                        if r.acts:
+                            mo[c, s] += retries(key, i, s, r)
+                    elif s == SVC_TRAIN:
+                        rode = True
+                if not found:
+                    req = 0  # rounding left u0 just above the last step: no request
+                    out = 0
+                    rode = False
+                elif denied and r.acts:
+                    # a denied request, its retries done, may turn to another service
+                    # (decided by that service's rules, tried again if denied, never
+                    # switched again) or to what its own rule allows
+                    into = 0
+                    for s in range(N_SERVICES):
+                        if (
+                            ((req >> s) & 1) == 0
+                            or ((out >> (2 * s)) & 3) != DENIED
+                            or (into >> s) & 1
+                            or r.p_switch[s] <= 0.0
+                            or uniform(key, i, SLOT_SWITCH + s) >= r.p_switch[s]
+                        ):
+                            continue
+                        t = r.switch_to[s]
+                        if t == ALLOWED:
+                            mo[c, N_SERVICES + s] += 1
+                            if s == SVC_TRAIN:
+                                rode = True
+                            continue
+                        if (req >> t) & 1 or not asks(t, a, doy, r):
+                            continue  # already asked for today, or not for this agent
+                        into |= 1 << t
+                        o = outcome(
+                            t, a, listed, sc, x, key, i, pkey, region, adult_start,
+                            adult_count, lflags, case, r,
+                        )  # fmt: skip
+                        if o == FORGONE:
+                            continue  # knowing it is listed, it does not try that either
+                        mo[c, N_SERVICES + s] += 1
+                        req |= 1 << t
+                        out |= o << (2 * t)
+                        if o == DENIED:
+                            mo[c, t] += retries(key, i, t, r)
+                        elif t == SVC_TRAIN:
+                            rode = True
+            svc_req[i] = req
+            svc_out[i] = out
+            lflags[i] = (lflags[i] | LF_RODE_TRAIN) if rode else (lflags[i] & ~LF_RODE_TRAIN)
 
 
 class Services(Phase):
@@ -215,14 +316,27 @@ class Services(Phase):
     day_columns = (
         Column("svc_req", "uint16", "bit s: requested service s"),
         Column("svc_out", "uint32", "2 bits per service: the outcome code"),
+        Column(
+            "svc_more",
+            "int64",
+            "retries of denied requests by cell and service, then switches (empty: none)",
+            per_agent=False,
+        ),
     )
 
-    metrics = tuple(f"{s}_{k}" for s in SERVICES for k in ("requests", *OUTCOMES))
+    metrics = (
+        *(f"{s}_{k}" for s in SERVICES for k in ("requests", *OUTCOMES)),
+        *(f"{s}_retries" for s in SERVICES),
+        *(f"{s}_switched" for s in SERVICES),
+    )
 
     def run(self, day: int) -> None:
         s = self.sim
         st, d, pop = s.state, s.day, s.pop
         rules = ServiceRules.on(s.params, day)
+        # retries and switches by chunk and cell, summed into d.svc_more
+        cells = len(pop.region_names) * N_GROUPS if rules.acts else 0
+        more = np.zeros((N_CHUNKS, cells, 2 * N_SERVICES if rules.acts else 0), np.int32)
         services_kernel(
             day_key(s.seed, S_SERVICES, day),
             day % 365,
@@ -231,8 +345,11 @@ class Services(Phase):
             st.scored,
             st.score,
             st.lflags,
+            st.case,
             rules,
             none_probability(day % 365, rules),
             d.svc_req,
             d.svc_out,
+            more,
         )
+        d.svc_more = more.sum(axis=0, dtype=np.int64) if rules.acts else np.zeros(0, np.int64)
