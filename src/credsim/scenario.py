@@ -629,7 +629,11 @@ class Scenario(BaseModel):
         return self._origin
 
     def check_horizon(self, days: int) -> None:
-        """Every schedule's days must lie inside the horizon [0, days)."""
+        """Every schedule's days must lie inside the horizon [0, days), unless the run is
+        dated: a dated scenario's schedules follow the calendar, and a run shortened with
+        --days simply ends before their later steps."""
+        if self.run.start_date is not None:
+            return
         for key, v in iter_leaves(self):
             if isinstance(v, Schedule) and v.days[-1] >= days:
                 raise ScenarioError(
