@@ -202,7 +202,7 @@ def calibrate(
         fitted = np.ones(len(tg), np.bool_)
     if not params:
         raise CredsimError("calibrate: nothing to fit (give --param KEY=lo:hi[:log])")
-    factors = [parse_vary(p, "lhs", base) for p in params]
+    factors = [parse_vary(p, "lhs", base, "--param") for p in params]
     for f in factors:
         if f.boolean:
             raise CredsimError(f"--param {f.key}: a switch cannot be fitted")

@@ -111,18 +111,18 @@ def _num(text: str, what: str, switch: bool = False) -> float:
     return v
 
 
-def parse_vary(text: str, design: str, base: dict[str, Any]) -> Factor:
+def parse_vary(text: str, design: str, base: dict[str, Any], option: str = "--vary") -> Factor:
     """``KEY=0,0.2,0.5`` (values) or ``KEY=lo:hi:n[:log]`` (n points) for a grid;
     ``KEY=lo:hi[:log]`` for a sampled design. Checks the key against the scenario
-    ``base`` (a resolved scenario dict)."""
+    ``base`` (a resolved scenario dict); errors name the command's ``option``."""
     if "=" not in text:
         raise CredsimError(
-            f"--vary {text}: expected KEY=SPEC (for example score.association_weight=0:1:5)"
+            f"{option} {text}: expected KEY=SPEC (for example score.association_weight=0:1:5)"
         )
     key, spec = (s.strip() for s in text.split("=", 1))
-    what = f"--vary {key}"
+    what = f"{option} {key}"
     f = Factor(key=key, spec=spec)
-    _check_key(f, base)
+    _check_key(f, base, what)
     f.integer = _is_integer(f)
     f.boolean = _is_switch(f, base)
     parts = spec.split(":")
@@ -163,11 +163,11 @@ def parse_vary(text: str, design: str, base: dict[str, Any]) -> Factor:
     return f
 
 
-def _check_key(f: Factor, base: dict[str, Any]) -> None:
+def _check_key(f: Factor, base: dict[str, Any], what: str) -> None:
     d: Any = base
     for p in f.path:
         if not isinstance(d, dict) or p not in d:
-            raise CredsimError(f"--vary {f.key}: not a scenario parameter (see credsim presets)")
+            raise CredsimError(f"{what}: not a scenario parameter (see credsim presets)")
         d = d[p]
     if isinstance(d, dict) and set(d) == {"days", "values"}:
         i = f.index
@@ -175,14 +175,14 @@ def _check_key(f: Factor, base: dict[str, Any]) -> None:
             return  # the whole schedule becomes a constant
         if not 0 <= i < len(d["values"]):
             raise CredsimError(
-                f"--vary {f.key}: the schedule has {len(d['values'])} values (index 0 to "
+                f"{what}: the schedule has {len(d['values'])} values (index 0 to "
                 f"{len(d['values']) - 1})"
             )
         return
     if f.index is not None:
-        raise CredsimError(f"--vary {f.key}: {'.'.join(f.path)} is not a schedule")
+        raise CredsimError(f"{what}: {'.'.join(f.path)} is not a schedule")
     if not isinstance(d, (int, float)):
-        raise CredsimError(f"--vary {f.key}: not a numeric parameter or a switch (it is {d!r})")
+        raise CredsimError(f"{what}: not a numeric parameter or a switch (it is {d!r})")
 
 
 def _is_switch(f: Factor, base: dict[str, Any]) -> bool:
