@@ -11,8 +11,16 @@ import pytest
 from conftest import tiny
 
 from credsim import Sim
-from credsim.constants import CASE_KNOWS, DENIED, GRANTED, LF_COURT, LF_EVER, LF_RODE_TRAIN
-from credsim.constants import N_SERVICES, SERVICES
+from credsim.constants import (
+    CASE_KNOWS,
+    DENIED,
+    GRANTED,
+    LF_COURT,
+    LF_EVER,
+    LF_RODE_TRAIN,
+    N_SERVICES,
+    SERVICES,
+)
 from credsim.errors import ScenarioError
 from credsim.phases.services import RETRY_MOST
 
@@ -58,7 +66,8 @@ def listed_half(n: int, sets: list[str], days: int = 5):
 def test_retries_are_geometric_capped_and_only_after_a_denial(retry):
     n = 6000
     sim, listed = listed_half(
-        n, ["services.flight.p_urban=1", "services.train.p_urban=0", f"services.flight.retry={retry}"]
+        n,
+        ["services.flight.p_urban=1", "services.train.p_urban=0", f"services.flight.retry={retry}"],
     )
     asked, code, retries, switched = day(sim, 0)
     denied = asked[:, FLIGHT] & (code[:, FLIGHT] == DENIED)
