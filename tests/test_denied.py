@@ -171,6 +171,8 @@ def test_an_agent_that_a_listing_denied_gives_up_until_it_is_delisted():
     # knowing it is listed, it forgoes a barred flight (no request, no denial) ...
     tries = asked[listed, FLIGHT].sum()
     assert close(tries, (1 - g) * k, g * (1 - g) * k)
+    forgone = sim.day.svc_more.sum(axis=0)[2 * N_SERVICES :]
+    assert forgone[FLIGHT] == k - tries and forgone.sum() == forgone[FLIGHT]
     assert (code[listed & asked[:, FLIGHT], FLIGHT] == DENIED).all()
     assert asked[~listed, FLIGHT].all()
     # ... but still tries trains (give_up is the train's own, 0)

@@ -3,6 +3,7 @@
 credsim never scores real people: it has no interface for real identities, biometrics
 or enforcement. Everything it simulates is a synthetic population."""
 
+from . import _cache  # noqa: F401  (first: Numba's cache directory, before any kernel)
 from .calibrate import calibrate as calibrate
 from .compare import compare as compare
 from .results import Result, __version__, load_run

@@ -64,7 +64,7 @@ M_ENTRY = _group("entries_debt_default", "entries_fraud", "entries_tax_evasion",
 M_TIER = _group(*[f"tier_{t}" for t in TIERS])
 M_SCORED = _group("scored")
 M_SVC = _group(*[f"{s}_{k}" for s in SERVICES for k in ("requests", *OUTCOMES)])
-M_SVX = _group(*[f"{s}_retries" for s in SERVICES], *[f"{s}_switched" for s in SERVICES])
+M_SVX = _group(*[f"{s}_{k}" for k in ("retries", "switched", "forgone") for s in SERVICES])
 M_NET = _group("edges_cut", "friendships_lost")
 M_AGENTS = _group("agents")
 

@@ -199,10 +199,11 @@ def services_kernel(
 ):
     """``r``: ServiceRules. Requests are independent draws per service; one
     uniform decides the first request by inversion (most agents: none today, one hash),
-    the services after it draw fresh uniforms. When a rule has retries or switches
-    (``r.acts``), a denied request may be tried again and then turn to another service;
-    ``more[chunk, cell]`` counts the retries of each service, then the switches from
-    each (a fixed partition of the agents into chunks; integer counts, so exact)."""
+    the services after it draw fresh uniforms. When a rule has retries, switches or
+    giving up (``r.acts``), a denied request may be tried again and then turn to another
+    service, and a barred one be forgone; ``more[chunk, cell]`` counts the retries of
+    each service, then the switches from each, then the requests forgone (a fixed
+    partition of the agents into chunks; integer counts, so exact)."""
     n = attrs.shape[0]
     nch = more.shape[0]
     step = (n + nch - 1) // nch
@@ -256,6 +257,7 @@ def services_kernel(
                     )  # fmt: skip
                     if o == FORGONE:
                         req &= ~(1 << s)
+                        mo[c, 2 * N_SERVICES + s] += 1
                         continue
                     out |= o << (2 * s)
                     if o == DENIED:
@@ -295,8 +297,9 @@ def services_kernel(
                             t, a, listed, sc, x, key, i, pkey, region, adult_start,
                             adult_count, lflags, case, r,
                         )  # fmt: skip
-                        if o == FORGONE:
-                            continue  # knowing it is listed, it does not try that either
+                        if o == FORGONE:  # knowing it is listed, it does not try that either
+                            mo[c, 2 * N_SERVICES + t] += 1
+                            continue
                         mo[c, N_SERVICES + s] += 1
                         req |= 1 << t
                         out |= o << (2 * t)
@@ -319,7 +322,8 @@ class Services(Phase):
         Column(
             "svc_more",
             "int64",
-            "retries of denied requests by cell and service, then switches (empty: none)",
+            "by cell: retries of denied requests by service, then switches, then forgone "
+            "requests (empty: none)",
             per_agent=False,
         ),
     )
@@ -328,6 +332,7 @@ class Services(Phase):
         *(f"{s}_{k}" for s in SERVICES for k in ("requests", *OUTCOMES)),
         *(f"{s}_retries" for s in SERVICES),
         *(f"{s}_switched" for s in SERVICES),
+        *(f"{s}_forgone" for s in SERVICES),
     )
 
     def run(self, day: int) -> None:
@@ -336,7 +341,7 @@ class Services(Phase):
         rules = ServiceRules.on(s.params, day)
         # retries and switches by chunk and cell, summed into d.svc_more
         cells = len(pop.region_names) * N_GROUPS if rules.acts else 0
-        more = np.zeros((N_CHUNKS, cells, 2 * N_SERVICES if rules.acts else 0), np.int32)
+        more = np.zeros((N_CHUNKS, cells, 3 * N_SERVICES if rules.acts else 0), np.int32)
         services_kernel(
             day_key(s.seed, S_SERVICES, day),
             day % 365,
