@@ -132,7 +132,7 @@ FORGONE = -1  # outcome: a barred request the agent, knowing it is listed, does 
 N_CHUNKS = 32  # fixed partition of the agents for the counts of retries and switches
 
 
-@nb.njit(inline="always")
+@nb.njit  # called, not inlined: two call sites would compile it twice into the kernel
 def outcome(s, a, listed, sc, x, key, i, pkey, region, adult_start, adult_count, lflags, case, r):
     """The outcome of agent i's request for service s under today's rules ``r``; a
     request its listing bars is denied (and the agent knows it is listed), or, if it
@@ -163,7 +163,7 @@ def outcome(s, a, listed, sc, x, key, i, pkey, region, adult_start, adult_count,
     return GRANTED
 
 
-@nb.njit(inline="always")
+@nb.njit
 def retries(key, i, s, r):
     """How often a denied request for service s is tried again: P(at least k) = retry^k,
     at most RETRY_MOST."""
@@ -176,6 +176,50 @@ def retries(key, i, s, r):
             k += 1
             q *= p
     return k
+
+
+@nb.njit  # called, not inlined: only agents with a denied request get here
+def switches(
+    key, i, a, doy, listed, sc, x, pkey, region, adult_start, adult_count, lflags, case, r,
+    req, out, rode, mo, c,
+):  # fmt: skip
+    """After agent i's denials today (retries done): a denied request may turn to
+    another service (decided by that service's rules, tried again if denied, never
+    switched again) or to what its own rule allows; returns (req, out, rode)."""
+    into = 0
+    for s in range(N_SERVICES):
+        if (
+            ((req >> s) & 1) == 0
+            or ((out >> (2 * s)) & 3) != DENIED
+            or (into >> s) & 1
+            or r.p_switch[s] <= 0.0
+            or uniform(key, i, SLOT_SWITCH + s) >= r.p_switch[s]
+        ):
+            continue
+        t = r.switch_to[s]
+        if t == ALLOWED:
+            mo[c, N_SERVICES + s] += 1
+            if s == SVC_TRAIN:
+                rode = True
+            continue
+        if (req >> t) & 1 or not asks(t, a, doy, r):
+            continue  # already asked for today, or not for this agent
+        into |= 1 << t
+        o = outcome(
+            t, a, listed, sc, x, key, i, pkey, region, adult_start,
+            adult_count, lflags, case, r,
+        )  # fmt: skip
+        if o == FORGONE:  # knowing it is listed, it does not try that either
+            mo[c, 2 * N_SERVICES + t] += 1
+            continue
+        mo[c, N_SERVICES + s] += 1
+        req |= 1 << t
+        out |= o << (2 * t)
+        if o == DENIED:
+            mo[c, t] += retries(key, i, t, r)
+        elif t == SVC_TRAIN:
+            rode = True
+    return req, out, rode
 
 
 @nb.njit(parallel=True, cache=True)
@@ -271,42 +315,10 @@ def services_kernel(
                     out = 0
                     rode = False
                 elif denied and r.acts:
-                    # a denied request, its retries done, may turn to another service
-                    # (decided by that service's rules, tried again if denied, never
-                    # switched again) or to what its own rule allows
-                    into = 0
-                    for s in range(N_SERVICES):
-                        if (
-                            ((req >> s) & 1) == 0
-                            or ((out >> (2 * s)) & 3) != DENIED
-                            or (into >> s) & 1
-                            or r.p_switch[s] <= 0.0
-                            or uniform(key, i, SLOT_SWITCH + s) >= r.p_switch[s]
-                        ):
-                            continue
-                        t = r.switch_to[s]
-                        if t == ALLOWED:
-                            mo[c, N_SERVICES + s] += 1
-                            if s == SVC_TRAIN:
-                                rode = True
-                            continue
-                        if (req >> t) & 1 or not asks(t, a, doy, r):
-                            continue  # already asked for today, or not for this agent
-                        into |= 1 << t
-                        o = outcome(
-                            t, a, listed, sc, x, key, i, pkey, region, adult_start,
-                            adult_count, lflags, case, r,
-                        )  # fmt: skip
-                        if o == FORGONE:  # knowing it is listed, it does not try that either
-                            mo[c, 2 * N_SERVICES + t] += 1
-                            continue
-                        mo[c, N_SERVICES + s] += 1
-                        req |= 1 << t
-                        out |= o << (2 * t)
-                        if o == DENIED:
-                            mo[c, t] += retries(key, i, t, r)
-                        elif t == SVC_TRAIN:
-                            rode = True
+                    req, out, rode = switches(
+                        key, i, a, doy, listed, sc, x, pkey, region, adult_start,
+                        adult_count, lflags, case, r, req, out, rode, mo, c,
+                    )  # fmt: skip
             svc_req[i] = req
             svc_out[i] = out
             lflags[i] = (lflags[i] | LF_RODE_TRAIN) if rode else (lflags[i] & ~LF_RODE_TRAIN)
