@@ -188,8 +188,10 @@ def test_an_agent_that_a_listing_denied_gives_up_until_it_is_delisted():
 
 
 def test_switch_to_is_checked():
-    with pytest.raises(ScenarioError, match="switch_to"):
-        Sim("court-list", agents=100, days=1, overrides=["services.flight.switch_to=boat"])
+    for bad, says in (("boat", "must be 'allowed' or a service"), ("flight", "another service")):
+        with pytest.raises(ScenarioError, match="services.flight.switch_to") as e:
+            Sim("court-list", agents=100, days=1, overrides=[f"services.flight.switch_to={bad}"])
+        assert says in str(e.value) and "\n" not in str(e.value)
 
 
 def test_without_these_rules_nothing_is_counted_and_a_run_records_them():

@@ -571,6 +571,18 @@ class Services(Section):
     dating_app: Service = _svc(["adult"], 0.02, 0.01, perk_from="AA")
     private_school: Service = _svc(["child"], 0.10, 0.02, annual_day=243, deny_parent_listed=True)
 
+    @model_validator(mode="after")
+    def _switch_elsewhere(self) -> Services:
+        for name in SERVICES:
+            if getattr(self, name).switch_to == name:
+                raise _KindError(
+                    f"{name}.switch_to",
+                    name,
+                    f"a switch turns to another service, or to 'allowed' (what {name}'s "
+                    "own rule allows)",
+                )
+        return self
+
 
 class Respond(Section):
     deterrence: Num = P(0.1, 0, 1, "factor", "d: a penalised category's multiplier x (1 - d)")
