@@ -121,6 +121,9 @@ def outside(tmp_path):
     return f
 
 
+CACHE_HOME = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+
+
 @pytest.mark.parametrize(
     "sql,needle,created",
     [
@@ -140,8 +143,9 @@ def test_only_one_read_only_query_is_run(run, tmp_path, outside, sql, needle, cr
         [sys.executable, "-m", "credsim.cli", "query", str(run.path), sql],
         capture_output=True,
         text=True,
-        env={**os.environ, "HOME": str(tmp_path)},
-    )  # INSTALL writes ~/.duckdb
+        # INSTALL writes ~/.duckdb; the kernels' cache stays where it was (under ~/.cache)
+        env={**os.environ, "HOME": str(tmp_path), "XDG_CACHE_HOME": CACHE_HOME},
+    )
     _one_line_error(r, needle)
     assert "secret-value" not in r.stdout + r.stderr
     assert set(tmp_path.iterdir()) == before
