@@ -33,4 +33,4 @@ def cache_dir() -> Path:
     return root / f"kernels-{sources_hash(Path(__file__).parent)}"
 
 
-numba.config.CACHE_DIR = str(cache_dir())
+numba.config.CACHE_DIR = str(cache_dir())  # type: ignore[attr-defined]
