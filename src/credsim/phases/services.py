@@ -132,8 +132,7 @@ FORGONE = -1  # outcome: a barred request the agent, knowing it is listed, does 
 N_CHUNKS = 32  # fixed partition of the agents for the counts of retries and switches
 
 
-@nb.njit  # called, not inlined: two call sites would compile it twice into the kernel
-def outcome(s, a, listed, sc, x, key, i, pkey, region, adult_start, adult_count, lflags, case, r):
+def _outcome(s, a, listed, sc, x, key, i, pkey, region, adult_start, adult_count, lflags, case, r):
     """The outcome of agent i's request for service s under today's rules ``r``; a
     request its listing bars is denied (and the agent knows it is listed), or, if it
     already knew, forgone with probability give_up (FORGONE)."""
@@ -161,6 +160,12 @@ def outcome(s, a, listed, sc, x, key, i, pkey, region, adult_start, adult_count,
     if sc and x >= r.perk_from[s]:
         return PERK
     return GRANTED
+
+
+# inlined where every request is decided (a call there doubled the phase's time at 10M);
+# called from switches, which few agents reach (inlining it there too costs compile time)
+outcome = nb.njit(inline="always")(_outcome)
+outcome_called = nb.njit(_outcome)
 
 
 @nb.njit
@@ -205,7 +210,7 @@ def switches(
         if (req >> t) & 1 or not asks(t, a, doy, r):
             continue  # already asked for today, or not for this agent
         into |= 1 << t
-        o = outcome(
+        o = outcome_called(
             t, a, listed, sc, x, key, i, pkey, region, adult_start,
             adult_count, lflags, case, r,
         )  # fmt: skip
