@@ -496,7 +496,7 @@ class Recorder:
             k = d.false_type.astype(np.int64) - SMOKING_IN_PUBLIC
             np.add.at(counts, (tc, M_OBS + SMOKING_IN_PUBLIC + k), 1)
             np.add.at(counts, (tc, M_MISID + k), 1)
-        if d.svc_more.size:  # retries and switches of denied requests, by cell
+        if d.svc_more.size:  # retries, switches and forgone requests, by cell
             counts[:, M_SVX : M_SVX + d.svc_more.shape[1]] += d.svc_more.astype(np.int32)
         if d.cut_cutter.size:
             cutter = self.cell_of(d.cut_cutter)
