@@ -94,6 +94,31 @@ DaysOption = Annotated[
 FirstSeedOption = Annotated[
     int | None, typer.Option(metavar="N", show_default=THE_SCENARIOS, help="first seed")
 ]
+ScenarioArgument = Annotated[
+    str, typer.Argument(metavar="SCENARIO", help="a preset name or a scenario TOML file")
+]
+QuietOption = Annotated[bool, typer.Option(help="no progress bar")]
+
+
+def _name_of(scenario: str) -> str:
+    """A preset's name, or a scenario file's (or run directory's) stem: for output names."""
+    return Path(scenario.rstrip("/")).stem or scenario
+
+
+def _bar(label: str, *middle: ProgressColumn, quiet: bool) -> Progress:
+    """The progress bar of a command that runs several simulations: LABEL, the bar, done
+    of total, ``middle`` (a rate, the best error), elapsed time and time left."""
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        *middle,
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        console=console,
+        disable=quiet,
+    )
 
 
 def _version(value: bool) -> None:
@@ -129,9 +154,7 @@ def _fail(e: Exception) -> None:
 
 @app.command(cls=_Command)
 def run(
-    scenario: Annotated[
-        str, typer.Argument(metavar="SCENARIO", help="a preset name or a scenario TOML file")
-    ] = "as-reported",
+    scenario: ScenarioArgument = "as-reported",
     agents: AgentsOption = None,
     days: DaysOption = None,
     seed: Annotated[
@@ -163,7 +186,7 @@ def run(
             help="write a checkpoint every K days (0: only on Ctrl-C)",
         ),
     ] = None,
-    quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Run a scenario and write its run directory (run.json and Parquet tables).
 
@@ -600,7 +623,7 @@ def compare(
     force: Annotated[
         bool, typer.Option(help="overwrite the comparison already in the output directory")
     ] = False,
-    quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Compare two designs: paired differences B - A with 95 % intervals.
 
@@ -609,17 +632,7 @@ def compare(
     from .compare import check_out, rich_table
     from .compare import compare as run_compare
 
-    bar = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("days"),
-        TimeElapsedColumn(),
-        TextColumn("left"),
-        TimeRemainingColumn(),
-        console=console,
-        disable=quiet,
-    )
+    bar = _bar("[bold]{task.description}", TextColumn("days"), quiet=quiet)
     tasks: list = []
 
     def tick(done: int, total: int, label: str) -> None:
@@ -628,7 +641,7 @@ def compare(
             tasks.append(bar.add_task(label, total=total))
         bar.update(tasks[0], completed=done, total=total, description=label)
 
-    name = "-vs-".join(Path(x.rstrip("/")).stem or x for x in (a, b))
+    name = "-vs-".join(_name_of(x) for x in (a, b))
     out = out or Path("runs") / f"compare-{name}"
     try:
         check_out(out, force)  # before minutes of simulation, not after
@@ -672,9 +685,7 @@ class RunsPerMinute(ProgressColumn):
 
 @app.command(cls=_Command)
 def sweep(
-    scenario: Annotated[
-        str, typer.Argument(metavar="SCENARIO", help="a preset name or a scenario TOML file")
-    ],
+    scenario: ScenarioArgument,
     vary: Annotated[
         list[str],
         typer.Option(
@@ -728,7 +739,7 @@ def sweep(
         bool, typer.Option(help="keep every run's directory under DIR/runs")
     ] = False,
     force: Annotated[bool, typer.Option(help="replace the sweep in DIR")] = False,
-    quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Run a scenario at every point of a design, each point with the same seeds.
 
@@ -739,21 +750,11 @@ def sweep(
 
     if executor not in ("processes", "mpi"):
         _fail(CredsimError(f"--executor {executor}: must be processes or mpi"))
-    out = out or Path("sweeps") / (Path(scenario.rstrip("/")).stem or scenario)
+    out = out or Path("sweeps") / _name_of(scenario)
     command = "credsim " + " ".join(sys.argv[1:])
 
     def go(ex: Any, n_workers: int | None) -> None:
-        bar = Progress(
-            TextColumn("[bold]runs"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            RunsPerMinute(),
-            TimeElapsedColumn(),
-            TextColumn("left"),
-            TimeRemainingColumn(),
-            console=console,
-            disable=quiet,
-        )
+        bar = _bar("[bold]runs", RunsPerMinute(), quiet=quiet)
         task: list = []
         state = {"done": 0, "total": 0}
 
@@ -976,9 +977,7 @@ class BestError(ProgressColumn):
 
 @app.command(cls=_Command)
 def calibrate(
-    scenario: Annotated[
-        str, typer.Argument(metavar="SCENARIO", help="a preset name or a scenario TOML file")
-    ],
+    scenario: ScenarioArgument,
     param: Annotated[
         list[str],
         typer.Option(
@@ -1020,7 +1019,7 @@ def calibrate(
         int | None, typer.Option(metavar="N", show_default="the cores", help="runs at once")
     ] = None,
     force: Annotated[bool, typer.Option(help="start over in DIR")] = False,
-    quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Fit a scenario's parameters to published figures with Optuna.
 
@@ -1032,18 +1031,8 @@ def calibrate(
     from .calibrate import calibrate as run_calibrate
     from .calibrate import fit_runs
 
-    out = out or Path("calibrations") / (Path(scenario.rstrip("/")).stem or scenario)
-    bar = Progress(
-        TextColumn("[bold]trials"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        BestError(),
-        TimeElapsedColumn(),
-        TextColumn("left"),
-        TimeRemainingColumn(),
-        console=console,
-        disable=quiet,
-    )
+    out = out or Path("calibrations") / _name_of(scenario)
+    bar = _bar("[bold]trials", BestError(), quiet=quiet)
     task: list = []
 
     def tick(done: int, total: int, best: float) -> None:
