@@ -9,11 +9,22 @@ import pytest
 
 from credsim import Sim
 from credsim.network import FriendGraph
+from credsim.phases.base import Phase
 
 
 def tol(p: float, n: int, z: float = 4.5) -> float:
     """Tolerance on an observed rate: z standard errors of a binomial proportion."""
     return z * math.sqrt(max(p * (1 - p), 1e-12) / max(n, 1))
+
+
+def close(observed: float, expected: float, var: float, z: float = 5.0) -> bool:
+    """An observed count within z standard deviations (variance ``var``) of expected."""
+    return abs(observed - expected) <= z * math.sqrt(var) + 1e-9
+
+
+def phase(sim: Sim, name: str) -> Phase:
+    """The simulation's phase called ``name``."""
+    return next(p for p in sim.phases if p.name == name)
 
 
 def graph_from_edges(n: int, edges: list[tuple[int, int]]) -> FriendGraph:

@@ -4,11 +4,9 @@ gives up asking for what the listing bars."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
-from conftest import tiny
+from conftest import close, phase, tiny
 
 from credsim import Sim
 from credsim.constants import (
@@ -29,18 +27,10 @@ TRAIN = SERVICES.index("train")
 HOTEL = SERVICES.index("hotel")
 
 
-def close(observed: float, expected: float, var: float, z: float = 5.0) -> bool:
-    return abs(observed - expected) <= z * math.sqrt(var) + 1e-9
-
-
-def services(sim):
-    return next(p for p in sim.phases if p.name == "services")
-
-
 def day(sim, d):
     """Run the services phase on day d: (requested, outcome) per service as [agent,
     service] arrays, and the retries and switches of each service."""
-    services(sim).run(d)
+    phase(sim, "services").run(d)
     req = sim.day.svc_req.astype(np.int64)
     out = sim.day.svc_out.astype(np.int64)
     s = np.arange(N_SERVICES)
@@ -180,7 +170,7 @@ def test_an_agent_that_a_listing_denied_gives_up_until_it_is_delisted():
     # once the listing ends, the agent must learn again: the list phase clears the bit
     sim.state.lflags[:] = 0
     sim.state.court_until[:] = 0
-    listing = next(p for p in sim.phases if p.name == "list")
+    listing = phase(sim, "list")
     listing.run(2)
     assert not (sim.state.case & CASE_KNOWS).any()
     asked, code, _, _ = day(sim, 3)

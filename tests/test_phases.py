@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import tiny
+from conftest import phase, tiny
 
 from credsim.constants import (
     DC_FIN_DROPPED,
@@ -54,10 +54,6 @@ QUIET = [
         "post_rate_speaker",
     )
 ]
-
-
-def phase(sim, name):
-    return next(p for p in sim.phases if p.name == name)
 
 
 def test_phase_order_is_models():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from conftest import tiny
+from conftest import phase, tiny
 
 from credsim.constants import DC_FIN_JUDGED, DC_INSINCERE, DL_COURT_ENTRY, LF_COURT
 from credsim.phases.listing import NO_END
@@ -14,10 +14,6 @@ QUIET = [
     f"behave.{k}=0"
     for k in ("p_debt_default", "p_fraud", "p_tax_evasion", "post_rate", "post_rate_speaker")
 ]
-
-
-def phase(sim, name):
-    return next(p for p in sim.phases if p.name == name)
 
 
 def test_each_ground_has_its_own_term_and_zero_means_until_paid():

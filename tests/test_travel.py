@@ -4,10 +4,8 @@ only a share of a service's purchases (listed_share)."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-from conftest import tiny
+from conftest import close, phase, tiny
 
 from credsim import Sim
 from credsim.constants import DENIED, LF_COURT, LF_EVER, SERVICES, TRUE_EVENT_NAMES
@@ -16,14 +14,6 @@ from credsim.population import A_TRAVELLER
 FLIGHT = SERVICES.index("flight")
 TRAIN = SERVICES.index("train")
 DEBT = TRUE_EVENT_NAMES.index("debt_default")
-
-
-def phase(sim, name):
-    return next(p for p in sim.phases if p.name == name)
-
-
-def close(observed: float, expected: float, var: float, z: float = 5.0) -> bool:
-    return abs(observed - expected) <= z * math.sqrt(var) + 1e-9
 
 
 def test_travellers_are_drawn_among_grown_ups_and_change_no_other_attribute():
