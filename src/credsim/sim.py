@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 import zlib
 from collections.abc import Callable
@@ -101,12 +103,66 @@ def _install_compile_clock() -> None:
 _install_compile_clock()
 
 
-def warm_kernels() -> float:
+def _tiny() -> Sim:
+    """The simulation that makes every kernel of a run load (or compile)."""
+    return Sim("as-reported", agents=64, days=2, seed=1, overrides=["record.tracked=8"])
+
+
+WARMED = "warmed"  # a file in Numba's cache directory: every kernel of a run is in it
+
+
+def warm_kernels(helper: bool = True) -> float:
     """Load (or, on the first run after an install, compile) the kernels a run uses, with
-    a tiny simulation; return the seconds spent compiling (0 when all were cached)."""
+    a tiny simulation; return the seconds this process spent compiling (0 when all were
+    cached).
+
+    While the cache is not yet complete (no ``warmed`` file in it) and this process may
+    run on two cores or more, a helper process (one Numba thread) compiles the same
+    kernels into the same cache, the day's phases in reverse order: each process compiles
+    about half of them and loads the rest from the cache, where the other put them
+    (Numba writes a cache entry by renaming a finished file, and compiles afresh whatever
+    it cannot read). The helper is stopped when this process is done."""
+    import numba
+
     c = COMPILE.seconds
-    Sim("as-reported", agents=64, days=2, seed=1, overrides=["record.tracked=8"]).run()
+    done = Path(numba.config.CACHE_DIR) / WARMED  # type: ignore[attr-defined]
+    proc = _start_helper() if helper and cores() > 1 and not done.exists() else None
+    try:
+        _tiny().run()
+    finally:
+        if proc is not None:
+            proc.kill()
+            proc.wait()
+    done.parent.mkdir(parents=True, exist_ok=True)
+    done.touch()
     return COMPILE.seconds - c
+
+
+def _start_helper() -> subprocess.Popen[bytes] | None:
+    """The helper of :func:`warm_kernels`, or None where it cannot start."""
+    env = dict(os.environ, NUMBA_NUM_THREADS="1")  # threads x processes = cores
+    root = str(Path(__file__).resolve().parent.parent)  # where credsim is imported from
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    code = "from credsim.sim import warm_backwards; warm_backwards()"
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-c", code],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    except OSError:
+        return None
+
+
+def warm_backwards() -> None:
+    """The helper's half of :func:`warm_kernels`: the tiny simulation's first day, its
+    phases in reverse order (a phase's kernels compile whatever the day's columns hold)."""
+    sim = _tiny()
+    sim.build()
+    for ph in reversed(sim.phases):
+        ph.run(0)
 
 
 META_KEYS = ("scenario", "day_done", "spools", "record_ledger", "timings", "agents", "days", "seed")
