@@ -5,6 +5,7 @@ stale kernel."""
 from __future__ import annotations
 
 import numba
+import numpy as np
 
 from credsim import _cache
 
@@ -32,31 +33,32 @@ def test_the_directory_is_under_numba_cache_dir_and_in_use(tmp_path, monkeypatch
 
 
 class _Helper:
-    """Stands for the helper process: records that it was started and stopped."""
+    """Stands for the helper process: it claims nothing; records that it was waited for."""
 
-    started = 0
+    def __init__(self, claims: str) -> None:
+        self.claims = claims
+        self.waited = False
 
-    def __init__(self) -> None:
-        _Helper.started += 1
-        self.stopped = False
+    def wait(self, timeout: float | None = None) -> int:
+        self.waited = True
+        return 0
 
-    def kill(self) -> None:
-        self.stopped = True
+    def poll(self) -> int | None:
+        return 0 if self.waited else None
 
-    def wait(self) -> int:
-        assert self.stopped
-        return -9
+    def kill(self) -> None:  # pragma: no cover - only if wait raised
+        pass
 
 
 def test_a_helper_compiles_beside_the_first_warm_up_only(tmp_path, monkeypatch):
     from credsim import sim
 
     helpers: list[_Helper] = []
-    monkeypatch.setattr(sim, "_start_helper", lambda: helpers.append(_Helper()) or helpers[-1])
+    monkeypatch.setattr(sim, "_start_helper", lambda c: helpers.append(_Helper(c)) or helpers[-1])
     monkeypatch.setattr(sim, "cores", lambda: 2)
     monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path / "kernels-x"))
     sim.warm_kernels()
-    assert len(helpers) == 1 and helpers[0].stopped  # stopped when this process is done
+    assert len(helpers) == 1 and helpers[0].waited
     assert (tmp_path / "kernels-x" / sim.WARMED).exists()
     sim.warm_kernels()  # the cache is complete: no helper
     assert len(helpers) == 1
@@ -67,15 +69,41 @@ def test_a_helper_compiles_beside_the_first_warm_up_only(tmp_path, monkeypatch):
     assert len(helpers) == 1
 
 
-def test_the_helper_runs_the_day_backwards_without_error():
-    """What the helper process runs (in this process: its kernels are compiled by now)."""
+def test_each_unit_of_the_warm_up_runs_in_one_process_only(tmp_path):
     from credsim import sim
 
-    sim.warm_backwards()
+    (tmp_path / "services").touch()  # claimed by the other process
+    ran = sim.warm_units(str(tmp_path))
+    assert ran == [u for u in sim.WARM_UNITS if u != "services"]
+    assert sim.warm_units(str(tmp_path)) == []
+    assert {p.name for p in tmp_path.iterdir()} == set(sim.WARM_UNITS)
 
 
-def test_the_helper_process_starts_and_finishes():
+def test_the_stand_in_has_the_types_of_a_build():
+    """The warm-up's population and network without the build's kernels: the same
+    dtypes, dimensions and layouts as a build's (else the kernels compiled on them would
+    be of no use to a run)."""
     from credsim import sim
 
-    p = sim._start_helper()
+    built = sim._tiny()
+    built.build()
+    pop, graph = sim._standin(built)
+
+    def types(x):
+        return {
+            k: (v.dtype, v.ndim, v.flags.c_contiguous) if isinstance(v, np.ndarray) else type(v)
+            for k, v in vars(x).items()
+        }
+
+    assert types(pop) == types(built.pop)
+    assert types(graph) == types(built.graph)
+    assert pop.n == built.n and graph.n == built.n
+    assert np.array_equal(graph.degree(), np.full(built.n, 2))
+
+
+def test_the_helper_process_starts_and_finishes(tmp_path):
+    from credsim import sim
+
+    p = sim._start_helper(str(tmp_path))
     assert p is not None and p.wait(timeout=600) == 0
+    assert {p.name for p in tmp_path.iterdir()} == set(sim.WARM_UNITS)

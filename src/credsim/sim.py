@@ -109,6 +109,9 @@ def _tiny() -> Sim:
 
 
 WARMED = "warmed"  # a file in Numba's cache directory: every kernel of a run is in it
+# what a warm-up compiles, the most expensive first (measured): the build, then each phase
+# of the tiny simulation's first day (a phase's kernels compile whatever the columns hold)
+WARM_UNITS = ("record", "services", "score", "build", "list", "observe", "behave", "respond")
 
 
 def warm_kernels(helper: bool = True) -> float:
@@ -117,36 +120,46 @@ def warm_kernels(helper: bool = True) -> float:
     cached).
 
     While the cache is not yet complete (no ``warmed`` file in it) and this process may
-    run on two cores or more, a helper process (one Numba thread) compiles the same
-    kernels into the same cache, the day's phases in reverse order: each process compiles
-    about half of them and loads the rest from the cache, where the other put them
-    (Numba writes a cache entry by renaming a finished file, and compiles afresh whatever
-    it cannot read). The helper is stopped when this process is done."""
+    run on two cores or more, a helper process (one Numba thread) shares the compiling:
+    each process takes the next unit of WARM_UNITS that the other has not claimed, runs
+    it on a population and network made without the build's kernels (see
+    :func:`_standin`), and Numba puts what it compiles in the shared cache (it writes an
+    entry by renaming a finished file, and compiles afresh what it cannot read). This
+    process then waits for the helper and runs the tiny simulation, which loads them."""
+    import tempfile
+
     import numba
 
     c = COMPILE.seconds
     done = Path(numba.config.CACHE_DIR) / WARMED  # type: ignore[attr-defined]
-    proc = _start_helper() if helper and cores() > 1 and not done.exists() else None
-    try:
-        _tiny().run()
-    finally:
-        if proc is not None:
-            proc.kill()
-            proc.wait()
+    if helper and cores() > 1 and not done.exists():
+        with tempfile.TemporaryDirectory(prefix="credsim-warm-") as claims:
+            proc = _start_helper(claims)
+            try:
+                if proc is not None:
+                    warm_units(claims)
+                    proc.wait(timeout=600)  # its last unit, then this process loads it
+            except subprocess.TimeoutExpired:
+                pass  # stopped below; the tiny simulation compiles what is missing
+            finally:
+                if proc is not None and proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+    _tiny().run()
     done.parent.mkdir(parents=True, exist_ok=True)
     done.touch()
     return COMPILE.seconds - c
 
 
-def _start_helper() -> subprocess.Popen[bytes] | None:
+def _start_helper(claims: str) -> subprocess.Popen[bytes] | None:
     """The helper of :func:`warm_kernels`, or None where it cannot start."""
     env = dict(os.environ, NUMBA_NUM_THREADS="1")  # threads x processes = cores
     root = str(Path(__file__).resolve().parent.parent)  # where credsim is imported from
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    code = "from credsim.sim import warm_backwards; warm_backwards()"
+    code = "import sys; from credsim.sim import warm_units; warm_units(sys.argv[1])"
     try:
         return subprocess.Popen(
-            [sys.executable, "-c", code],
+            [sys.executable, "-c", code, claims],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -156,13 +169,50 @@ def _start_helper() -> subprocess.Popen[bytes] | None:
         return None
 
 
-def warm_backwards() -> None:
-    """The helper's half of :func:`warm_kernels`: the tiny simulation's first day, its
-    phases in reverse order (a phase's kernels compile whatever the day's columns hold)."""
+def warm_units(claims: str) -> list[str]:
+    """Run each unit of WARM_UNITS that no other process has claimed in the directory
+    ``claims`` (a claim is a file created there, which only one process can create);
+    return those run here."""
     sim = _tiny()
-    sim.build()
-    for ph in reversed(sim.phases):
-        ph.run(0)
+    sim.build_on(*_standin(sim))
+    ran = []
+    for unit in WARM_UNITS:
+        try:
+            os.close(os.open(os.path.join(claims, unit), os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            continue
+        if unit == "build":
+            _tiny().build()
+        else:
+            next(ph for ph in sim.phases if ph.name == unit).run(0)
+        ran.append(unit)
+    return ran
+
+
+def _standin(sim: Sim) -> tuple[Population, FriendGraph]:
+    """A population and network for ``sim`` made with NumPy alone, of the types that its
+    build makes: one urban region, agents of every age and sex (every third one with each
+    flag), each agent a friend of the next and the one before."""
+    from .population import N_CLASSES, beta_classes
+
+    n = sim.n
+    i = np.arange(n)
+    attrs = (6 + i % 6) | np.where(i % 3 == 0, 0xF0, 0)
+    pop = Population(
+        region_names=["stand-in"],
+        region_start=np.array([0, n], np.int64),
+        adult_start=np.zeros(1, np.int64),
+        adult_count=np.array([n], np.int64),
+        key=np.uint64(sim.seed),
+        region=np.zeros(n, np.uint8),
+        attrs=attrs.astype(np.uint8),
+        prop=(i % N_CLASSES).astype(np.uint8)[None, :].repeat(3, axis=0),
+        prop_values=np.stack([beta_classes(2.0, 2.0)] * 3),
+    )
+    nbr = np.sort(np.stack([(i - 1) % n, (i + 1) % n], axis=1), axis=1).reshape(-1)
+    active = np.full((2 * n + 7) // 8, 0xFF, np.uint8)
+    graph = FriendGraph(np.arange(0, 2 * n + 1, 2, dtype=np.uint32), nbr.astype(np.int32), active)
+    return pop, graph
 
 
 META_KEYS = ("scenario", "day_done", "spools", "record_ledger", "timings", "agents", "days", "seed")
@@ -256,12 +306,16 @@ class Sim:
             return
         scn = self.scenario
         self.check_resources()
-        self.pop: Population = self._clock(
-            "build_population", build_population, scn.population, self.n, self.seed
-        )
-        self.graph: FriendGraph = self._clock(
-            "build_network", build_network, self.pop, scn.network, self.seed
-        )
+        pop = self._clock("build_population", build_population, scn.population, self.n, self.seed)
+        graph = self._clock("build_network", build_network, pop, scn.network, self.seed)
+        self.build_on(pop, graph)
+
+    def build_on(self, pop: Population, graph: FriendGraph) -> None:
+        """The state, recorder and friend counts of this population and network (the
+        build's last step)."""
+        scn = self.scenario
+        self.pop: Population = pop
+        self.graph: FriendGraph = graph
         c1 = COMPILE.seconds
         self.params = DayParams(scn, self.days)
         who = scn.score.scored
