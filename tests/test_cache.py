@@ -106,4 +106,5 @@ def test_the_helper_process_starts_and_finishes(tmp_path):
 
     p = sim._start_helper(str(tmp_path))
     assert p is not None and p.wait(timeout=600) == 0
-    assert {p.name for p in tmp_path.iterdir()} == set(sim.WARM_UNITS)
+    assert {p.name for p in tmp_path.iterdir()} == {*sim.WARM_UNITS, sim.HELPER_REPORT}
+    assert float((tmp_path / sim.HELPER_REPORT).read_text()) >= 0.0
