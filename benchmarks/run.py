@@ -19,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 DAY_PHASES = ("behave", "observe", "score", "list", "services", "respond", "record")
 
@@ -145,6 +146,34 @@ def _first_run(agents: int, days: int, helper: bool = True) -> dict:
     }
 
 
+def _warm_units() -> dict:
+    """What each unit of the warm-up costs one process alone with an empty Numba cache:
+    the stand-in population, each unit of ``credsim.sim.WARM_UNITS`` in turn, then the
+    tiny simulation that loads them (seconds of wall time)."""
+    import tempfile
+
+    t = time.perf_counter()
+    from credsim import sim
+
+    out = {"import": time.perf_counter() - t}
+    t = time.perf_counter()
+    tiny = sim._tiny()
+    tiny.build_on(*sim._standin(tiny))
+    out["stand-in"] = time.perf_counter() - t
+    with tempfile.TemporaryDirectory() as claims:
+        for unit in sim.WARM_UNITS:
+            for other in sim.WARM_UNITS:  # every other unit claimed: this one runs alone
+                (Path(claims) / other).touch()
+            (Path(claims) / unit).unlink()
+            t = time.perf_counter()
+            sim.warm_units(claims)
+            out[unit] = time.perf_counter() - t
+    t = time.perf_counter()
+    sim._tiny().run()
+    out["final run"] = time.perf_counter() - t
+    return out
+
+
 def _peer(agents: int, days: int) -> dict:
     from benchmarks.peers.mesa_asreported import run
 
@@ -156,6 +185,7 @@ WORKERS = {
     "stream": _streaming_pass,
     "peer": _peer,
     "first_run": _first_run,
+    "warm_units": _warm_units,
 }
 
 
@@ -287,6 +317,16 @@ def section_compile(rows: list, repeats: int, agents: int = 2000, days: int = 30
             f"{med[False]:.1f} | {med[True]:.1f}",
             f"{statistics.median(r['wall_s'] for r in runs[True]):.1f} (with helper)",
             f"as-reported, {agents:,} agents, {days} days",
+        )
+    )
+    with tempfile.TemporaryDirectory() as cache:
+        u = measure("warm_units", cache=cache)
+    rows.append(
+        (
+            "units alone",
+            f"{sum(u.values()):.1f}",
+            "",
+            ", ".join(f"{k} {v:.1f}" for k, v in sorted(u.items(), key=lambda kv: -kv[1])),
         )
     )
 
