@@ -321,6 +321,7 @@ def section_compile(rows: list, repeats: int, agents: int = 2000, days: int = 30
     )
     with tempfile.TemporaryDirectory() as cache:
         u = measure("warm_units", cache=cache)
+    u.pop("max_rss", None)
     rows.append(
         (
             "units alone",

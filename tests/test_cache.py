@@ -1,6 +1,6 @@
 """Numba's cache of credsim's kernels is keyed by a hash of the sources, so that a change
 to a module a kernel reads constants from (the schema's metric offsets) cannot load a
-stale kernel."""
+stale kernel; a first run fills it from two processes that share the compiling."""
 
 from __future__ import annotations
 
