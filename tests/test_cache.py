@@ -4,6 +4,9 @@ stale kernel; a first run fills it from two processes that share the compiling."
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numba
 import numpy as np
 
@@ -108,3 +111,39 @@ def test_the_helper_process_starts_and_finishes(tmp_path):
     assert p is not None and p.wait(timeout=600) == 0
     assert {p.name for p in tmp_path.iterdir()} == {*sim.WARM_UNITS, sim.HELPER_REPORT}
     assert float((tmp_path / sim.HELPER_REPORT).read_text()) >= 0.0
+
+
+WARM_UP_MISSES = {
+    "credsim.network._copy_left": "closes gaps between the build's chunks: 16,385 agents or more",
+    "credsim.rng.poisson": "a draw the tests check (behave calls poisson_inv)",
+}
+
+
+def test_the_warm_up_reaches_every_kernel_a_run_uses(tmp_path):
+    """In a fresh process, the warm-up's units and tiny simulation call (and so load or
+    compile) every kernel that Python calls (a kernel that only kernels call is compiled
+    into them), but those named in WARM_UP_MISSES: a kernel a run reaches only on some
+    days would otherwise compile in the middle of a first run."""
+    code = """
+import importlib, inspect, pkgutil, re, sys
+import credsim
+from numba.core.registry import CPUDispatcher
+from credsim import sim
+mods = [importlib.import_module(m.name) for m in pkgutil.walk_packages(credsim.__path__, "credsim.")
+        if not m.name.startswith("credsim.dashboard")]
+sim.warm_units(sys.argv[1])
+sim._tiny().run()
+kernels = {m.__name__ + "." + k: v for m in mods for k, v in vars(m).items()
+           if isinstance(v, CPUDispatcher) and v.py_func.__module__ == m.__name__}
+called = set()  # names that kernels call
+for v in kernels.values():
+    called |= set(re.findall(r"(\\w+)\\(", inspect.getsource(v.py_func).split(":", 1)[1]))
+for name, v in kernels.items():
+    if not v.signatures and not {v.py_func.__name__, name.rsplit(".", 1)[1]} & called:
+        print(name)
+"""
+    p = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=900
+    )
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert set(p.stdout.split()) == set(WARM_UP_MISSES)

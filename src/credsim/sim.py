@@ -120,13 +120,15 @@ def warm_kernels(helper: bool = True) -> float:
     this process's compile time, or with a helper that compiled, the wall time of the
     whole warm-up (what the first run waits).
 
-    While the cache is not yet complete (no ``warmed`` file in it) and this process may
-    run on two cores or more, a helper process (one Numba thread) shares the compiling:
-    each process takes the next unit of WARM_UNITS that the other has not claimed, runs
-    it on a population and network made without the build's kernels (see
-    :func:`_standin`), and Numba puts what it compiles in the shared cache (it writes an
-    entry by renaming a finished file, and compiles afresh what it cannot read). This
-    process then waits for the helper and runs the tiny simulation, which loads them."""
+    While the cache is not yet complete (no ``warmed`` file in it), the units of
+    WARM_UNITS are run first, each on a population and network made without the build's
+    kernels (see :func:`_standin`), its phase's inputs set so that it calls all its
+    kernels (``Phase.warm_up``). Where this process may run on two cores or more, a
+    helper process (one Numba thread) shares them: each process takes the next unit the
+    other has not claimed, and Numba puts what it compiles in the shared cache (it
+    writes an entry by renaming a finished file, and compiles afresh what it cannot
+    read). This process then waits for the helper and runs the tiny simulation, which
+    loads them."""
     import tempfile
 
     import numba
@@ -134,12 +136,12 @@ def warm_kernels(helper: bool = True) -> float:
     c, t = COMPILE.seconds, time.perf_counter()
     done = Path(numba.config.CACHE_DIR) / WARMED  # type: ignore[attr-defined]
     helped = 0.0  # seconds the helper spent compiling
-    if helper and cores() > 1 and not done.exists():
+    if not done.exists():
         with tempfile.TemporaryDirectory(prefix="credsim-warm-") as claims:
-            proc = _start_helper(claims)
+            proc = _start_helper(claims) if helper and cores() > 1 else None
             try:
+                warm_units(claims)
                 if proc is not None:
-                    warm_units(claims)
                     proc.wait(timeout=600)  # its last unit, then this process loads it
             except subprocess.TimeoutExpired:
                 pass  # stopped below; the tiny simulation compiles what is missing
@@ -202,9 +204,14 @@ def warm_units(claims: str) -> list[str]:
         except FileExistsError:
             continue
         if unit == "build":
-            _tiny().build()
+            b = _tiny()
+            b.build()
+            b.sync_friend_sums()
+            b.graph.friend_counts(np.zeros(b.n, np.bool_))  # where some are not scored
         else:
-            next(ph for ph in sim.phases if ph.name == unit).run(0)
+            ph = next(ph for ph in sim.phases if ph.name == unit)
+            ph.warm_up()
+            ph.run(0)
         ran.append(unit)
     return ran
 

@@ -30,3 +30,8 @@ class Phase:
 
     def run(self, day: int) -> None:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def warm_up(self) -> None:
+        """Set this phase's inputs, on a throwaway simulation before its first day, so
+        that ``run`` calls every kernel it has (the warm-up compiles them before a run
+        needs them). Most phases call all of theirs on any day."""

@@ -194,6 +194,11 @@ class Respond(Phase):
         super().__init__(sim)
         self._cap = 256  # room a chunk for bad ends and speech listings (grows as needed)
 
+    def warm_up(self) -> None:
+        """Unfriending and chilling need listed agents and speech listings."""
+        self.sim.state.lflags[::4] |= LF_COURT
+        self.sim.day.lst[::5] |= DL_SPEECH_ENTRY
+
     def run(self, day: int) -> None:
         s = self.sim
         p = RespondParams.on(s.scenario, s.params, day)
