@@ -111,7 +111,7 @@ def _tiny() -> Sim:
 WARMED = "warmed"  # a file in Numba's cache directory: every kernel of a run is in it
 # what a warm-up compiles, the most expensive first (measured): the build, then each phase
 # of the tiny simulation's first day (a phase's kernels compile whatever the columns hold)
-WARM_UNITS = ("record", "services", "respond", "score", "build", "list", "observe", "behave")
+WARM_UNITS = ("record", "services", "score", "build", "list", "observe", "behave", "respond")
 
 
 def warm_kernels(helper: bool = True) -> float:
