@@ -109,8 +109,9 @@ def _tiny() -> Sim:
 
 
 WARMED = "warmed"  # a file in Numba's cache directory: every kernel of a run is in it
-# what a warm-up compiles, the most expensive first (measured): the build, then each phase
-# of the tiny simulation's first day (a phase's kernels compile whatever the columns hold)
+# what a warm-up compiles: the build, and each phase on the tiny simulation's first day (a
+# phase's kernels compile whatever its columns hold), the most expensive mostly first; of
+# the orders measured (docs/performance.md), this one kept two processes busiest
 WARM_UNITS = ("record", "services", "score", "build", "list", "observe", "behave", "respond")
 
 
