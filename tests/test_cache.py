@@ -114,7 +114,6 @@ def test_the_helper_process_starts_and_finishes(tmp_path):
 
 
 WARM_UP_MISSES = {
-    "credsim.network._copy_left": "closes the gaps between the build's chunks: over 8,192 agents, 2+ threads",
     "credsim.rng.poisson": "a draw the tests check (behave calls poisson_inv)",
 }
 

@@ -538,11 +538,12 @@ def _bounds(n: int, t: int) -> np.ndarray:
     return (np.arange(t + 1, dtype=np.int64) * n) // t
 
 
-def build_network(pop: Population, p: NetParams, seed: int) -> FriendGraph:
+def build_network(pop: Population, p: NetParams, seed: int, chunks: int = 0) -> FriendGraph:
     """Random friendships (a share ``p_same_region`` within the region) plus child-parent
     links, symmetrised and deduplicated; O(agents + edges) time, and beside the final
-    arrays a few bytes per agent. The graph does not depend on the thread count."""
-    return _build(pop, p, seed, nb.get_num_threads(), _block_bits(pop.n))
+    arrays a few bytes per agent. Built in ``chunks`` parallel chunks (0: one a thread);
+    the graph depends on neither."""
+    return _build(pop, p, seed, chunks or nb.get_num_threads(), _block_bits(pop.n))
 
 
 def _build(pop: Population, p: NetParams, seed: int, chunks: int, bits: int) -> FriendGraph:

@@ -209,6 +209,9 @@ def warm_units(claims: str) -> list[str]:
             b.build()
             b.sync_friend_sums()
             b.graph.friend_counts(np.zeros(b.n, np.bool_))  # where some are not scored
+            # a network of two chunks of more than one block each, whose gap is closed
+            big = build_population(b.scenario.population, 20_000, b.seed)
+            build_network(big, b.scenario.network, b.seed, chunks=2)
         else:
             ph = next(ph for ph in sim.phases if ph.name == unit)
             ph.warm_up()
