@@ -14,7 +14,8 @@ import time
 
 import numba
 
-from credsim.sim import COMPILE, Sim, warm_kernels
+from benchmarks.run import DAY_PHASES, _credsim_days
+from credsim.sim import COMPILE, warm_kernels
 
 
 def main() -> None:
@@ -25,18 +26,9 @@ def main() -> None:
         f"NUMBA_OPT {int(numba.config.OPT)}: kernels in {time.perf_counter() - t:.1f} s "
         f"({COMPILE.seconds:.1f} s compiling)"
     )
-    sim = Sim("as-reported", agents=agents, days=days, seed=1)
-    sim.build()
-    sim.step()
-    before = {p.name: sim.timings[p.name] for p in sim.phases}
-    t = time.perf_counter()
-    while sim.day_done < days:
-        sim.step()
-    k = days - 1
-    phases = ", ".join(
-        f"{p.name} {(sim.timings[p.name] - before[p.name]) / k * 1e3:.1f}" for p in sim.phases
-    )
-    print(f"{agents:,} agents: {(time.perf_counter() - t) / k * 1e3:.1f} ms a day ({phases})")
+    r = _credsim_days(agents, days)
+    phases = ", ".join(f"{k} {r['phases_s'][k] * 1e3:.1f}" for k in DAY_PHASES)
+    print(f"{agents:,} agents: {r['day_s'] * 1e3:.1f} ms a day ({phases})")
 
 
 if __name__ == "__main__":

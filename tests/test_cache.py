@@ -38,8 +38,7 @@ def test_the_directory_is_under_numba_cache_dir_and_in_use(tmp_path, monkeypatch
 class _Helper:
     """Stands for the helper process: it claims nothing; records that it was waited for."""
 
-    def __init__(self, claims: str) -> None:
-        self.claims = claims
+    def __init__(self) -> None:
         self.waited = False
 
     def wait(self, timeout: float | None = None) -> int:
@@ -57,7 +56,7 @@ def test_a_helper_compiles_beside_the_first_warm_up_only(tmp_path, monkeypatch):
     from credsim import sim
 
     helpers: list[_Helper] = []
-    monkeypatch.setattr(sim, "_start_helper", lambda c: helpers.append(_Helper(c)) or helpers[-1])
+    monkeypatch.setattr(sim, "_start_helper", lambda c: helpers.append(_Helper()) or helpers[-1])
     monkeypatch.setattr(sim, "cores", lambda: 2)
     monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path / "kernels-x"))
     sim.warm_kernels()

@@ -187,9 +187,9 @@ HELPER_REPORT = "helper-compile-s"  # in the claims directory: the helper's comp
 def helper_main(claims: str) -> None:
     """The helper process of :func:`warm_kernels`: its units, then its compile time."""
     warm_units(claims)
-    report = Path(claims) / HELPER_REPORT
-    report.with_suffix(".tmp").write_text(f"{COMPILE.seconds:.3f}")
-    report.with_suffix(".tmp").replace(report)
+    rundir.atomic_write(
+        Path(claims) / HELPER_REPORT, lambda f: f.write(f"{COMPILE.seconds:.3f}".encode())
+    )
 
 
 def warm_units(claims: str) -> list[str]:
