@@ -140,6 +140,107 @@ def _nrows(o, cr, dl, rq, so):
     return r
 
 
+@nb.njit(nogil=True, cache=True)
+def _record_chunks(
+    ch0,
+    ch1,
+    region,
+    attrs,
+    pkey,
+    adult_start,
+    adult_count,
+    true_ev,
+    obs,
+    court,
+    lst,
+    posts,
+    svc_req,
+    svc_out,
+    lflags,
+    scored,
+    score,
+    tier,
+    lo,
+    nbins,
+    cnt,
+    ssum,
+    hst,
+    svc,
+    active,
+    nactive,
+    rows,
+):
+    """record_kernel's work on the chunks ch0 to ch1 (one group), into the group's own
+    ``cnt``, ``hst``, ``svc`` (a function of its own, not the body of the parallel loop:
+    Numba's parallel passes then see a loop of one call, and compile it far sooner)."""
+    n = attrs.shape[0]
+    nch = ssum.shape[0]
+    step = (n + nch - 1) // nch
+    cap = active.shape[0] // nch
+    for ch in range(ch0, ch1):
+        ss = ssum[ch]
+        na = 0
+        nrow = 0
+        for i in range(ch * step, min(n, (ch + 1) * step)):
+            g = attrs[i] & A_GROUP
+            c = region[i] * N_GROUPS + g
+            cnt[c, M_AGENTS] += 1
+            t = tier[i]
+            cnt[c, M_TIER + t] += 1
+            if scored[i]:
+                cnt[c, M_SCORED] += 1
+                ss[c] += score[i]
+                b = min(max(np.int64(score[i] - lo), 0), nbins - 1)
+                hst[g, b] += 1
+            lf = lflags[i]
+            _count_bits(cnt, c, lf, U_LFLAGS, T_LFLAGS)
+            cnt[c, M_POSTS] += posts[i]
+            o = obs[i]
+            if attrs[i] & A_SPEAKER:
+                cnt[c, M_SPEAKERS] += 1
+                cnt[c, M_SPEAKERS + 1] += ((o >> RUMOUR) & 1) + ((o >> N_TYPES) & 1)
+            _count_bits(cnt, c, true_ev[i], U_TRUE, T_TRUE)
+            cr = court[i]
+            dl = lst[i]
+            rq = svc_req[i]
+            if o == 0 and cr == 0 and dl == 0 and rq == 0:
+                continue
+            if na < cap:
+                active[ch * cap + na] = i
+            na += 1
+            nrow += _nrows(o, cr, dl, rq, svc_out[i])
+            _count_bits(cnt, c, o, U_OBS, T_OBS)
+            _count_bits(cnt, c, cr, U_COURT, T_COURT)
+            if dl:
+                _count_bits(cnt, c, dl, U_LST, T_LST)
+                if dl & DL_COURT_ENTRY:
+                    # the reason of a court entry: debt, fraud, tax (obs bits 5-7) or speech
+                    if o & 32:
+                        cnt[c, M_ENTRY] += 1
+                    elif o & 64:
+                        cnt[c, M_ENTRY + 1] += 1
+                    elif o & 128:
+                        cnt[c, M_ENTRY + 2] += 1
+                    else:
+                        cnt[c, M_ENTRY + 3] += 1
+            if rq:
+                st = status_of(lf)
+                so = svc_out[i]
+                for s in range(N_SERVICES):
+                    if (rq >> s) & 1:
+                        oc = (so >> (2 * s)) & 3
+                        cnt[c, M_SVC + 5 * s] += 1
+                        cnt[c, M_SVC + 5 * s + 1 + oc] += 1
+                        if s == SVC_SCHOOL:
+                            par = parent_of(pkey, i, region, adult_start, adult_count)
+                            sts = status_of(lflags[par]) if par >= 0 else 0
+                        else:
+                            sts = st
+                        svc[s, t, sts, oc] += 1
+        nactive[ch] = na
+        rows[ch] = nrow
+
+
 @nb.njit(parallel=True, cache=True)
 def record_kernel(
     region,
@@ -179,77 +280,14 @@ def record_kernel(
     are listed in the chunk's share of ``active`` while it has room (``nactive[chunk]``
     says how many there are), so that writing the rows need not read every agent again;
     ``rows[chunk]`` is the number of the chunk's rows (where the next chunk's begin)."""
-    n = attrs.shape[0]
     nch = ssum.shape[0]
     ng = counts.shape[0]
-    step = (n + nch - 1) // nch
-    cap = active.shape[0] // nch
     for k in nb.prange(ng):
-        cnt = counts[k]
-        hst = hist[k]
-        svc = svct[k]
-        for ch in range(k * nch // ng, (k + 1) * nch // ng):
-            ss = ssum[ch]
-            na = 0
-            nrow = 0
-            for i in range(ch * step, min(n, (ch + 1) * step)):
-                g = attrs[i] & A_GROUP
-                c = region[i] * N_GROUPS + g
-                cnt[c, M_AGENTS] += 1
-                t = tier[i]
-                cnt[c, M_TIER + t] += 1
-                if scored[i]:
-                    cnt[c, M_SCORED] += 1
-                    ss[c] += score[i]
-                    b = min(max(np.int64(score[i] - lo), 0), nbins - 1)
-                    hst[g, b] += 1
-                lf = lflags[i]
-                _count_bits(cnt, c, lf, U_LFLAGS, T_LFLAGS)
-                cnt[c, M_POSTS] += posts[i]
-                o = obs[i]
-                if attrs[i] & A_SPEAKER:
-                    cnt[c, M_SPEAKERS] += 1
-                    cnt[c, M_SPEAKERS + 1] += ((o >> RUMOUR) & 1) + ((o >> N_TYPES) & 1)
-                _count_bits(cnt, c, true_ev[i], U_TRUE, T_TRUE)
-                cr = court[i]
-                dl = lst[i]
-                rq = svc_req[i]
-                if o == 0 and cr == 0 and dl == 0 and rq == 0:
-                    continue
-                if na < cap:
-                    active[ch * cap + na] = i
-                na += 1
-                nrow += _nrows(o, cr, dl, rq, svc_out[i])
-                _count_bits(cnt, c, o, U_OBS, T_OBS)
-                _count_bits(cnt, c, cr, U_COURT, T_COURT)
-                if dl:
-                    _count_bits(cnt, c, dl, U_LST, T_LST)
-                    if dl & DL_COURT_ENTRY:
-                        # the reason of a court entry: debt, fraud, tax (obs bits 5-7) or speech
-                        if o & 32:
-                            cnt[c, M_ENTRY] += 1
-                        elif o & 64:
-                            cnt[c, M_ENTRY + 1] += 1
-                        elif o & 128:
-                            cnt[c, M_ENTRY + 2] += 1
-                        else:
-                            cnt[c, M_ENTRY + 3] += 1
-                if rq:
-                    st = status_of(lf)
-                    so = svc_out[i]
-                    for s in range(N_SERVICES):
-                        if (rq >> s) & 1:
-                            oc = (so >> (2 * s)) & 3
-                            cnt[c, M_SVC + 5 * s] += 1
-                            cnt[c, M_SVC + 5 * s + 1 + oc] += 1
-                            if s == SVC_SCHOOL:
-                                par = parent_of(pkey, i, region, adult_start, adult_count)
-                                sts = status_of(lflags[par]) if par >= 0 else 0
-                            else:
-                                sts = st
-                            svc[s, t, sts, oc] += 1
-            nactive[ch] = na
-            rows[ch] = nrow
+        _record_chunks(
+            k * nch // ng, (k + 1) * nch // ng, region, attrs, pkey, adult_start,
+            adult_count, true_ev, obs, court, lst, posts, svc_req, svc_out, lflags, scored,
+            score, tier, lo, nbins, counts[k], ssum, hist[k], svct[k], active, nactive, rows,
+        )  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------
