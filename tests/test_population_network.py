@@ -329,8 +329,9 @@ def test_friend_counts_and_cell_degrees(built):
     def counts(graph, scored):
         fsum, fcnt = np.zeros(n, np.float32), np.zeros(n, np.uint16)
         friend_sums_kernel(
-            graph.indptr, graph.nbr, graph.active, scored, np.zeros(n, np.float32), fsum, fcnt
-        )
+            0, n, graph.indptr, graph.nbr, graph.active, scored, np.zeros(n, np.float32), fsum,
+            fcnt,
+        )  # fmt: skip
         return fcnt
 
     cut = FriendGraph(

@@ -43,11 +43,12 @@ def rescore(i, scored, own, assoc, base, lo, hi, bounds, score, tier):
         tier[i] = TIER_NONE
 
 
-@nb.njit(parallel=True, cache=True)
-def score_kernel(scored, own, assoc, base, lo, hi, bounds, score, tier):
-    """Every agent's score and tier from its ledger and association term."""
-    n = own.shape[0]
-    for i in nb.prange(n):
+@nb.njit(nogil=True, cache=True)
+def score_kernel(first, end, scored, own, assoc, base, lo, hi, bounds, score, tier):
+    """The score and tier of agents first to end from their ledgers and association terms
+    (once a run, on Python's threads through ``rng.parallel_for``: a parallel loop would
+    add a second to the first run's compiling)."""
+    for i in range(first, end):
         rescore(i, scored, own, assoc, base, lo, hi, bounds, score, tier)
 
 
@@ -65,11 +66,11 @@ def status_of(lf):
 # Friend sums: each agent's sum and count of its active scored friends' ledgers
 
 
-@nb.njit(parallel=True, cache=True)
-def friend_sums_kernel(indptr, nbr, active, scored, own, fsum, fcnt):
-    """fsum, fcnt from scratch (at build, or after the state was edited by hand)."""
-    n = indptr.shape[0] - 1
-    for i in nb.prange(n):
+@nb.njit(nogil=True, cache=True)
+def friend_sums_kernel(first, end, indptr, nbr, active, scored, own, fsum, fcnt):
+    """fsum, fcnt of agents first to end from scratch (after the state was edited by hand;
+    through ``rng.parallel_for``)."""
+    for i in range(first, end):
         s = 0.0
         c = 0
         for e in range(indptr[i], indptr[i + 1]):

@@ -23,6 +23,7 @@ from .phases import ORDER, day_columns, state_columns
 from .phases.base import Phase
 from .population import Population, build_population
 from .recorder import Aggregates, Recorder
+from .rng import parallel_for
 from .scenario import DayParams, Scenario, resolve
 from .schema import N_METRICS
 from .state import Day, State
@@ -383,7 +384,9 @@ class Sim:
         # the first day's tiers from the starting scores (used before any score phase)
         from .kernels import score_kernel
 
-        score_kernel(
+        parallel_for(
+            score_kernel,
+            self.n,
             self.state.scored,
             self.state.own,
             self.state.assoc,
@@ -414,7 +417,10 @@ class Sim:
         from .kernels import friend_sums_kernel
 
         g, st = self.graph, self.state
-        friend_sums_kernel(g.indptr, g.nbr, g.active, st.scored, st.own, st.fsum, st.fcnt)
+        parallel_for(
+            friend_sums_kernel, self.n, g.indptr, g.nbr, g.active, st.scored, st.own, st.fsum,
+            st.fcnt,
+        )  # fmt: skip
 
     def step(self) -> None:
         """Run one day, every phase in order."""
