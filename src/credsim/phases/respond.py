@@ -10,7 +10,7 @@ import numpy as np
 
 from ..constants import DL_SPEECH_ENTRY, LF_COURT, LF_SCORE, S_UNFRIEND
 from ..network import find_slot, is_active
-from ..rng import day_key, uniform
+from ..rng import day_key, parallel_for, uniform
 from ..state import Column, mult_step, mult_times
 from .base import Phase
 
@@ -127,9 +127,15 @@ def _cut(key, b, k, j, lflags, scored, score, indptr, nbr, p):
     return -1
 
 
-@nb.njit(parallel=True, cache=True)
-def unfriend_count(key, bads, lflags, scored, score, indptr, nbr, active, p, count):
-    for q in nb.prange(bads.shape[0]):
+# unfriend_count and unfriend_fill run over bads[lo:hi] on Python's threads
+# (rng.parallel_for): the bad ends are few, most days one thread's work, and two parallel
+# loops fewer to compile on a first run
+
+
+@nb.njit(nogil=True, cache=True)
+def unfriend_count(lo, hi, key, bads, lflags, scored, score, indptr, nbr, active, p, count):
+    """How many of each bad end's friendships are cut today."""
+    for q in range(lo, hi):
         b = bads[q]
         c = 0
         for e in range(indptr[b], indptr[b + 1]):
@@ -139,9 +145,12 @@ def unfriend_count(key, bads, lflags, scored, score, indptr, nbr, active, p, cou
         count[q] = c
 
 
-@nb.njit(parallel=True, cache=True)
-def unfriend_fill(key, bads, lflags, scored, score, indptr, nbr, active, p, offsets, cutter, cut):
-    for q in nb.prange(bads.shape[0]):
+@nb.njit(nogil=True, cache=True)
+def unfriend_fill(
+    lo, hi, key, bads, lflags, scored, score, indptr, nbr, active, p, offsets, cutter, cut
+):
+    """The friendships each bad end loses today, from ``offsets[q]``: who cut, who was cut."""
+    for q in range(lo, hi):
         b = bads[q]
         w = offsets[q]
         for e in range(indptr[b], indptr[b + 1]):
@@ -228,12 +237,12 @@ class Respond(Phase):
             key = day_key(s.seed, S_UNFRIEND, day)
             args = (key, bads, st.lflags, st.scored, st.score, g.indptr, g.nbr, g.active, p)
             count = np.zeros(bads.size, np.int64)
-            unfriend_count(*args, count)
+            parallel_for(unfriend_count, bads.size, *args, count)
             offsets = np.zeros(bads.size + 1, np.int64)
             np.cumsum(count, out=offsets[1:])
             cutter = np.empty(offsets[-1], np.int64)
             other = np.empty(offsets[-1], np.int64)
-            unfriend_fill(*args, offsets, cutter, other)
+            parallel_for(unfriend_fill, bads.size, *args, offsets, cutter, other)
             clear_edges(
                 cutter, other, g.indptr, g.nbr, g.active, st.scored, st.own, st.fsum, st.fcnt
             )
