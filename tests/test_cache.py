@@ -118,7 +118,7 @@ WARM_UP_MISSES = {
 
 
 def test_the_warm_up_reaches_every_kernel_a_run_uses(tmp_path):
-    """In a fresh process, the warm-up's units and tiny simulation's days call (and so load or
+    """In a fresh process, the warm-up's units and tiny simulation call (and so load or
     compile) every kernel that Python calls (a kernel that only kernels call is compiled
     into them), but those named in WARM_UP_MISSES: a kernel a run reaches only on some
     days would otherwise compile in the middle of a first run."""
@@ -130,7 +130,7 @@ from credsim import sim
 mods = [importlib.import_module(m.name) for m in pkgutil.walk_packages(credsim.__path__, "credsim.")
         if not m.name.startswith("credsim.dashboard")]
 sim.warm_units(sys.argv[1])
-sim._tiny_days()
+sim._tiny().run()
 kernels = {m.__name__ + "." + k: v for m in mods for k, v in vars(m).items()
            if isinstance(v, CPUDispatcher) and v.py_func.__module__ == m.__name__}
 called = set()  # names that kernels call

@@ -13,7 +13,6 @@ from .sim import Sim
 from .sweep import sweep as sweep
 from .validation import validate as validate
 
-
 __all__ = [
     "Sim",
     "Scenario",

@@ -109,16 +109,6 @@ def _tiny() -> Sim:
     return Sim("as-reported", agents=64, days=2, seed=1, overrides=["record.tracked=8"])
 
 
-def _tiny_days() -> None:
-    """The tiny simulation's build and days, and the one kernel its tables call (the
-    tables themselves, made with pandas, take longer than the days)."""
-    tiny = _tiny()
-    tiny.build()
-    while tiny.day_done < tiny.days:
-        tiny.step()
-    tiny.graph.active_degree()
-
-
 WARMED = "warmed"  # a file in Numba's cache directory: every kernel of a run is in it
 # what a warm-up compiles: the build, and each phase on the tiny simulation's first day (a
 # phase's kernels compile whatever its columns hold), the most expensive mostly first; of
@@ -139,8 +129,8 @@ def warm_kernels(helper: bool = True) -> float:
     helper process (one Numba thread) shares them: each process takes the next unit the
     other has not claimed, and Numba puts what it compiles in the shared cache (it
     writes an entry by renaming a finished file, and compiles afresh what it cannot
-    read). This process then waits for the helper and runs the tiny simulation's days,
-    which load them."""
+    read). This process then waits for the helper and runs the tiny simulation, which
+    loads them."""
     import tempfile
 
     import numba
@@ -163,7 +153,7 @@ def warm_kernels(helper: bool = True) -> float:
                     proc.wait()
             report = Path(claims) / HELPER_REPORT
             helped = float(report.read_text()) if report.exists() else 0.0
-    _tiny_days()
+    _tiny().run()
     try:
         done.parent.mkdir(parents=True, exist_ok=True)
         done.touch()
