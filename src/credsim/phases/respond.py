@@ -128,8 +128,8 @@ def _cut(key, b, k, j, lflags, scored, score, indptr, nbr, p):
 
 
 # unfriend_count and unfriend_fill run over bads[lo:hi] on Python's threads
-# (rng.parallel_for): the bad ends are few, most days one thread's work, and two parallel
-# loops fewer to compile on a first run
+# (rng.parallel_for; on one thread while there are fewer than two pieces of its grain):
+# two parallel loops fewer to compile on a first run
 
 
 @nb.njit(nogil=True, cache=True)
