@@ -78,7 +78,7 @@ if TYPE_CHECKING:
 # ------------------------------------------------------------------------------------
 # The counting and ledger kernels of the record phase
 
-# the record kernel lists the agents with ledger rows (about 7 % of them on a day of
+# the record kernel lists the agents with ledger rows (about 2 % of them on a day of
 # as-reported) in room for 1/8 of each chunk, grown up to 1/4 when a chunk overflows
 ACTIVE_SHARE, ACTIVE_MOST = 8, 4
 N_CHUNKS = 32  # fixed partition of the agents: float sums are identical for any thread count
@@ -205,10 +205,12 @@ def _record_chunks(
             rq = svc_req[i]
             if o == 0 and cr == 0 and dl == 0 and rq == 0:
                 continue
-            if na < cap:
-                active[ch * cap + na] = i
-            na += 1
-            nrow += _nrows(o, cr, dl, rq, svc_out[i])
+            nr = _nrows(o, cr, dl, rq, svc_out[i])
+            if nr:  # (most agents with a request granted have no row)
+                if na < cap:
+                    active[ch * cap + na] = i
+                na += 1
+                nrow += nr
             _count_bits(cnt, c, o, U_OBS, T_OBS)
             _count_bits(cnt, c, cr, U_COURT, T_COURT)
             if dl:
@@ -309,7 +311,7 @@ def _row(out, w, day, i, kind, code, truth, flags, delta, score, other):
     return w + 1
 
 
-@nb.njit(cache=True)
+@nb.njit(inline="always")
 def _agent_rows(
     i,
     w,
@@ -385,6 +387,51 @@ def _agent_rows(
     return w
 
 
+@nb.njit(nogil=True, cache=True)
+def _fill_chunk(
+    ch,
+    w,
+    active,
+    nactive,
+    day,
+    obs,
+    court,
+    lst,
+    svc_req,
+    svc_out,
+    scored,
+    score,
+    lflags,
+    case,
+    pkey,
+    region,
+    adult_start,
+    adult_count,
+    deltas,
+    out,
+):
+    """The rows of chunk ``ch`` from position w of ``out``; returns where they end. The
+    agents come from the chunk's list in ``active`` or, where it overflowed, from every
+    agent of the chunk. (A function of its own, called once a chunk: the rows' writer is
+    then called at one site, and the arrays are passed once a chunk, not once an agent.)"""
+    n = obs.shape[0]
+    nch = nactive.shape[0]
+    step = (n + nch - 1) // nch
+    cap = active.shape[0] // nch
+    listed = nactive[ch] <= cap
+    first = ch * cap if listed else ch * step
+    end = first + nactive[ch] if listed else min(n, (ch + 1) * step)
+    for k in range(first, end):
+        i = active[k] if listed else k
+        if obs[i] == 0 and court[i] == 0 and lst[i] == 0 and svc_req[i] == 0:
+            continue
+        w = _agent_rows(
+            i, w, day, obs, court, lst, svc_req, svc_out, scored, score, lflags, case,
+            pkey, region, adult_start, adult_count, deltas, out,
+        )  # fmt: skip
+    return w
+
+
 @nb.njit(parallel=True, cache=True)
 def ledger_fill(
     offsets,
@@ -409,29 +456,12 @@ def ledger_fill(
     ends,
 ):
     """The rows of each chunk of agents (the record kernel's partition), in agent order,
-    written from offsets[chunk]; ends[chunk] is where they end. The agents come from the
-    chunk's list in ``active`` or, where it overflowed, from every agent of the chunk."""
-    n = obs.shape[0]
-    nch = ends.shape[0]
-    step = (n + nch - 1) // nch
-    cap = active.shape[0] // nch
-    for ch in nb.prange(nch):
-        w = offsets[ch]
-        if nactive[ch] <= cap:
-            for k in range(ch * cap, ch * cap + nactive[ch]):
-                w = _agent_rows(
-                    active[k], w, day, obs, court, lst, svc_req, svc_out, scored, score,
-                    lflags, case, pkey, region, adult_start, adult_count, deltas, out,
-                )  # fmt: skip
-        else:
-            for i in range(ch * step, min(n, (ch + 1) * step)):
-                if obs[i] == 0 and court[i] == 0 and lst[i] == 0 and svc_req[i] == 0:
-                    continue
-                w = _agent_rows(
-                    i, w, day, obs, court, lst, svc_req, svc_out, scored, score, lflags,
-                    case, pkey, region, adult_start, adult_count, deltas, out,
-                )  # fmt: skip
-        ends[ch] = w
+    written from offsets[chunk]; ends[chunk] is where they end."""
+    for ch in nb.prange(ends.shape[0]):
+        ends[ch] = _fill_chunk(
+            ch, offsets[ch], active, nactive, day, obs, court, lst, svc_req, svc_out,
+            scored, score, lflags, case, pkey, region, adult_start, adult_count, deltas, out,
+        )  # fmt: skip
 
 
 @nb.njit(cache=True)

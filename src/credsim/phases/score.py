@@ -16,7 +16,7 @@ import numba as nb
 import numpy as np
 
 from ..constants import EVENT_CATEGORY, N_TYPES, RUMOUR, TIERS
-from ..kernels import push_changes, rescore
+from ..kernels import bounds_tuple, push_changes, rescore
 from ..scenario import decay_factor
 from ..state import Column
 from .base import Phase
@@ -75,6 +75,7 @@ def score_day_kernel(
     decay of the ledgers (and of the friend sums); today's observed deltas (bit 9: a false
     flag), kept in ``delta``; the clipped score and the tier."""
     n = obs.shape[0]
+    bounds = bounds_tuple(p.bounds)
     for i in nb.prange(n):
         a = 0.0
         if scored[i] and p.association_weight != 0.0 and fcnt[i] > 0:
@@ -101,7 +102,7 @@ def score_day_kernel(
                         pe |= 1 << p.category[tt]
         marks[i] = (marks[i] & 3) | (pe << 2)
         delta[i] = dl
-        rescore(i, scored, own, assoc, p.base, p.lo, p.hi, p.bounds, score, tier)
+        rescore(i, scored, own, assoc, p.base, p.lo, p.hi, bounds, score, tier)
 
 
 @nb.njit(cache=True)
