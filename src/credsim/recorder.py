@@ -131,7 +131,7 @@ LIST_ROWS = DL_COURT_ENTRY | DL_SCORE_ENTRY | (31 * DL_EXIT_EXPIRY) | DL_APPEALE
 
 @nb.njit(inline="always")
 def _nrows(o, cr, dl, rq, so):
-    """How many ledger rows _agent_rows writes for these day columns (record checks that
+    """How many ledger rows ledger_fill writes for these day columns (record checks that
     the rows written end where these counts say)."""
     r = _bits_set(o & EVENT_BITS) + _bits_set(cr & COURT_ROWS) + _bits_set(dl & LIST_ROWS)
     for s in range(N_SERVICES):
@@ -311,37 +311,28 @@ def _row(out, w, day, i, kind, code, truth, flags, delta, score, other):
     return w + 1
 
 
-@nb.njit(inline="always")
-def _agent_rows(
+@nb.njit(cache=True)
+def _other_rows(
     i,
     w,
     day,
-    obs,
-    court,
-    lst,
-    svc_req,
+    cr,
+    dl,
+    rq,
+    sc,
     svc_out,
-    scored,
-    score,
     lflags,
     case,
     pkey,
     region,
     adult_start,
     adult_count,
-    deltas,
     out,
 ):
-    """Agent i's rows written from position w of ``out``; returns the position after
-    them (_nrows counts them beforehand)."""
-    o, cr, dl, rq = obs[i], court[i], lst[i], svc_req[i]
-    sc = score[i]
-    for k in range(N_TYPES + 1):
-        if (o >> k) & 1:
-            t = RUMOUR if k == N_TYPES else k
-            truth = TRUTH_FALSE_FLAG if k == N_TYPES else TRUTH_TRUE
-            dv = deltas[t] if scored[i] else 0.0
-            w = _row(out, w, day, i, K_EVENT, t, truth, 0, dv, sc, -1)
+    """Agent i's rows of court cases, listings and denials (``cr``, ``dl``, ``rq``: its
+    day columns; ``sc``: its score) written from position w of ``out``; returns the
+    position after them. Called, not inlined: few agents have such rows, and inlined it
+    took 3 s more to compile."""
     # (each kind of row is written at one call site, in a loop: Numba types and inlines
     # _row once a site, so fewer sites compile faster)
     if cr:
@@ -423,12 +414,21 @@ def _fill_chunk(
     end = first + nactive[ch] if listed else min(n, (ch + 1) * step)
     for k in range(first, end):
         i = active[k] if listed else k
-        if obs[i] == 0 and court[i] == 0 and lst[i] == 0 and svc_req[i] == 0:
+        o, cr, dl, rq = obs[i], court[i], lst[i], svc_req[i]
+        if o == 0 and cr == 0 and dl == 0 and rq == 0:
             continue
-        w = _agent_rows(
-            i, w, day, obs, court, lst, svc_req, svc_out, scored, score, lflags, case,
-            pkey, region, adult_start, adult_count, deltas, out,
-        )  # fmt: skip
+        sc = score[i]
+        for b in range(N_TYPES + 1):  # the observed events (most rows)
+            if (o >> b) & 1:
+                t = RUMOUR if b == N_TYPES else b
+                truth = TRUTH_FALSE_FLAG if b == N_TYPES else TRUTH_TRUE
+                dv = deltas[t] if scored[i] else 0.0
+                w = _row(out, w, day, i, K_EVENT, t, truth, 0, dv, sc, -1)
+        if cr or dl or rq:
+            w = _other_rows(
+                i, w, day, cr, dl, rq, sc, svc_out, lflags, case, pkey, region,
+                adult_start, adult_count, out,
+            )  # fmt: skip
     return w
 
 
