@@ -21,6 +21,7 @@ from .constants import (
     TIER_NONE,
 )
 from .network import is_active
+from .rng import parallel_for
 
 
 @nb.njit(inline="always")
@@ -102,26 +103,40 @@ def friend_sums_kernel(first, end, indptr, nbr, active, scored, own, fsum, fcnt)
 N_CHUNKS = 64  # fixed partition of the agents for finding the changed ledgers
 
 
-@nb.njit(parallel=True, cache=True)
-def changed_of(delta, scored, nchunks):
-    """The scored agents whose ledger changed today (``delta`` != 0), ascending."""
+@nb.njit(nogil=True, cache=True)
+def _changed_count(ch0, ch1, delta, scored, step, cnt):
+    """cnt[ch + 1]: how many scored agents of chunk ch changed their ledger today."""
     n = delta.shape[0]
-    step = (n + nchunks - 1) // nchunks
-    cnt = np.zeros(nchunks + 1, np.int64)
-    for ch in nb.prange(nchunks):
+    for ch in range(ch0, ch1):
         c = 0
         for j in range(ch * step, min(n, (ch + 1) * step)):
             if delta[j] != 0.0 and scored[j]:
                 c += 1
         cnt[ch + 1] = c
-    off = np.cumsum(cnt)
-    out = np.empty(off[-1], np.int64)
-    for ch in nb.prange(nchunks):
+
+
+@nb.njit(nogil=True, cache=True)
+def _changed_fill(ch0, ch1, delta, scored, step, off, out):
+    """The changed agents of chunks ch0 to ch1, from off[ch]."""
+    n = delta.shape[0]
+    for ch in range(ch0, ch1):
         w = off[ch]
         for j in range(ch * step, min(n, (ch + 1) * step)):
             if delta[j] != 0.0 and scored[j]:
                 out[w] = j
                 w += 1
+
+
+def changed_of(delta: np.ndarray, scored: np.ndarray, nchunks: int) -> np.ndarray:
+    """The scored agents whose ledger changed today (``delta`` != 0), ascending: each
+    chunk of a fixed partition counted, then listed, on Python's threads."""
+    n = delta.shape[0]
+    step = (n + nchunks - 1) // nchunks
+    cnt = np.zeros(nchunks + 1, np.int64)
+    parallel_for(_changed_count, nchunks, delta, scored, step, cnt, grain=1)
+    off = np.cumsum(cnt)
+    out = np.empty(int(off[-1]), np.int64)
+    parallel_for(_changed_fill, nchunks, delta, scored, step, off, out, grain=1)
     return out
 
 
@@ -155,15 +170,16 @@ def _lower_bound(nbr, lo, hi, x):
     return lo
 
 
-@nb.njit(parallel=True, cache=True)
-def push_kernel(changed, delta, indptr, nbr, active, scored, fsum, nblocks):
+@nb.njit(nogil=True, cache=True)
+def push_kernel(b0, b1, changed, delta, indptr, nbr, active, scored, fsum, nblocks):
     """Each scored agent in ``changed`` (ascending) adds its ledger's change ``delta`` to
     its active friends' sums. The friends are split into ``nblocks`` ranges of agents, one
-    a task: a task reads every changed agent's row but writes only the friends in its range,
-    so each sum receives its additions in the order of ``changed`` whatever the number of
-    threads, and no two tasks write the same sum."""
+    a task (blocks b0 to b1 here, through ``rng.parallel_for``): a task reads every changed
+    agent's row but writes only the friends in its range, so each sum receives its
+    additions in the order of ``changed`` whatever the number of threads, and no two tasks
+    write the same sum."""
     n = fsum.shape[0]
-    for b in nb.prange(nblocks):
+    for b in range(b0, b1):
         lo = b * n // nblocks
         hi = (b + 1) * n // nblocks
         for k in range(changed.shape[0]):
@@ -189,7 +205,10 @@ def push_changes(sim: Any, changed: np.ndarray | None = None) -> None:
         changed = changed_of(sim.day.delta, st.scored, N_CHUNKS)
     if changed.size:
         nblocks = nb.get_num_threads()  # one range of friends a thread
-        push_kernel(changed, sim.day.delta, g.indptr, g.nbr, g.active, st.scored, st.fsum, nblocks)
+        parallel_for(
+            push_kernel, nblocks, changed, sim.day.delta, g.indptr, g.nbr, g.active,
+            st.scored, st.fsum, nblocks, grain=1,
+        )  # fmt: skip
 
 
 def travel_factors(share: float, ratio: np.ndarray) -> np.ndarray:

@@ -44,6 +44,7 @@ from .constants import (
 from .kernels import status_of
 from .network import cell_degrees
 from .population import A_GROUP, A_SPEAKER, parent_of
+from .rng import parallel_for
 from .rundir import AGG_SPOOL, SPOOL, Spool
 from .schema import (
     K_APPEAL,
@@ -243,8 +244,10 @@ def _record_chunks(
         rows[ch] = nrow
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(nogil=True, cache=True)
 def record_kernel(
+    k0,
+    k1,
     region,
     attrs,
     pkey,
@@ -277,14 +280,15 @@ def record_kernel(
     since the parent's listing decides the request). The agents are cut into a fixed
     partition of chunks: ``ssum[chunk]`` holds each chunk's score sums (so that they add
     up in the same order for any thread count). The chunks
-    are dealt in contiguous groups, one a thread; integer counts go to the group's slice
+    are dealt in contiguous groups, one a thread (groups k0 to k1 here, through
+    ``rng.parallel_for``); integer counts go to the group's slice
     of ``counts``, ``hist``, ``svct`` (exact in any order). The agents with ledger rows
     are listed in the chunk's share of ``active`` while it has room (``nactive[chunk]``
     says how many there are), so that writing the rows need not read every agent again;
     ``rows[chunk]`` is the number of the chunk's rows (where the next chunk's begin)."""
     nch = ssum.shape[0]
     ng = counts.shape[0]
-    for k in nb.prange(ng):
+    for k in range(k0, k1):
         _record_chunks(
             k * nch // ng, (k + 1) * nch // ng, region, attrs, pkey, adult_start,
             adult_count, true_ev, obs, court, lst, posts, svc_req, svc_out, lflags, scored,
@@ -432,8 +436,10 @@ def _fill_chunk(
     return w
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(nogil=True, cache=True)
 def ledger_fill(
+    ch0,
+    ch1,
     offsets,
     active,
     nactive,
@@ -456,8 +462,9 @@ def ledger_fill(
     ends,
 ):
     """The rows of each chunk of agents (the record kernel's partition), in agent order,
-    written from offsets[chunk]; ends[chunk] is where they end."""
-    for ch in nb.prange(ends.shape[0]):
+    written from offsets[chunk]; ends[chunk] is where they end. Chunks ch0 to ch1, through
+    ``rng.parallel_for``."""
+    for ch in range(ch0, ch1):
         ends[ch] = _fill_chunk(
             ch, offsets[ch], active, nactive, day, obs, court, lst, svc_req, svc_out,
             scored, score, lflags, case, pkey, region, adult_start, adult_count, deltas, out,
@@ -551,11 +558,12 @@ class Recorder:
         for a in (self._counts, self._ssum, self._hist, self._svct):
             a.fill(0)
         deltas = s.params.deltas[day]
-        record_kernel(
-            pop.region, pop.attrs, pop.key, pop.adult_start, pop.adult_count, d.true_ev,
-            d.obs, d.court, d.lst, d.posts, d.svc_req, d.svc_out, st.lflags, st.scored,
-            st.score, st.tier, self.lo, self.nbins, self._counts, self._ssum, self._hist,
-            self._svct, self._active, self._nactive, self._rows[1:],
+        parallel_for(
+            record_kernel, self._counts.shape[0], pop.region, pop.attrs, pop.key,
+            pop.adult_start, pop.adult_count, d.true_ev, d.obs, d.court, d.lst, d.posts,
+            d.svc_req, d.svc_out, st.lflags, st.scored, st.score, st.tier, self.lo,
+            self.nbins, self._counts, self._ssum, self._hist, self._svct, self._active,
+            self._nactive, self._rows[1:], grain=1,
         )  # fmt: skip
         counts = self._counts.sum(axis=0, dtype=np.int32)
         # misidentified events count where they land
@@ -589,7 +597,7 @@ class Recorder:
             offsets = np.cumsum(self._rows)
             ends = np.zeros(N_CHUNKS, np.int64)
             out = np.zeros(int(offsets[-1]) + d.false_target.shape[0], LEDGER_DTYPE)
-            ledger_fill(offsets, *args, out, ends)
+            parallel_for(ledger_fill, N_CHUNKS, offsets, *args, out, ends, grain=1)
             if not np.array_equal(ends, offsets[1:]):
                 raise AssertionError("record: the ledger rows written differ from those counted")
             _ledger_false(

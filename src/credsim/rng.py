@@ -214,6 +214,10 @@ def poisson_inv(u: float, lam: float, e: float) -> tuple[int, float]:
 # agents into pieces changes nothing: a kernel compiled serially (nogil=True) runs on one
 # contiguous piece per thread. A serial kernel compiles in a fraction of the time of a
 # parallel=True one (no parfor passes, no gufunc), which is most of a first run's wait.
+# Every kernel of a run goes through here: with none of Numba's parallel loops, no
+# OpenMP worker spins on a core that a thread of this pool is waiting for. What it
+# costs is the hand-over: about 0.1 ms a call on the reference machine (a thread woken
+# by the OS, where OpenMP's spinning workers take a few microseconds).
 
 _POOL: dict[str, Any] = {}
 _POOL_LOCK = threading.Lock()

@@ -11,7 +11,7 @@ import numpy as np
 from ..constants import CHILD, LF_RODE_TRAIN, S_BEHAVE, TRUE_EVENT_NAMES
 from ..kernels import travel_factors
 from ..population import A_PLATFORM, A_SMOKER, A_SPEAKER, A_TRAVELLER, age_of
-from ..rng import bits, day_key, poisson_inv, uniform, uniform2
+from ..rng import bits, day_key, parallel_for, poisson_inv, uniform, uniform2
 from ..state import Column, mult_of, mult_times
 from .base import Phase
 
@@ -235,19 +235,6 @@ def day_tables(p: BehaveParams, prop_values: np.ndarray) -> tuple[np.ndarray, np
     return pre, gbar
 
 
-@nb.njit(parallel=True, cache=True)
-def behave_pieces(pieces, key, attrs, prop, prop_values, lflags, deter, chill, p, true_ev, posts):
-    """behave_kernel over every agent, cut into ``pieces`` (any cut gives the same day),
-    on Numba's own threads (as the other phases, so that no thread of one pool spins
-    while another pool's work waits for the core)."""
-    n = attrs.shape[0]
-    for k in nb.prange(pieces):
-        behave_kernel(
-            n * k // pieces, n * (k + 1) // pieces, key, attrs, prop, prop_values, lflags,
-            deter, chill, p, true_ev, posts,
-        )  # fmt: skip
-
-
 class Behave(Phase):
     """True events per agent and type; children commit none; deterrence and chilling
     scale the probabilities; smoking on a train needs yesterday's ride."""
@@ -267,8 +254,9 @@ class Behave(Phase):
         s = self.sim
         pop, st, d = s.pop, s.state, s.day
         p = BehaveParams.on(s.params, day, pop.prop_values)
-        behave_pieces(
-            4 * nb.get_num_threads(),
+        parallel_for(
+            behave_kernel,
+            pop.n,
             day_key(s.seed, S_BEHAVE, day),
             pop.attrs,
             pop.prop,

@@ -43,7 +43,7 @@ from ..constants import (
 )
 from ..kernels import agents_with, push_changes, rescore
 from ..population import age_of
-from ..rng import day_key, uniform
+from ..rng import day_key, parallel_for, uniform
 from ..state import Column
 from .base import Phase
 
@@ -115,8 +115,10 @@ def court_terms(lc: Any, pa: DayParams, day: int) -> np.ndarray:
     return terms
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(nogil=True, cache=True)
 def list_kernel(
+    lo,
+    hi,
     key,
     day,
     attrs,
@@ -135,9 +137,9 @@ def list_kernel(
     delta,
     p,
 ):
-    """Exits, appeals and new listings of the day (``p``: ListParams)."""
-    n = court.shape[0]
-    for i in nb.prange(n):
+    """Exits, appeals and new listings of the day for agents lo to hi (``p``: ListParams;
+    through ``rng.parallel_for``)."""
+    for i in range(lo, hi):
         lf = lflags[i]
         dl = 0
         # exits of standing listings
@@ -277,7 +279,9 @@ class List(Phase):
     def run(self, day: int) -> None:
         s = self.sim
         st, d = s.state, s.day
-        list_kernel(
+        parallel_for(
+            list_kernel,
+            s.n,
             day_key(s.seed, S_LIST, day),
             day,
             s.pop.attrs,

@@ -28,7 +28,7 @@ from ..constants import (
 )
 from ..kernels import agents_with
 from ..population import A_SPEAKER, urban_of
-from ..rng import day_key, other_in_range, uniform
+from ..rng import day_key, other_in_range, parallel_for, uniform
 from ..state import Column
 from .base import Phase
 
@@ -83,11 +83,11 @@ class ObserveParams(NamedTuple):
         )
 
 
-@nb.njit(parallel=True, cache=True)
-def observe_kernel(key, ckey, day, attrs, true_ev, pend_day, case, p, obs, marks, court):
-    """Who observes what today (``p``: ObserveParams)."""
-    n = true_ev.shape[0]
-    for i in nb.prange(n):
+@nb.njit(nogil=True, cache=True)
+def observe_kernel(lo, hi, key, ckey, day, attrs, true_ev, pend_day, case, p, obs, marks, court):
+    """Who among agents lo to hi observes what today (``p``: ObserveParams; through
+    ``rng.parallel_for``)."""
+    for i in range(lo, hi):
         o = 0
         m = 0
         c = 0
@@ -221,7 +221,9 @@ class Observe(Phase):
         s = self.sim
         pa = s.params
         st, d, pop = s.state, s.day, s.pop
-        observe_kernel(
+        parallel_for(
+            observe_kernel,
+            s.n,
             day_key(s.seed, S_OBSERVE, day),
             day_key(s.seed, S_COURT, day),
             day,

@@ -53,18 +53,21 @@ def _good(j, scored, score, p):
     return scored[j] and score[j] >= p.good_from
 
 
-@nb.njit(parallel=True, cache=True)
-def respond_scan(marks, lst, lflags, scored, score, p, deter, apply, bads, nbad, speech, nspeech):
-    """One pass over the agents, in a fixed partition of chunks: (if ``apply``) today's
-    deterrence of the penalised categories; the bad ends (when unfriending is on) and the
-    agents listed for speech today, each chunk's listed in its share of ``bads`` and
-    ``speech`` while it has room (``nbad``, ``nspeech``: how many there are)."""
+@nb.njit(nogil=True, cache=True)
+def respond_scan(
+    ch0, ch1, marks, lst, lflags, scored, score, p, deter, apply, bads, nbad, speech, nspeech
+):
+    """A pass over the agents of chunks ch0 to ch1 of a fixed partition (through
+    ``rng.parallel_for``): (if ``apply``) today's deterrence of the penalised categories;
+    the bad ends (when unfriending is on) and the agents listed for speech today, each
+    chunk's listed in its share of ``bads`` and ``speech`` while it has room (``nbad``,
+    ``nspeech``: how many there are)."""
     n = marks.shape[0]
     nch = nbad.shape[0]
     step = (n + nch - 1) // nch
     capb = bads.shape[0] // nch
     caps = speech.shape[0] // nch
-    for ch in nb.prange(nch):
+    for ch in range(ch0, ch1):
         kb = 0
         ks = 0
         for i in range(ch * step, min(n, (ch + 1) * step)):
@@ -219,9 +222,9 @@ class Respond(Phase):
         while True:
             bads = np.empty(nch * self._cap, np.int64)
             speech = np.empty(nch * self._cap, np.int64)
-            respond_scan(
-                d.marks, d.lst, st.lflags, st.scored, st.score, p, st.deter, apply, bads,
-                nbad, speech, nspeech,
+            parallel_for(
+                respond_scan, nch, d.marks, d.lst, st.lflags, st.scored, st.score, p,
+                st.deter, apply, bads, nbad, speech, nspeech, grain=1,
             )  # fmt: skip
             most = int(max(nbad.max(), nspeech.max()))
             if most <= self._cap:

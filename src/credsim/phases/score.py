@@ -17,6 +17,7 @@ import numpy as np
 
 from ..constants import EVENT_CATEGORY, N_TYPES, RUMOUR, TIERS
 from ..kernels import bounds_tuple, push_changes, rescore
+from ..rng import parallel_for
 from ..scenario import decay_factor
 from ..state import Column
 from .base import Phase
@@ -56,8 +57,10 @@ class ScoreParams(NamedTuple):
         )
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(nogil=True, cache=True)
 def score_day_kernel(
+    lo,
+    hi,
     obs,
     scored,
     p,
@@ -71,12 +74,12 @@ def score_day_kernel(
     marks,
     delta,
 ):
-    """``p``: ScoreParams. One pass per agent: association from yesterday's friend sums;
-    decay of the ledgers (and of the friend sums); today's observed deltas (bit 9: a false
-    flag), kept in ``delta``; the clipped score and the tier."""
-    n = obs.shape[0]
+    """``p``: ScoreParams. One pass over agents lo to hi (through ``rng.parallel_for``):
+    association from yesterday's friend sums; decay of the ledgers (and of the friend
+    sums); today's observed deltas (bit 9: a false flag), kept in ``delta``; the clipped
+    score and the tier."""
     bounds = bounds_tuple(p.bounds)
-    for i in nb.prange(n):
+    for i in range(lo, hi):
         a = 0.0
         if scored[i] and p.association_weight != 0.0 and fcnt[i] > 0:
             m = fsum[i] / fcnt[i]
@@ -156,9 +159,9 @@ class Score(Phase):
         s = self.sim
         st, d = s.state, s.day
         p = ScoreParams.on(s.scenario, s.params, day)
-        score_day_kernel(
-            d.obs, st.scored, p, st.own, st.own_false, st.fsum, st.fcnt, st.assoc,
-            st.score, st.tier, d.marks, d.delta,
+        parallel_for(
+            score_day_kernel, s.n, d.obs, st.scored, p, st.own, st.own_false, st.fsum,
+            st.fcnt, st.assoc, st.score, st.tier, d.marks, d.delta,
         )  # fmt: skip
         false_events_kernel(
             d.false_target, d.false_type, st.scored, p, st.own, st.own_false, st.assoc,

@@ -28,7 +28,7 @@ from ..constants import (
 )
 from ..kernels import travel_factors
 from ..population import A_GROUP, A_TRAVELLER, N_GROUPS, age_of, parent_of, urban_of
-from ..rng import day_key, uniform, uniform2
+from ..rng import day_key, parallel_for, uniform, uniform2
 from ..state import Column
 from .base import Phase
 
@@ -42,52 +42,63 @@ def parent_listed(pkey, i, region, adult_start, adult_count, lflags):
     return p >= 0 and (lflags[p] & (LF_COURT | LF_SCORE)) != 0
 
 
-class ServiceRules(NamedTuple):
-    """Every service's rules on one day (arrays over services, in SERVICES order), as the
-    kernel reads them; a threshold that is nan is no such rule."""
+Row = tuple  # one value per service, in SERVICES order
 
-    who: np.ndarray  # bool [service, age group]: who asks for it
-    deny_listed: np.ndarray  # bool
-    deny_parent_listed: np.ndarray  # bool: a child is denied if its parent is listed
-    annual_day: np.ndarray  # int64: the one day of the year it is asked for (-1: any day)
-    unscored_deposit: np.ndarray  # bool: the unscored pay a deposit
-    p_urban: np.ndarray  # float64: today's request probabilities
-    p_rural: np.ndarray
-    p_elder_urban: np.ndarray
-    p_elder_rural: np.ndarray
-    deny_below: np.ndarray  # float64: today's thresholds (nan: none)
-    deposit_below: np.ndarray
-    perk_from: np.ndarray
-    m_travel: np.ndarray  # float64 [2, service]: request-rate factor of others, travellers
-    listed_share: np.ndarray  # float64: share of requests a listing bars
-    retry: np.ndarray  # float64: a denied request is tried again
-    p_switch: np.ndarray  # float64: a denied request turns to switch_to
-    switch_to: np.ndarray  # int64: the service it turns to (ALLOWED: its own rule's)
-    give_up: np.ndarray  # float64: an agent that knows it is listed forgoes a barred request
+
+def _row(a: np.ndarray) -> tuple:
+    return tuple(a.tolist())
+
+
+class ServiceRules(NamedTuple):
+    """Every service's rules on one day (a tuple over services, in SERVICES order, for
+    each rule), as the kernel reads them; a threshold that is nan is no such rule. Tuples,
+    not arrays: the kernel's loop reads them without counting references (on a thread,
+    reading an array from a record in the loop cost an atomic reference count a read,
+    and made the phase six times slower)."""
+
+    who: tuple  # bool [service][age group]: who asks for it
+    deny_listed: Row  # bool
+    deny_parent_listed: Row  # bool: a child is denied if its parent is listed
+    annual_day: Row  # int: the one day of the year it is asked for (-1: any day)
+    unscored_deposit: Row  # bool: the unscored pay a deposit
+    p_urban: Row  # float: today's request probabilities
+    p_rural: Row
+    p_elder_urban: Row
+    p_elder_rural: Row
+    deny_below: Row  # float: today's thresholds (nan: none)
+    deposit_below: Row
+    perk_from: Row
+    m_travel: tuple  # float [others, travellers][service]: request-rate factors
+    listed_share: Row  # float: share of requests a listing bars
+    retry: Row  # float: a denied request is tried again
+    p_switch: Row  # float: a denied request turns to switch_to
+    switch_to: Row  # int: the service it turns to (ALLOWED: its own rule's)
+    give_up: Row  # float: an agent that knows it is listed forgoes a barred request
     acts: bool  # some service has retries, switches or giving up today
 
     @classmethod
     def on(cls, pa: DayParams, day: int) -> ServiceRules:
         ser = pa.svc_series
+        m = travel_factors(pa.at("population.frequent_travellers", day), ser["frequent"][day])
         return cls(
-            pa.svc_who,
-            pa.svc_deny_listed,
-            pa.svc_deny_parent_listed,
-            pa.svc_annual_day,
-            pa.svc_unscored_deposit,
-            ser["p_urban"][day],
-            ser["p_rural"][day],
-            ser["p_elder_urban"][day],
-            ser["p_elder_rural"][day],
-            ser["deny_below"][day],
-            ser["deposit_below"][day],
-            ser["perk_from"][day],
-            travel_factors(pa.at("population.frequent_travellers", day), ser["frequent"][day]),
-            ser["listed_share"][day],
-            ser["retry"][day],
-            ser["p_switch"][day],
-            pa.svc_switch_to,
-            ser["give_up"][day],
+            tuple(_row(w) for w in pa.svc_who),
+            _row(pa.svc_deny_listed),
+            _row(pa.svc_deny_parent_listed),
+            _row(pa.svc_annual_day),
+            _row(pa.svc_unscored_deposit),
+            _row(ser["p_urban"][day]),
+            _row(ser["p_rural"][day]),
+            _row(ser["p_elder_urban"][day]),
+            _row(ser["p_elder_rural"][day]),
+            _row(ser["deny_below"][day]),
+            _row(ser["deposit_below"][day]),
+            _row(ser["perk_from"][day]),
+            (_row(m[0]), _row(m[1])),
+            _row(ser["listed_share"][day]),
+            _row(ser["retry"][day]),
+            _row(ser["p_switch"][day]),
+            _row(pa.svc_switch_to),
+            _row(ser["give_up"][day]),
             bool(
                 ser["retry"][day].any() or ser["p_switch"][day].any() or ser["give_up"][day].any()
             ),
@@ -100,12 +111,12 @@ def request_p(s, a, urb, trav, r):
         p = r.p_elder_urban[s] if urb else r.p_elder_rural[s]
     else:
         p = r.p_urban[s] if urb else r.p_rural[s]
-    return min(1.0, p * r.m_travel[1 if trav else 0, s])
+    return min(1.0, p * r.m_travel[1 if trav else 0][s])
 
 
 @nb.njit(inline="always")
 def asks(s, a, doy, r):
-    return r.who[s, a] and (r.annual_day[s] < 0 or doy == r.annual_day[s])
+    return r.who[s][a] and (r.annual_day[s] < 0 or doy == r.annual_day[s])
 
 
 @nb.njit(cache=True)
@@ -227,8 +238,10 @@ def switches(
     return req, out, rode
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(nogil=True, cache=True)
 def services_kernel(
+    ch0,
+    ch1,
     key,
     doy,
     attrs,
@@ -252,11 +265,12 @@ def services_kernel(
     giving up (``r.acts``), a denied request may be tried again and then turn to another
     service, and a barred one be forgone; ``more[chunk, cell]`` counts the retries of
     each service, then the switches from each, then the requests forgone (a fixed
-    partition of the agents into chunks; integer counts, so exact)."""
+    partition of the agents into chunks; integer counts, so exact). Chunks ch0 to ch1 of
+    that partition, through ``rng.parallel_for``."""
     n = attrs.shape[0]
     nch = more.shape[0]
     step = (n + nch - 1) // nch
-    for ch in nb.prange(nch):
+    for ch in range(ch0, ch1):
         mo = more[ch]
         for i in range(ch * step, min(n, (ch + 1) * step)):
             a = age_of(attrs[i])
@@ -359,7 +373,9 @@ class Services(Phase):
         # retries and switches by chunk and cell, summed into d.svc_more
         cells = len(pop.region_names) * N_GROUPS if rules.acts else 0
         more = np.zeros((N_CHUNKS, cells, 3 * N_SERVICES if rules.acts else 0), np.int32)
-        services_kernel(
+        parallel_for(
+            services_kernel,
+            N_CHUNKS,
             day_key(s.seed, S_SERVICES, day),
             day % 365,
             pop.attrs,
@@ -373,5 +389,6 @@ class Services(Phase):
             d.svc_req,
             d.svc_out,
             more,
+            grain=1,
         )
         d.svc_more = more.sum(axis=0, dtype=np.int64) if rules.acts else np.zeros(0, np.int64)
