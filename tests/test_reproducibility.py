@@ -27,7 +27,8 @@ def tables_equal(a: Path, b: Path) -> list[str]:
 
 
 def run_cli(out: Path, threads: int, extra: list[str] | None = None) -> None:
-    env = dict(os.environ, NUMBA_NUM_THREADS=str(threads))
+    # each pass cut in pieces of 1,024 agents or more, so that 2 threads split it
+    env = dict(os.environ, NUMBA_NUM_THREADS=str(threads), CREDSIM_AGENT_GRAIN="1024")
     sets = [x for s in MID_SETS for x in ("--set", s)]
     cmd = [
         sys.executable,

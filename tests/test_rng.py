@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
+import pytest
 
 from credsim.rng import bits, day_key, parallel_for, poisson, uniform, uniform2
 
@@ -99,3 +100,24 @@ def test_parallel_for_covers_every_index_once():
             parallel_for(_mark, n, out, 3, grain=7)
             assert (out == 3).all()
     nb.set_num_threads(nb.config.NUMBA_NUM_THREADS)
+
+
+@nb.njit(nogil=True)
+def _first(lo, hi, out):
+    for i in range(lo, hi):
+        out[i] = lo
+
+
+@pytest.mark.skipif(nb.config.NUMBA_NUM_THREADS < 2, reason="needs two Numba threads")
+def test_parallel_for_cuts_only_where_each_thread_gets_a_grain_of_work():
+    nb.set_num_threads(2)
+    try:
+        out = np.zeros(64, np.int64)
+        parallel_for(_first, 64, out, grain=1024, work=2047)  # too little for two
+        assert set(out.tolist()) == {0}
+        parallel_for(_first, 64, out, grain=1024, work=2048)
+        assert set(out.tolist()) == {0, 32}
+        parallel_for(_first, 64, out, grain=1)  # never more pieces than items
+        assert set(out.tolist()) == {0, 32}
+    finally:
+        nb.set_num_threads(nb.config.NUMBA_NUM_THREADS)

@@ -21,7 +21,7 @@ from .constants import (
     TIER_NONE,
 )
 from .network import is_active
-from .rng import parallel_for
+from .rng import AGENT_GRAIN, parallel_for
 
 
 @nb.njit(inline="always")
@@ -133,10 +133,10 @@ def changed_of(delta: np.ndarray, scored: np.ndarray, nchunks: int) -> np.ndarra
     n = delta.shape[0]
     step = (n + nchunks - 1) // nchunks
     cnt = np.zeros(nchunks + 1, np.int64)
-    parallel_for(_changed_count, nchunks, delta, scored, step, cnt, grain=1)
+    parallel_for(_changed_count, nchunks, delta, scored, step, cnt, grain=AGENT_GRAIN, work=n)
     off = np.cumsum(cnt)
     out = np.empty(int(off[-1]), np.int64)
-    parallel_for(_changed_fill, nchunks, delta, scored, step, off, out, grain=1)
+    parallel_for(_changed_fill, nchunks, delta, scored, step, off, out, grain=AGENT_GRAIN, work=n)
     return out
 
 
@@ -207,7 +207,7 @@ def push_changes(sim: Any, changed: np.ndarray | None = None) -> None:
         nblocks = nb.get_num_threads()  # one range of friends a thread
         parallel_for(
             push_kernel, nblocks, changed, sim.day.delta, g.indptr, g.nbr, g.active,
-            st.scored, st.fsum, nblocks, grain=1,
+            st.scored, st.fsum, nblocks, work=changed.size,
         )  # fmt: skip
 
 

@@ -44,7 +44,7 @@ from .constants import (
 from .kernels import status_of
 from .network import cell_degrees
 from .population import A_GROUP, A_SPEAKER, parent_of
-from .rng import parallel_for
+from .rng import AGENT_GRAIN, parallel_for
 from .rundir import AGG_SPOOL, SPOOL, Spool
 from .schema import (
     K_APPEAL,
@@ -563,7 +563,7 @@ class Recorder:
             pop.adult_start, pop.adult_count, d.true_ev, d.obs, d.court, d.lst, d.posts,
             d.svc_req, d.svc_out, st.lflags, st.scored, st.score, st.tier, self.lo,
             self.nbins, self._counts, self._ssum, self._hist, self._svct, self._active,
-            self._nactive, self._rows[1:], grain=1,
+            self._nactive, self._rows[1:], grain=AGENT_GRAIN, work=s.n,
         )  # fmt: skip
         counts = self._counts.sum(axis=0, dtype=np.int32)
         # misidentified events count where they land
@@ -597,7 +597,9 @@ class Recorder:
             offsets = np.cumsum(self._rows)
             ends = np.zeros(N_CHUNKS, np.int64)
             out = np.zeros(int(offsets[-1]) + d.false_target.shape[0], LEDGER_DTYPE)
-            parallel_for(ledger_fill, N_CHUNKS, offsets, *args, out, ends, grain=1)
+            parallel_for(
+                ledger_fill, N_CHUNKS, offsets, *args, out, ends, work=int(self._nactive.sum())
+            )
             if not np.array_equal(ends, offsets[1:]):
                 raise AssertionError("record: the ledger rows written differ from those counted")
             _ledger_false(

@@ -233,13 +233,26 @@ def _pool(workers: int) -> ThreadPoolExecutor:
         return pool
 
 
-def parallel_for(kernel: Callable[..., None], n: int, *args: Any, grain: int = 1024) -> None:
-    """``kernel(lo, hi, *args)`` over [0, n) cut into contiguous pieces of at least
-    ``grain``, one per thread (Numba's thread count, ``NUMBA_NUM_THREADS`` or
-    ``numba.set_num_threads``); this thread runs the first. ``kernel`` is compiled with
-    ``nogil=True`` and writes only what its piece owns, so the result is the same for any
-    thread count."""
-    pieces = max(1, min(nb.get_num_threads(), n // max(grain, 1)))
+# a day's pass is cut among threads only where each thread gets at least this many agents
+# (below it the hand-over costs more than the thread saves); CREDSIM_AGENT_GRAIN sets it
+# (the tests cut small populations to check that any cut gives the same tables)
+AGENT_GRAIN = int(os.environ.get("CREDSIM_AGENT_GRAIN", 1 << 15))
+
+
+def parallel_for(
+    kernel: Callable[..., None],
+    n: int,
+    *args: Any,
+    grain: int = 1024,
+    work: int | None = None,
+) -> None:
+    """``kernel(lo, hi, *args)`` over [0, n) cut into contiguous pieces, one per thread
+    (Numba's thread count, ``NUMBA_NUM_THREADS`` or ``numba.set_num_threads``), each of
+    at least ``grain`` of the ``work`` the n items hold (by default n: one an item);
+    this thread runs the first. ``kernel`` is compiled with ``nogil=True`` and writes
+    only what its piece owns, so the result is the same for any thread count."""
+    total = n if work is None else work
+    pieces = max(1, min(nb.get_num_threads(), n, total // max(grain, 1)))
     if pieces == 1:
         kernel(0, n, *args)
         return

@@ -11,7 +11,7 @@ import numpy as np
 from ..constants import CHILD, LF_RODE_TRAIN, S_BEHAVE, TRUE_EVENT_NAMES
 from ..kernels import travel_factors
 from ..population import A_PLATFORM, A_SMOKER, A_SPEAKER, A_TRAVELLER, age_of
-from ..rng import bits, day_key, parallel_for, poisson_inv, uniform, uniform2
+from ..rng import AGENT_GRAIN, bits, day_key, parallel_for, poisson_inv, uniform, uniform2
 from ..state import Column, mult_of, mult_times
 from .base import Phase
 
@@ -267,4 +267,5 @@ class Behave(Phase):
             p,
             d.true_ev,
             d.posts,
+            grain=AGENT_GRAIN,
         )

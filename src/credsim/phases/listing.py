@@ -43,7 +43,7 @@ from ..constants import (
 )
 from ..kernels import agents_with, push_changes, rescore
 from ..population import age_of
-from ..rng import day_key, parallel_for, uniform
+from ..rng import AGENT_GRAIN, day_key, parallel_for, uniform
 from ..state import Column
 from .base import Phase
 
@@ -299,6 +299,7 @@ class List(Phase):
             d.lst,
             d.delta,
             ListParams.on(s.scenario, s.params, day),
+            grain=AGENT_GRAIN,
         )
         struck = agents_with(d.lst, DL_STRUCK)
         if struck.size:

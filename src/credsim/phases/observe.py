@@ -28,7 +28,7 @@ from ..constants import (
 )
 from ..kernels import agents_with
 from ..population import A_SPEAKER, urban_of
-from ..rng import day_key, other_in_range, parallel_for, uniform
+from ..rng import AGENT_GRAIN, day_key, other_in_range, parallel_for, uniform
 from ..state import Column
 from .base import Phase
 
@@ -235,6 +235,7 @@ class Observe(Phase):
             d.obs,
             d.marks,
             d.court,
+            grain=AGENT_GRAIN,
         )
         # the few misidentified events land on another agent of the region
         misid = d.marks  # bits 0/1 only, until score marks the penalised

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..constants import DL_SPEECH_ENTRY, LF_COURT, LF_SCORE, S_UNFRIEND
 from ..network import find_slot, is_active
-from ..rng import day_key, parallel_for, uniform
+from ..rng import AGENT_GRAIN, day_key, parallel_for, uniform
 from ..state import Column, mult_step, mult_times
 from .base import Phase
 
@@ -224,7 +224,7 @@ class Respond(Phase):
             speech = np.empty(nch * self._cap, np.int64)
             parallel_for(
                 respond_scan, nch, d.marks, d.lst, st.lflags, st.scored, st.score, p,
-                st.deter, apply, bads, nbad, speech, nspeech, grain=1,
+                st.deter, apply, bads, nbad, speech, nspeech, grain=AGENT_GRAIN, work=s.n,
             )  # fmt: skip
             most = int(max(nbad.max(), nspeech.max()))
             if most <= self._cap:

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..constants import EVENT_CATEGORY, N_TYPES, RUMOUR, TIERS
 from ..kernels import bounds_tuple, push_changes, rescore
-from ..rng import parallel_for
+from ..rng import AGENT_GRAIN, parallel_for
 from ..scenario import decay_factor
 from ..state import Column
 from .base import Phase
@@ -161,7 +161,7 @@ class Score(Phase):
         p = ScoreParams.on(s.scenario, s.params, day)
         parallel_for(
             score_day_kernel, s.n, d.obs, st.scored, p, st.own, st.own_false, st.fsum,
-            st.fcnt, st.assoc, st.score, st.tier, d.marks, d.delta,
+            st.fcnt, st.assoc, st.score, st.tier, d.marks, d.delta, grain=AGENT_GRAIN,
         )  # fmt: skip
         false_events_kernel(
             d.false_target, d.false_type, st.scored, p, st.own, st.own_false, st.assoc,

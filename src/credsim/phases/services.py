@@ -28,7 +28,7 @@ from ..constants import (
 )
 from ..kernels import travel_factors
 from ..population import A_GROUP, A_TRAVELLER, N_GROUPS, age_of, parent_of, urban_of
-from ..rng import day_key, parallel_for, uniform, uniform2
+from ..rng import AGENT_GRAIN, day_key, parallel_for, uniform, uniform2
 from ..state import Column
 from .base import Phase
 
@@ -389,6 +389,7 @@ class Services(Phase):
             d.svc_req,
             d.svc_out,
             more,
-            grain=1,
+            grain=AGENT_GRAIN,
+            work=s.n,
         )
         d.svc_more = more.sum(axis=0, dtype=np.int64) if rules.acts else np.zeros(0, np.int64)
