@@ -42,85 +42,107 @@ def parent_listed(pkey, i, region, adult_start, adult_count, lflags):
     return p >= 0 and (lflags[p] & (LF_COURT | LF_SCORE)) != 0
 
 
-Row = tuple  # one value per service, in SERVICES order
-
-
-def _row(a: np.ndarray) -> tuple:
-    return tuple(a.tolist())
-
-
 class ServiceRules(NamedTuple):
-    """Every service's rules on one day (a tuple over services, in SERVICES order, for
-    each rule), as the kernel reads them; a threshold that is nan is no such rule. Tuples,
-    not arrays: the kernel's loop reads them without counting references (on a thread,
-    reading an array from a record in the loop cost an atomic reference count a read,
-    and made the phase six times slower)."""
+    """Every service's rules on one day (arrays over services, in SERVICES order), as the
+    kernel reads them; a threshold that is nan is no such rule."""
 
-    who: tuple  # bool [service][age group]: who asks for it
-    deny_listed: Row  # bool
-    deny_parent_listed: Row  # bool: a child is denied if its parent is listed
-    annual_day: Row  # int: the one day of the year it is asked for (-1: any day)
-    unscored_deposit: Row  # bool: the unscored pay a deposit
-    p_urban: Row  # float: today's request probabilities
-    p_rural: Row
-    p_elder_urban: Row
-    p_elder_rural: Row
-    deny_below: Row  # float: today's thresholds (nan: none)
-    deposit_below: Row
-    perk_from: Row
-    m_travel: tuple  # float [others, travellers][service]: request-rate factors
-    listed_share: Row  # float: share of requests a listing bars
-    retry: Row  # float: a denied request is tried again
-    p_switch: Row  # float: a denied request turns to switch_to
-    switch_to: Row  # int: the service it turns to (ALLOWED: its own rule's)
-    give_up: Row  # float: an agent that knows it is listed forgoes a barred request
+    who: np.ndarray  # bool [service, age group]: who asks for it
+    deny_listed: np.ndarray  # bool
+    deny_parent_listed: np.ndarray  # bool: a child is denied if its parent is listed
+    annual_day: np.ndarray  # int64: the one day of the year it is asked for (-1: any day)
+    unscored_deposit: np.ndarray  # bool: the unscored pay a deposit
+    p_urban: np.ndarray  # float64: today's request probabilities
+    p_rural: np.ndarray
+    p_elder_urban: np.ndarray
+    p_elder_rural: np.ndarray
+    deny_below: np.ndarray  # float64: today's thresholds (nan: none)
+    deposit_below: np.ndarray
+    perk_from: np.ndarray
+    m_travel: np.ndarray  # float64 [2, service]: request-rate factor of others, travellers
+    listed_share: np.ndarray  # float64: share of requests a listing bars
+    retry: np.ndarray  # float64: a denied request is tried again
+    p_switch: np.ndarray  # float64: a denied request turns to switch_to
+    switch_to: np.ndarray  # int64: the service it turns to (ALLOWED: its own rule's)
+    give_up: np.ndarray  # float64: an agent that knows it is listed forgoes a barred request
     acts: bool  # some service has retries, switches or giving up today
 
     @classmethod
     def on(cls, pa: DayParams, day: int) -> ServiceRules:
         ser = pa.svc_series
-        m = travel_factors(pa.at("population.frequent_travellers", day), ser["frequent"][day])
         return cls(
-            tuple(_row(w) for w in pa.svc_who),
-            _row(pa.svc_deny_listed),
-            _row(pa.svc_deny_parent_listed),
-            _row(pa.svc_annual_day),
-            _row(pa.svc_unscored_deposit),
-            _row(ser["p_urban"][day]),
-            _row(ser["p_rural"][day]),
-            _row(ser["p_elder_urban"][day]),
-            _row(ser["p_elder_rural"][day]),
-            _row(ser["deny_below"][day]),
-            _row(ser["deposit_below"][day]),
-            _row(ser["perk_from"][day]),
-            (_row(m[0]), _row(m[1])),
-            _row(ser["listed_share"][day]),
-            _row(ser["retry"][day]),
-            _row(ser["p_switch"][day]),
-            _row(pa.svc_switch_to),
-            _row(ser["give_up"][day]),
+            pa.svc_who,
+            pa.svc_deny_listed,
+            pa.svc_deny_parent_listed,
+            pa.svc_annual_day,
+            pa.svc_unscored_deposit,
+            ser["p_urban"][day],
+            ser["p_rural"][day],
+            ser["p_elder_urban"][day],
+            ser["p_elder_rural"][day],
+            ser["deny_below"][day],
+            ser["deposit_below"][day],
+            ser["perk_from"][day],
+            travel_factors(pa.at("population.frequent_travellers", day), ser["frequent"][day]),
+            ser["listed_share"][day],
+            ser["retry"][day],
+            ser["p_switch"][day],
+            pa.svc_switch_to,
+            ser["give_up"][day],
             bool(
                 ser["retry"][day].any() or ser["p_switch"][day].any() or ser["give_up"][day].any()
             ),
         )
 
+    def packed(self) -> tuple[np.ndarray, np.ndarray]:
+        """The rules as the kernels read them: (float rules [F_*, service], integer rules
+        [I_*, service]), two arrays passed as the kernels' own arguments (read from a
+        record inside a serial loop, each array costs an atomic reference count a read:
+        services ran six times slower so)."""
+        rf = np.stack(
+            [
+                self.p_urban, self.p_rural, self.p_elder_urban, self.p_elder_rural,
+                self.deny_below, self.deposit_below, self.perk_from, self.m_travel[0],
+                self.m_travel[1], self.listed_share, self.retry, self.p_switch, self.give_up,
+            ]
+        ).astype(np.float64)  # fmt: skip
+        ri = np.concatenate(
+            [
+                self.who.T,
+                np.stack(
+                    [
+                        self.deny_listed, self.deny_parent_listed, self.annual_day,
+                        self.unscored_deposit, self.switch_to,
+                    ]
+                ),
+            ]
+        ).astype(np.int64)  # fmt: skip
+        return np.ascontiguousarray(rf), np.ascontiguousarray(ri)
+
+
+# rows of ServiceRules.packed(): the float rules, then the integer ones (I_WHO + age group)
+(F_P_URBAN, F_P_RURAL, F_P_ELDER_URBAN, F_P_ELDER_RURAL, F_DENY_BELOW, F_DEPOSIT_BELOW,
+ F_PERK_FROM, F_M_OTHER, F_M_TRAVELLER, F_LISTED_SHARE, F_RETRY, F_P_SWITCH,
+ F_GIVE_UP) = range(13)  # fmt: skip
+I_WHO = 0
+I_DENY_LISTED, I_DENY_PARENT, I_ANNUAL_DAY, I_UNSCORED_DEPOSIT, I_SWITCH_TO = range(3, 8)
+
 
 @nb.njit(inline="always")
-def request_p(s, a, urb, trav, r):
+def request_p(s, a, urb, trav, rf):
     if a == ELDER:
-        p = r.p_elder_urban[s] if urb else r.p_elder_rural[s]
+        p = rf[F_P_ELDER_URBAN, s] if urb else rf[F_P_ELDER_RURAL, s]
     else:
-        p = r.p_urban[s] if urb else r.p_rural[s]
-    return min(1.0, p * r.m_travel[1 if trav else 0][s])
+        p = rf[F_P_URBAN, s] if urb else rf[F_P_RURAL, s]
+    return min(1.0, p * rf[F_M_TRAVELLER if trav else F_M_OTHER, s])
 
 
 @nb.njit(inline="always")
-def asks(s, a, doy, r):
-    return r.who[s][a] and (r.annual_day[s] < 0 or doy == r.annual_day[s])
+def asks(s, a, doy, ri):
+    return ri[I_WHO + a, s] != 0 and (ri[I_ANNUAL_DAY, s] < 0 or doy == ri[I_ANNUAL_DAY, s])
 
 
 @nb.njit(cache=True)
-def none_probability(doy, r):
+def none_probability(doy, rf, ri):
     """P(no request today) for each age group, urban status and traveller class: the
     product of 1 - p."""
     q = np.ones((3, 2, 2))
@@ -128,8 +150,8 @@ def none_probability(doy, r):
         for urb in range(2):
             for trav in range(2):
                 for s in range(N_SERVICES):
-                    if asks(s, a, doy, r):
-                        q[a, urb, trav] *= 1.0 - request_p(s, a, urb == 1, trav == 1, r)
+                    if asks(s, a, doy, ri):
+                        q[a, urb, trav] *= 1.0 - request_p(s, a, urb == 1, trav == 1, rf)
     return q
 
 
@@ -143,32 +165,34 @@ FORGONE = -1  # outcome: a barred request the agent, knowing it is listed, does 
 N_CHUNKS = 32  # fixed partition of the agents for the counts of retries and switches
 
 
-def _outcome(s, a, listed, sc, x, key, i, pkey, region, adult_start, adult_count, lflags, case, r):
-    """The outcome of agent i's request for service s under today's rules ``r``; a
+def _outcome(
+    s, a, listed, sc, x, key, i, pkey, region, adult_start, adult_count, lflags, case, rf, ri
+):
+    """The outcome of agent i's request for service s under today's rules (``rf``, ``ri``); a
     request its listing bars is denied (and the agent knows it is listed), or, if it
     already knew, forgone with probability give_up (FORGONE)."""
     if (
-        r.deny_listed[s]
+        ri[I_DENY_LISTED, s] != 0
         and listed
-        and (r.listed_share[s] >= 1.0 or uniform(key, i, SLOT_BAN + s) < r.listed_share[s])
+        and (rf[F_LISTED_SHARE, s] >= 1.0 or uniform(key, i, SLOT_BAN + s) < rf[F_LISTED_SHARE, s])
     ):
         if case[i] & CASE_KNOWS:
-            if r.give_up[s] > 0.0 and uniform(key, i, SLOT_GIVE_UP + s) < r.give_up[s]:
+            if rf[F_GIVE_UP, s] > 0.0 and uniform(key, i, SLOT_GIVE_UP + s) < rf[F_GIVE_UP, s]:
                 return FORGONE
         else:
             case[i] |= CASE_KNOWS
         return DENIED
     if (
-        r.deny_parent_listed[s]
+        ri[I_DENY_PARENT, s] != 0
         and a == CHILD
         and parent_listed(pkey, i, region, adult_start, adult_count, lflags)
     ):
         return DENIED
-    if sc and x < r.deny_below[s]:
+    if sc and x < rf[F_DENY_BELOW, s]:
         return DENIED
-    if (sc and x < r.deposit_below[s]) or (not sc and r.unscored_deposit[s]):
+    if (sc and x < rf[F_DEPOSIT_BELOW, s]) or (not sc and ri[I_UNSCORED_DEPOSIT, s] != 0):
         return DEPOSIT
-    if sc and x >= r.perk_from[s]:
+    if sc and x >= rf[F_PERK_FROM, s]:
         return PERK
     return GRANTED
 
@@ -180,11 +204,11 @@ outcome_called = nb.njit(_outcome)
 
 
 @nb.njit
-def retries(key, i, s, r):
+def retries(key, i, s, rf):
     """How often a denied request for service s is tried again: P(at least k) = retry^k,
     at most RETRY_MOST."""
     k = 0
-    p = r.retry[s]
+    p = rf[F_RETRY, s]
     if p > 0.0:
         u = uniform(key, i, SLOT_RETRY + s)
         q = p
@@ -196,7 +220,7 @@ def retries(key, i, s, r):
 
 @nb.njit  # called, not inlined: only agents with a denied request get here
 def switches(
-    key, i, a, doy, listed, sc, x, pkey, region, adult_start, adult_count, lflags, case, r,
+    key, i, a, doy, listed, sc, x, pkey, region, adult_start, adult_count, lflags, case, rf, ri,
     req, out, rode, mo, c,
 ):  # fmt: skip
     """After agent i's denials today (retries done): a denied request may turn to
@@ -208,22 +232,22 @@ def switches(
             ((req >> s) & 1) == 0
             or ((out >> (2 * s)) & 3) != DENIED
             or (into >> s) & 1
-            or r.p_switch[s] <= 0.0
-            or uniform(key, i, SLOT_SWITCH + s) >= r.p_switch[s]
+            or rf[F_P_SWITCH, s] <= 0.0
+            or uniform(key, i, SLOT_SWITCH + s) >= rf[F_P_SWITCH, s]
         ):
             continue
-        t = r.switch_to[s]
+        t = ri[I_SWITCH_TO, s]
         if t == ALLOWED:
             mo[c, N_SERVICES + s] += 1
             if s == SVC_TRAIN:
                 rode = True
             continue
-        if (req >> t) & 1 or not asks(t, a, doy, r):
+        if (req >> t) & 1 or not asks(t, a, doy, ri):
             continue  # already asked for today, or not for this agent
         into |= 1 << t
         o = outcome_called(
             t, a, listed, sc, x, key, i, pkey, region, adult_start,
-            adult_count, lflags, case, r,
+            adult_count, lflags, case, rf, ri,
         )  # fmt: skip
         if o == FORGONE:  # knowing it is listed, it does not try that either
             mo[c, 2 * N_SERVICES + t] += 1
@@ -232,7 +256,7 @@ def switches(
         req |= 1 << t
         out |= o << (2 * t)
         if o == DENIED:
-            mo[c, t] += retries(key, i, t, r)
+            mo[c, t] += retries(key, i, t, rf)
         elif t == SVC_TRAIN:
             rode = True
     return req, out, rode
@@ -253,16 +277,19 @@ def services_kernel(
     score,
     lflags,
     case,
-    r,
+    rf,
+    ri,
+    acts,
     q_none,
     svc_req,
     svc_out,
     more,
 ):
-    """``r``: ServiceRules. Requests are independent draws per service; one
+    """``rf``, ``ri``: the day's rules (``ServiceRules.packed``); ``acts``: some service has
+    retries, switches or giving up today. Requests are independent draws per service; one
     uniform decides the first request by inversion (most agents: none today, one hash),
     the services after it draw fresh uniforms. When a rule has retries, switches or
-    giving up (``r.acts``), a denied request may be tried again and then turn to another
+    giving up, a denied request may be tried again and then turn to another
     service, and a barred one be forgone; ``more[chunk, cell]`` counts the retries of
     each service, then the switches from each, then the requests forgone (a fixed
     partition of the agents into chunks; integer counts, so exact). Chunks ch0 to ch1 of
@@ -292,9 +319,9 @@ def services_kernel(
                 found = False
                 denied = False
                 for s in range(N_SERVICES):
-                    if not asks(s, a, doy, r):
+                    if not asks(s, a, doy, ri):
                         continue
-                    p = request_p(s, a, urb, trav, r)
+                    p = request_p(s, a, urb, trav, rf)
                     if first:
                         qn = q * (1.0 - p)
                         hit = u0 < 1.0 - qn  # the first request is service s
@@ -316,7 +343,7 @@ def services_kernel(
                     req |= 1 << s
                     o = outcome(
                         s, a, listed, sc, x, key, i, pkey, region, adult_start, adult_count,
-                        lflags, case, r,
+                        lflags, case, rf, ri,
                     )  # fmt: skip
                     if o == FORGONE:
                         req &= ~(1 << s)
@@ -325,18 +352,18 @@ def services_kernel(
                     out |= o << (2 * s)
                     if o == DENIED:
                         denied = True
-                        if r.acts:
-                            mo[c, s] += retries(key, i, s, r)
+                        if acts:
+                            mo[c, s] += retries(key, i, s, rf)
                     elif s == SVC_TRAIN:
                         rode = True
                 if not found:
                     req = 0  # rounding left u0 just above the last step: no request
                     out = 0
                     rode = False
-                elif denied and r.acts:
+                elif denied and acts:
                     req, out, rode = switches(
                         key, i, a, doy, listed, sc, x, pkey, region, adult_start,
-                        adult_count, lflags, case, r, req, out, rode, mo, c,
+                        adult_count, lflags, case, rf, ri, req, out, rode, mo, c,
                     )  # fmt: skip
             svc_req[i] = req
             svc_out[i] = out
@@ -370,6 +397,7 @@ class Services(Phase):
         s = self.sim
         st, d, pop = s.state, s.day, s.pop
         rules = ServiceRules.on(s.params, day)
+        rf, ri = rules.packed()
         # retries and switches by chunk and cell, summed into d.svc_more
         cells = len(pop.region_names) * N_GROUPS if rules.acts else 0
         more = np.zeros((N_CHUNKS, cells, 3 * N_SERVICES if rules.acts else 0), np.int32)
@@ -384,8 +412,10 @@ class Services(Phase):
             st.score,
             st.lflags,
             st.case,
-            rules,
-            none_probability(day % 365, rules),
+            rf,
+            ri,
+            rules.acts,
+            none_probability(day % 365, rf, ri),
             d.svc_req,
             d.svc_out,
             more,
