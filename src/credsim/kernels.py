@@ -21,7 +21,7 @@ from .constants import (
     TIER_NONE,
 )
 from .network import is_active
-from .rng import AGENT_GRAIN, parallel_for
+from .rng import AGENT_GRAIN, parallel_for, pieces
 
 
 @nb.njit(inline="always")
@@ -204,10 +204,13 @@ def push_changes(sim: Any, changed: np.ndarray | None = None) -> None:
     if changed is None:
         changed = changed_of(sim.day.delta, st.scored, N_CHUNKS)
     if changed.size:
-        nblocks = nb.get_num_threads()  # one range of friends a thread
+        # one range of friends a piece (a range re-reads every changed row: on one
+        # thread, one range); a changed row costs about as much as 16 agents of a pass
+        grain = max(1, AGENT_GRAIN // 16)
+        nblocks = pieces(nb.get_num_threads(), grain, changed.size)
         parallel_for(
             push_kernel, nblocks, changed, sim.day.delta, g.indptr, g.nbr, g.active,
-            st.scored, st.fsum, nblocks, work=changed.size,
+            st.scored, st.fsum, nblocks, grain=grain, work=changed.size,
         )  # fmt: skip
 
 

@@ -214,8 +214,9 @@ def poisson_inv(u: float, lam: float, e: float) -> tuple[int, float]:
 # agents into pieces changes nothing: a kernel compiled serially (nogil=True) runs on one
 # contiguous piece per thread. A serial kernel compiles in a fraction of the time of a
 # parallel=True one (no parfor passes, no gufunc), which is most of a first run's wait.
-# Every kernel of a run goes through here: with none of Numba's parallel loops, no
-# OpenMP worker spins on a core that a thread of this pool is waiting for. What it
+# No kernel of a run is a Numba parallel loop (those over many agents come here, the
+# rest run on the calling thread), so no OpenMP worker spins on a core that a thread of
+# this pool is waiting for. What it
 # costs is the hand-over: about 0.1 ms a call on the reference machine (a thread woken
 # by the OS, where OpenMP's spinning workers take a few microseconds).
 
@@ -236,7 +237,23 @@ def _pool(workers: int) -> ThreadPoolExecutor:
 # a day's pass is cut among threads only where each thread gets at least this many agents
 # (below it the hand-over costs more than the thread saves); CREDSIM_AGENT_GRAIN sets it
 # (the tests cut small populations to check that any cut gives the same tables)
-AGENT_GRAIN = int(os.environ.get("CREDSIM_AGENT_GRAIN", 1 << 15))
+def _grain_from_env() -> int:
+    raw = os.environ.get("CREDSIM_AGENT_GRAIN", str(1 << 15))
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(
+            f"environment CREDSIM_AGENT_GRAIN={raw!r}: expected a whole number of agents, 1 or more"
+        )
+    return int(raw)
+
+
+AGENT_GRAIN = _grain_from_env()
+
+
+def pieces(n: int, grain: int = 1024, work: int | None = None) -> int:
+    """How many pieces :func:`parallel_for` cuts n items into: one per thread, at most n,
+    each holding at least ``grain`` of the ``work`` (by default n: one an item)."""
+    total = n if work is None else work
+    return max(1, min(nb.get_num_threads(), n, total // max(grain, 1)))
 
 
 def parallel_for(
@@ -251,14 +268,13 @@ def parallel_for(
     at least ``grain`` of the ``work`` the n items hold (by default n: one an item);
     this thread runs the first. ``kernel`` is compiled with ``nogil=True`` and writes
     only what its piece owns, so the result is the same for any thread count."""
-    total = n if work is None else work
-    pieces = max(1, min(nb.get_num_threads(), n, total // max(grain, 1)))
-    if pieces == 1:
+    m = pieces(n, grain, work)
+    if m == 1:
         kernel(0, n, *args)
         return
-    cuts = [n * k // pieces for k in range(pieces + 1)]
-    pool = _pool(pieces - 1)
-    futures = [pool.submit(kernel, cuts[k], cuts[k + 1], *args) for k in range(1, pieces)]
+    cuts = [n * k // m for k in range(m + 1)]
+    pool = _pool(m - 1)
+    futures = [pool.submit(kernel, cuts[k], cuts[k + 1], *args) for k in range(1, m)]
     try:
         kernel(cuts[0], cuts[1], *args)
     finally:

@@ -43,8 +43,8 @@ def parent_listed(pkey, i, region, adult_start, adult_count, lflags):
 
 
 class ServiceRules(NamedTuple):
-    """Every service's rules on one day (arrays over services, in SERVICES order), as the
-    kernel reads them; a threshold that is nan is no such rule."""
+    """Every service's rules on one day (arrays over services, in SERVICES order); a
+    threshold that is nan is no such rule. The kernels read them packed (``packed``)."""
 
     who: np.ndarray  # bool [service, age group]: who asks for it
     deny_listed: np.ndarray  # bool
