@@ -6,7 +6,7 @@ import numba as nb
 import numpy as np
 import pytest
 
-from credsim.rng import bits, day_key, parallel_for, poisson, uniform, uniform2
+from credsim.rng import bits, day_key, parallel_for, poisson, shift_key, uniform, uniform2
 
 
 @nb.njit
@@ -25,6 +25,22 @@ def test_uniform_is_a_pure_function_of_its_key():
     for other in (day_key(2, 3, 10), day_key(1, 4, 10), day_key(1, 3, 11)):
         assert not np.array_equal(a, _fill(other, 1000, 0))
     assert not np.array_equal(a, _fill(k, 1000, 1))
+
+
+def test_a_shifted_key_draws_for_agent_i_what_the_key_draws_for_base_plus_i():
+    k = day_key(5, 2, 7)
+    for base in (0, 1, 1000, 2**31 - 5):
+        mine = _fill(shift_key(k, base), 1000, 3)
+        ref = np.array([_one(k, base + i, 3) for i in range(1000)])
+        assert np.array_equal(mine, ref)
+    # local indices below 0 (another process's agents) shift the same way
+    assert _one(shift_key(k, 100), -7, 3) == _one(k, 93, 3)
+    assert not np.array_equal(_fill(shift_key(k, 1), 100, 3), _fill(k, 100, 3))
+
+
+@nb.njit
+def _one(key, i, slot):
+    return uniform(key, i, slot)
 
 
 def test_uniform_moments_and_independence():

@@ -163,6 +163,8 @@ def _record_chunks(
     tier,
     lo,
     nbins,
+    base,
+    ntot,
     cnt,
     ssum,
     hst,
@@ -176,13 +178,13 @@ def _record_chunks(
     Numba's parallel passes then see a loop of one call, and compile it far sooner)."""
     n = attrs.shape[0]
     nch = ssum.shape[0]
-    step = (n + nch - 1) // nch
+    step = (ntot + nch - 1) // nch
     cap = active.shape[0] // nch
     for ch in range(ch0, ch1):
         ss = ssum[ch]
         na = 0
         nrow = 0
-        for i in range(ch * step, min(n, (ch + 1) * step)):
+        for i in range(max(ch * step - base, 0), min(n, (ch + 1) * step - base)):
             g = attrs[i] & A_GROUP
             c = region[i] * N_GROUPS + g
             cnt[c, M_AGENTS] += 1
@@ -266,6 +268,8 @@ def record_kernel(
     tier,
     lo,
     nbins,
+    base,
+    ntot,
     counts,
     ssum,
     hist,
@@ -278,8 +282,9 @@ def record_kernel(
     count tables (schema.COUNTS), tiers, scores, posts, speakers, court entries by reason;
     services also by tier and listing status (for private school the parent's status,
     since the parent's listing decides the request). The agents are cut into a fixed
-    partition of chunks: ``ssum[chunk]`` holds each chunk's score sums (so that they add
-    up in the same order for any thread count). The chunks
+    partition of chunks of all ``ntot`` agents (this process holds those from ``base``
+    on): ``ssum[chunk]`` holds each chunk's score sums (so that they add up in the same
+    order for any thread count and any partition of the agents among processes). The chunks
     are dealt in contiguous groups, one a thread (groups k0 to k1 here, through
     ``rng.parallel_for``); integer counts go to the group's slice
     of ``counts``, ``hist``, ``svct`` (exact in any order). The agents with ledger rows
@@ -292,7 +297,8 @@ def record_kernel(
         _record_chunks(
             k * nch // ng, (k + 1) * nch // ng, region, attrs, pkey, adult_start,
             adult_count, true_ev, obs, court, lst, posts, svc_req, svc_out, lflags, scored,
-            score, tier, lo, nbins, counts[k], ssum, hist[k], svct[k], active, nactive, rows,
+            score, tier, lo, nbins, base, ntot, counts[k], ssum, hist[k], svct[k], active,
+            nactive, rows,
         )  # fmt: skip
 
 
@@ -403,6 +409,8 @@ def _fill_chunk(
     adult_start,
     adult_count,
     deltas,
+    base,
+    ntot,
     out,
 ):
     """The rows of chunk ``ch`` from position w of ``out``; returns where they end. The
@@ -411,11 +419,11 @@ def _fill_chunk(
     then called at one site, and the arrays are passed once a chunk, not once an agent.)"""
     n = obs.shape[0]
     nch = nactive.shape[0]
-    step = (n + nch - 1) // nch
+    step = (ntot + nch - 1) // nch
     cap = active.shape[0] // nch
     listed = nactive[ch] <= cap
-    first = ch * cap if listed else ch * step
-    end = first + nactive[ch] if listed else min(n, (ch + 1) * step)
+    first = ch * cap if listed else max(ch * step - base, 0)
+    end = first + nactive[ch] if listed else min(n, (ch + 1) * step - base)
     for k in range(first, end):
         i = active[k] if listed else k
         o, cr, dl, rq = obs[i], court[i], lst[i], svc_req[i]
@@ -458,6 +466,8 @@ def ledger_fill(
     adult_start,
     adult_count,
     deltas,
+    base,
+    ntot,
     out,
     ends,
 ):
@@ -467,7 +477,8 @@ def ledger_fill(
     for ch in range(ch0, ch1):
         ends[ch] = _fill_chunk(
             ch, offsets[ch], active, nactive, day, obs, court, lst, svc_req, svc_out,
-            scored, score, lflags, case, pkey, region, adult_start, adult_count, deltas, out,
+            scored, score, lflags, case, pkey, region, adult_start, adult_count, deltas, base,
+            ntot, out,
         )  # fmt: skip
 
 
@@ -562,8 +573,8 @@ class Recorder:
             record_kernel, self._counts.shape[0], pop.region, pop.attrs, pop.key,
             pop.adult_start, pop.adult_count, d.true_ev, d.obs, d.court, d.lst, d.posts,
             d.svc_req, d.svc_out, st.lflags, st.scored, st.score, st.tier, self.lo,
-            self.nbins, self._counts, self._ssum, self._hist, self._svct, self._active,
-            self._nactive, self._rows[1:], grain=AGENT_GRAIN, work=s.n,
+            self.nbins, s.base, s.n_total, self._counts, self._ssum, self._hist, self._svct,
+            self._active, self._nactive, self._rows[1:], grain=AGENT_GRAIN, work=s.n,
         )  # fmt: skip
         counts = self._counts.sum(axis=0, dtype=np.int32)
         # misidentified events count where they land
@@ -592,7 +603,7 @@ class Recorder:
             args = (
                 self._active, self._nactive, day, d.obs, d.court, d.lst, d.svc_req,
                 d.svc_out, st.scored, st.score, st.lflags, st.case, *pop.parent_args(),
-                deltas,
+                deltas, s.base, s.n_total,
             )  # fmt: skip
             offsets = np.cumsum(self._rows)
             ends = np.zeros(N_CHUNKS, np.int64)

@@ -120,6 +120,13 @@ def day_key(seed: int, stream: int, day: int) -> np.uint64:
     return np.uint64(k)
 
 
+def shift_key(key: np.uint64, base: int) -> np.uint64:
+    """The key whose draws for agent i are ``key``'s for agent base + i (a draw hashes
+    key + (agent * 2**16 + slot) * GAMMA, linear in the agent): what a process holding
+    the agents from ``base`` on draws with."""
+    return np.uint64((int(key) + int(base) * 65536 * int(_GAMMA)) & _U64)
+
+
 @intrinsic
 def _bits(typingctx: Context, key: types.Type, agent: types.Type, slot: types.Type) -> Typed:
     """64 random bits for (key, agent, slot): mix64(key + (agent * 2**16 + slot) * GAMMA).

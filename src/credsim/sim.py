@@ -11,7 +11,7 @@ import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -23,10 +23,13 @@ from .phases import ORDER, day_columns, state_columns
 from .phases.base import Phase
 from .population import Population, build_population
 from .recorder import Aggregates, Recorder
-from .rng import parallel_for
+from .rng import day_key, parallel_for, shift_key
 from .scenario import DayParams, Scenario, resolve
 from .schema import N_METRICS
 from .state import Day, State
+
+if TYPE_CHECKING:
+    from .partition import Partition
 
 DEFAULT_CHECKPOINT_EVERY = 30  # days, when a run writes a run directory
 
@@ -282,10 +285,17 @@ class Sim:
         seed: int | None = None,
         overrides: list[str] | None = None,
         record_ledger: bool = True,
+        part: Partition | None = None,
     ):
         scn = resolve(scenario, overrides, agents, days, seed)
         self.scenario = scn
-        self.n = scn.population.agents
+        # a partitioned run (credsim.partition): this process holds the agents
+        # [base, base + n) of n_total, indexed from 0 (its kernels' draws use keys shifted
+        # by base, so every agent draws what it draws in one process)
+        self.part = part
+        self.n_total = scn.population.agents
+        self.base = part.lo if part is not None else 0
+        self.n = part.hi - part.lo if part is not None else self.n_total
         self.days = scn.run.days
         self.seed = scn.run.seed
         scn.check_horizon(self.days)
@@ -305,6 +315,11 @@ class Sim:
         self._final_checkpoint: Path | None = None  # written after the last day
         self.checkpoint_day: int | None = None  # days done at the last checkpoint
         self.checkpoint_every = DEFAULT_CHECKPOINT_EVERY  # days (0: none), with out
+
+    def key(self, stream: int, day: int) -> np.uint64:
+        """The key of a day's draws of ``stream`` for this process's agents (agent i here
+        is agent base + i of the run)."""
+        return shift_key(day_key(self.seed, stream, day), self.base)
 
     def estimate(self, agents: int | None = None, out: Path | None = None) -> resources.Estimate:
         """Memory and disk this run needs (before anything is allocated), written to its
@@ -361,9 +376,10 @@ class Sim:
         self.state.scored[:] = scored
         self.day = Day(day_columns(), self.n)
         self.tracked = np.zeros(self.n, np.bool_)
-        k = min(scn.record.tracked, self.n)
+        k = min(scn.record.tracked, self.n_total)
         if k:
-            self.tracked[np.unique(np.linspace(0, self.n - 1, k).astype(np.int64))] = True
+            t = np.unique(np.linspace(0, self.n_total - 1, k).astype(np.int64)) - self.base
+            self.tracked[t[(t >= 0) & (t < self.n)]] = True
         self.recorder = Recorder(self)
         # association is kept up to date only where a weight is ever positive
         self.association_on = bool((self.params["score.association_weight"] > 0).any())

@@ -11,7 +11,7 @@ import numpy as np
 from ..constants import CHILD, LF_RODE_TRAIN, S_BEHAVE, TRUE_EVENT_NAMES
 from ..kernels import travel_factors
 from ..population import A_PLATFORM, A_SMOKER, A_SPEAKER, A_TRAVELLER, age_of
-from ..rng import AGENT_GRAIN, bits, day_key, parallel_for, poisson_inv, uniform, uniform2
+from ..rng import AGENT_GRAIN, bits, parallel_for, poisson_inv, uniform, uniform2
 from ..state import Column, mult_of, mult_times
 from .base import Phase
 
@@ -257,7 +257,7 @@ class Behave(Phase):
         parallel_for(
             behave_kernel,
             pop.n,
-            day_key(s.seed, S_BEHAVE, day),
+            s.key(S_BEHAVE, day),
             pop.attrs,
             pop.prop,
             pop.prop_values,

@@ -43,7 +43,7 @@ from ..constants import (
 )
 from ..kernels import agents_with, push_changes, rescore
 from ..population import age_of
-from ..rng import AGENT_GRAIN, day_key, parallel_for, uniform
+from ..rng import AGENT_GRAIN, parallel_for, uniform
 from ..state import Column
 from .base import Phase
 
@@ -282,7 +282,7 @@ class List(Phase):
         parallel_for(
             list_kernel,
             s.n,
-            day_key(s.seed, S_LIST, day),
+            s.key(S_LIST, day),
             day,
             s.pop.attrs,
             d.court,

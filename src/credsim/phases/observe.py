@@ -28,7 +28,7 @@ from ..constants import (
 )
 from ..kernels import agents_with
 from ..population import A_SPEAKER, urban_of
-from ..rng import AGENT_GRAIN, day_key, other_in_range, parallel_for, uniform
+from ..rng import AGENT_GRAIN, other_in_range, parallel_for, uniform
 from ..state import Column
 from .base import Phase
 
@@ -224,8 +224,8 @@ class Observe(Phase):
         parallel_for(
             observe_kernel,
             s.n,
-            day_key(s.seed, S_OBSERVE, day),
-            day_key(s.seed, S_COURT, day),
+            s.key(S_OBSERVE, day),
+            s.key(S_COURT, day),
             day,
             pop.attrs,
             d.true_ev,
@@ -240,13 +240,15 @@ class Observe(Phase):
         # the few misidentified events land on another agent of the region
         misid = d.marks  # bits 0/1 only, until score marks the penalised
         off = agents_with(misid, 3)
-        both = misid[off] == 3
-        offenders = np.concatenate([off, off[both]]).astype(np.int64)
-        first = np.where(misid[off] & 1, 0, 1)
-        bit = np.concatenate([first, np.ones(int(both.sum()), np.int64)]).astype(np.int64)
+        # in the order of the offenders, each one's smoking event before its traffic
+        # violation (an order that a partitioned run keeps, process by process)
+        reps = 1 + (misid[off] == 3).astype(np.int64)
+        offenders = np.repeat(off, reps).astype(np.int64)
+        bit = np.repeat(np.where(misid[off] & 1, 0, 1), reps).astype(np.int64)
+        bit[np.cumsum(reps)[reps == 2] - 1] = 1  # the second of an offender's two
         target = np.empty(offenders.shape[0], np.int64)
         misid_targets(
-            day_key(s.seed, S_MISID_TARGET, day),
+            s.key(S_MISID_TARGET, day),
             offenders,
             bit,
             pop.region,

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..constants import DL_SPEECH_ENTRY, LF_COURT, LF_SCORE, S_UNFRIEND
 from ..network import find_slot, is_active
-from ..rng import AGENT_GRAIN, day_key, parallel_for, uniform
+from ..rng import AGENT_GRAIN, parallel_for, uniform
 from ..state import Column, mult_step, mult_times
 from .base import Phase
 
@@ -237,7 +237,7 @@ class Respond(Phase):
         d.cut_cutter = d.cut_other = np.zeros(0, np.int64)
         bads = _listed(bads, nbad)
         if bads.size:
-            key = day_key(s.seed, S_UNFRIEND, day)
+            key = s.key(S_UNFRIEND, day)
             args = (key, bads, st.lflags, st.scored, st.score, g.indptr, g.nbr, g.active, p)
             count = np.zeros(bads.size, np.int64)
             parallel_for(unfriend_count, bads.size, *args, count)

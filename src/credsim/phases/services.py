@@ -28,7 +28,7 @@ from ..constants import (
 )
 from ..kernels import travel_factors
 from ..population import A_GROUP, A_TRAVELLER, N_GROUPS, age_of, parent_of, urban_of
-from ..rng import AGENT_GRAIN, day_key, parallel_for, uniform, uniform2
+from ..rng import AGENT_GRAIN, parallel_for, uniform, uniform2
 from ..state import Column
 from .base import Phase
 
@@ -404,7 +404,7 @@ class Services(Phase):
         parallel_for(
             services_kernel,
             N_CHUNKS,
-            day_key(s.seed, S_SERVICES, day),
+            s.key(S_SERVICES, day),
             day % 365,
             pop.attrs,
             *pop.parent_args(),
