@@ -675,3 +675,254 @@ def _build(pop: Population, p: NetParams, seed: int, chunks: int, bits: int) -> 
     if nnz % 8:
         active[-1] = (1 << (nnz % 8)) - 1
     return FriendGraph(indptr, nbr, active)
+
+
+# ---------------------------------------------------------------------------------------
+# A partitioned run's part of the graph (credsim.partition): the rows of the agents
+# [lo, hi) of this rank, the same rows as build_network gives. Each rank draws the targets
+# of its own agents (the same draws, keyed by the run's agent index); the pairs whose
+# target is on another rank are sent there in one exchange; each row then holds its
+# sources (received from lower ranks, its own, then from higher ranks: ascending) and is
+# merged with its own targets, regenerated, as above. The rows are written in place:
+# beside them only the pairs that cross ranks are held.
+# ---------------------------------------------------------------------------------------
+
+
+@nb.njit(inline="always")
+def _owner(bounds, j):
+    """The rank whose agents [bounds[r], bounds[r + 1]) hold j."""
+    a = 0
+    b = bounds.shape[0] - 1
+    while b - a > 1:
+        mid = (a + b) >> 1
+        if bounds[mid] <= j:
+            a = mid
+        else:
+            b = mid
+    return a
+
+
+@nb.njit(cache=True)
+def _part_sources(
+    mode: Int,
+    lo: Int,
+    n: Int,
+    key: np.uint64,
+    region_start: np.ndarray,
+    region: np.ndarray,
+    parent: np.ndarray,
+    thr: float,
+    base: np.int64,
+    cdf: np.ndarray,
+    bounds: np.ndarray,
+    nin: np.ndarray,
+    nany: np.ndarray,
+    nout: np.ndarray,
+    incnt: np.ndarray,
+    sendcnt: np.ndarray,
+    sendcur: np.ndarray,
+    send: np.ndarray,
+    rstart: np.ndarray,
+    fill: np.ndarray,
+    nbr: np.ndarray,
+) -> None:
+    """The targets of this rank's agents (run indices lo + i; ``region_start`` of the
+    run, ``parent`` local). mode 0: draw nin, nany, count each row's sources here
+    (``incnt``) and the pairs for each other rank (``sendcnt``); mode 1: those pairs
+    (source, target) into ``send`` from ``sendcur[rank]``; mode 2: each source into its
+    local target's row (``nbr`` from ``rstart``, ``fill`` so far)."""
+    m = region.shape[0]
+    hi = lo + m
+    tmp = np.empty(_MAX_TARGETS + 1, np.int64)
+    for il in range(m):
+        i = lo + il
+        r = region[il]
+        rlo = region_start[r]
+        size = region_start[r + 1] - rlo
+        if mode == 0:
+            extra = np.int64(uniform(key, i, 0) < thr)
+            mm = base + extra
+            u = uniform(key, i, 1)
+            k: Int = 0
+            while k < mm and u >= cdf[extra, k]:
+                k += 1
+            if size < 2:
+                k = mm  # no other agent in the region: all anywhere
+            nin[il] = mm - k
+            nany[il] = k
+        c = 0
+        for x in range(nin[il]):
+            tmp[c] = other_in_range(uniform(key, i, 2 + x), i, rlo, size)
+            c += 1
+        for x in range(nany[il]):
+            tmp[c] = other_in_range(uniform(key, i, _ANY + x), i, 0, n)
+            c += 1
+        if parent[il] >= 0:
+            tmp[c] = lo + parent[il]
+            c += 1
+        if mode == 0:
+            nout[il] = c
+        for x in range(c):
+            j = tmp[x]
+            if lo <= j < hi:
+                if mode == 0:
+                    incnt[j - lo] += 1
+                elif mode == 2:
+                    jl = j - lo
+                    nbr[rstart[jl] + fill[jl]] = i
+                    fill[jl] += 1
+            elif mode == 0:
+                sendcnt[_owner(bounds, j)] += 1
+            elif mode == 1:
+                q = _owner(bounds, j)
+                w = sendcur[q]
+                send[w, 0] = i
+                send[w, 1] = j
+                sendcur[q] = w + 1
+
+
+@nb.njit(cache=True)
+def _part_place(pairs: np.ndarray, lo: Int, rstart: np.ndarray, fill: np.ndarray, nbr: np.ndarray):
+    """Received (source, target) pairs: each source into its target's row."""
+    for k in range(pairs.shape[0]):
+        jl = pairs[k, 1] - lo
+        nbr[rstart[jl] + fill[jl]] = pairs[k, 0]
+        fill[jl] += 1
+
+
+@nb.njit(cache=True)
+def _part_assemble(
+    lo: Int,
+    n: Int,
+    key: np.uint64,
+    region_start: np.ndarray,
+    region: np.ndarray,
+    parent: np.ndarray,
+    nin: np.ndarray,
+    nany: np.ndarray,
+    incnt: np.ndarray,
+    rstart: np.ndarray,
+    nbr: np.ndarray,
+    indptr: np.ndarray,
+    max_in: Int,
+    max_out: Int,
+) -> Int:
+    """Each row: its sources (at rstart, ascending) merged with its own targets, repeats
+    dropped, written after the row before; returns the slots used."""
+    m = region.shape[0]
+    lbuf = np.empty(max_in + 1, np.int32)
+    tmp = np.empty(max_out + 1, np.int32)
+    w = np.int64(0)
+    for il in range(m):
+        i = lo + il
+        ni = incnt[il]
+        s0 = rstart[il]
+        for x in range(ni):
+            lbuf[x] = nbr[s0 + x]
+        r = region[il]
+        rlo = region_start[r]
+        size = region_start[r + 1] - rlo
+        no = 0
+        for k in range(nin[il]):
+            tmp[no] = other_in_range(uniform(key, i, 2 + k), i, rlo, size)
+            no += 1
+        for k in range(nany[il]):
+            tmp[no] = other_in_range(uniform(key, i, _ANY + k), i, 0, n)
+            no += 1
+        if parent[il] >= 0:
+            tmp[no] = lo + parent[il]
+            no += 1
+        _sort_small(tmp, no)
+        indptr[il] = w
+        x = 0
+        q = 0
+        last = np.int32(-1)
+        while q < ni:
+            a = tmp[x]
+            b = lbuf[q]
+            take = a <= b
+            v = a if take else b
+            x += take
+            q += not take
+            nbr[w] = v
+            w += v != last
+            last = v
+        while x < no:
+            v = tmp[x]
+            x += 1
+            nbr[w] = v
+            w += v != last
+            last = v
+    indptr[m] = w
+    return w
+
+
+def build_network_part(pop: Population, p: NetParams, seed: int, part: object) -> FriendGraph:
+    """This rank's rows of the run's friend graph (see build_network), for the agents
+    [part.lo, part.hi) of the run whose population slice ``pop`` holds (indexed from 0,
+    as its neighbours are: those on other ranks lie outside [0, n))."""
+    from .partition import Partition
+
+    assert isinstance(part, Partition)
+    lo = part.lo
+    m = pop.n
+    n = int(part.bounds[-1])
+    parent = np.ascontiguousarray(pop.parent, dtype=np.int32)
+    region = np.ascontiguousarray(pop.region)
+    region_start = np.ascontiguousarray(pop.region_start + lo, dtype=np.int64)  # the run's
+    links = part.total(int(np.count_nonzero(parent >= 0)))
+    total = int(round(n * p.mean_degree / 2))
+    r = max(0, total - links) if n > 1 else 0
+    base, frac = divmod(r, n) if n else (0, 0)
+    if base + 1 >= 256:
+        raise ValueError(f"network.mean_degree {p.mean_degree}: too large")
+    q = min(max(1.0 - float(p.p_same_region), 0.0), 1.0)
+    key = day_key(seed, S_NETWORK, 0)
+    cdf = np.ones((2, base + 2))
+    cdf[0, : base + 1] = _binomial_cdf(base, q)
+    cdf[1] = _binomial_cdf(base + 1, q)
+    nin = np.empty(m, np.uint8)
+    nany = np.empty(m, np.uint8)
+    nout = np.empty(m, np.int32)
+    incnt = np.zeros(m, np.int64)
+    sendcnt = np.zeros(part.size, np.int64)
+    args = (lo, n, key, region_start, region, parent, frac / max(n, 1), np.int64(base), cdf,
+            part.bounds, nin, nany, nout, incnt, sendcnt)  # fmt: skip
+    none1 = np.zeros(1, np.int64)
+    none2 = np.zeros((1, 2), np.int32)
+    _part_sources(0, *args, none1, none2, none1, none1, np.zeros(1, np.int32))
+    sendcur = np.zeros(part.size, np.int64)
+    np.cumsum(sendcnt[:-1], out=sendcur[1:])
+    send = np.empty((int(sendcnt.sum()), 2), np.int32)
+    _part_sources(1, *args, sendcur, send, none1, none1, np.zeros(1, np.int32))
+    pairs = send.view(np.dtype([("s", np.int32), ("t", np.int32)])).reshape(-1)
+    dest = np.repeat(np.arange(part.size), sendcnt)
+    got = [g.view(np.int32).reshape(-1, 2) for g in part.exchange("build", pairs, dest)]
+    del send, pairs
+    for g in got:
+        np.add.at(incnt, g[:, 1] - lo, 1)
+    rstart = np.zeros(m + 1, np.int64)
+    np.cumsum(nout.astype(np.int64) + incnt, out=rstart[1:])
+    nbr = np.empty(int(rstart[-1]), np.int32)
+    fill = np.zeros(m, np.int64)
+    for g in got[: part.rank]:  # sources of lower ranks come first
+        _part_place(g, lo, rstart, fill, nbr)
+    _part_sources(2, *args, none1, none2, rstart, fill, nbr)
+    for g in got[part.rank + 1 :]:
+        _part_place(g, lo, rstart, fill, nbr)
+    del got, fill
+    slots = int(rstart[-1])
+    indptr = np.empty(m + 1, np.uint32 if slots < 2**32 else np.int64)
+    nnz = int(
+        _part_assemble(
+            lo, n, key, region_start, region, parent, nin, nany, incnt, rstart, nbr, indptr,
+            int(incnt.max()) if m else 0, max(int(base) + 2, 16),
+        )
+    )  # fmt: skip
+    if nnz < slots:
+        nbr.resize(nnz, refcheck=False)
+    nbr -= np.int32(lo)  # the rank's own indices; friends on other ranks fall outside [0, m)
+    active = np.full((nnz + 7) // 8, 0xFF, np.uint8)
+    if nnz % 8:
+        active[-1] = (1 << (nnz % 8)) - 1
+    return FriendGraph(indptr, nbr, active)

@@ -20,7 +20,7 @@ from numba.extending import intrinsic
 from scipy.special import betainc, betaincc, betaincinv
 
 from .constants import ADULT, CHILD, ELDER, S_POPULATION
-from .rng import Int, Typed, bits, day_key, parallel_for, uniform, uniform_ir
+from .rng import Int, Typed, bits, day_key, parallel_for, shift_key, uniform, uniform_ir
 from .scenario import Population as PopParams
 
 _S56, _S48, _S40, _B8 = np.uint64(56), np.uint64(48), np.uint64(40), np.uint64(0xFF)
@@ -389,48 +389,63 @@ def _draw_agents(
         prop[2, i] = np.uint8((h >> _S40) & _B8)
 
 
-def build_population(p: PopParams, n: int, seed: int) -> Population:
-    """Synthesise ``n`` agents; O(n) time and memory."""
+def region_layout(p: PopParams, n: int) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """The regions of ``n`` agents: names, where each begins (int64 [R + 1]), and its
+    adults' first index and count (int64 [R]); agents are sorted by region and, within
+    it, children, adults, elders."""
     if p.single_region:
         names = [p.single_region]
         weights = np.array([1.0])
-        urban_share = np.array([p.single_region_urban])
     else:
-        names, weights, urban_share = provinces()
+        names, weights, _ = provinces()
     counts = largest_remainder(n, weights)
     start = np.zeros(len(names) + 1, np.int64)
     start[1:] = np.cumsum(counts)
     age_shares = np.array([p.child_share, 1 - p.child_share - p.elder_share, p.elder_share])
-    age = np.empty(n, np.uint8)
-    region = np.repeat(np.arange(len(names), dtype=np.uint8), counts)
     adult_start = np.zeros(len(names), np.int64)
     adult_count = np.zeros(len(names), np.int64)
     for r in range(len(names)):  # per region (31), not per agent
         c = largest_remainder(int(counts[r]), age_shares) if counts[r] else np.zeros(3, np.int64)
-        s = start[r]
-        age[s : s + c[0]] = CHILD
-        age[s + c[0] : s + c[0] + c[1]] = ADULT
-        age[s + c[0] + c[1] : start[r + 1]] = ELDER
-        adult_start[r] = s + c[0]
+        adult_start[r] = start[r] + c[0]
         adult_count[r] = c[1]
+    return list(names), start, adult_start, adult_count
+
+
+def build_population(
+    p: PopParams, n: int, seed: int, lo: int = 0, hi: int | None = None
+) -> Population:
+    """Synthesise ``n`` agents, or of those only [lo, hi) (a process's part of a
+    partitioned run: indexed from 0 there, its region starts and key shifted by lo);
+    O(hi - lo) time and memory."""
+    hi = n if hi is None else hi
+    names, start, adult_start, adult_count = region_layout(p, n)
+    urban_share = np.array([p.single_region_urban]) if p.single_region else provinces()[2]
+    m = hi - lo
+    rs = np.clip(start - lo, 0, m)  # the regions' starts within [lo, hi)
+    region = np.repeat(np.arange(len(names), dtype=np.uint8), np.diff(rs))
+    age = np.full(m, ELDER, np.uint8)
+    for r in range(len(names)):
+        a0, a1 = adult_start[r] - lo, adult_start[r] + adult_count[r] - lo
+        age[rs[r] : int(np.clip(a0, rs[r], rs[r + 1]))] = CHILD
+        age[int(np.clip(a0, rs[r], rs[r + 1])) : int(np.clip(a1, rs[r], rs[r + 1]))] = ADULT
     male = 1 - p.female_share
     p_smoke_m = p.smoker_male
     p_smoke_f = (p.smoker_share - p.smoker_male * male) / p.female_share if p.female_share else 0.0
-    key = day_key(seed, S_POPULATION, 0)
+    key = shift_key(day_key(seed, S_POPULATION, 0), lo)
     pop = Population(
         region_names=list(names),
-        region_start=start,
-        adult_start=adult_start,
+        region_start=start - lo,
+        adult_start=adult_start - lo,
         adult_count=adult_count,
         key=key,
         region=region,
-        attrs=np.empty(n, np.uint8),
-        prop=np.empty((3, n), np.uint8),
+        attrs=np.empty(m, np.uint8),
+        prop=np.empty((3, m), np.uint8),
         prop_values=np.stack([beta_classes(*getattr(p, c)) for c in PROPENSITIES]),
     )
     parallel_for(
         _draw_agents,
-        n,
+        m,
         key,
         age,
         region,
