@@ -192,8 +192,13 @@ def run(
 
     A checkpoint is written every --checkpoint-every days; Ctrl-C stops at the end of
     the current day and writes one; --resume RUN continues from it."""
+    from .partition import mpi_size
     from .sim import COMPILE, Sim, prepare_out, warm_kernels
 
+    if mpi_size() > 1:  # started by mpiexec: this process is one rank of the run
+        _run_partitioned(scenario, agents, days, seed, out, set_, profile, force, resume,
+                         checkpoint_every, quiet)  # fmt: skip
+        return
     sim = None
     try:
         if checkpoint_every is not None and checkpoint_every < 0:
@@ -303,6 +308,78 @@ def run(
     if profile:
         _profile_table(res.meta["timings_s"], sim.days)
     console.print(f"run directory: [bold]{out}[/]")
+
+
+def _run_partitioned(
+    scenario: str, agents: int | None, days: int | None, seed: int | None, out: Path | None,
+    set_: list[str] | None, profile: bool, force: bool, resume: Path | None,
+    checkpoint_every: int | None, quiet: bool,
+) -> None:  # fmt: skip
+    """``credsim run`` as one rank of ``mpiexec -n P credsim run ...``: rank 0 speaks and
+    writes the run directory. An error every rank meets is said once by rank 0; one that
+    a rank meets alone is said by that rank, which then ends the whole job."""
+    from .partition import make_sim
+    from .sim import warm_kernels
+
+    rank = None
+    sim = None
+    try:
+        if checkpoint_every is not None and checkpoint_every < 0:
+            e = CredsimError(f"--checkpoint-every {checkpoint_every}: must be >= 0")
+            e.all_ranks = True  # type: ignore[attr-defined]
+            raise e
+        if resume is not None:
+            e = CredsimError("--resume of a partitioned run is not available yet")
+            e.all_ranks = True  # type: ignore[attr-defined]
+            raise e
+        t0 = time.perf_counter()
+        sim = make_sim(scenario, agents, days, seed, set_ or [])
+        part = sim.part
+        assert part is not None
+        rank = part.rank
+        if rank == 0:  # rank 0 compiles what is missing; the others then load it
+            sim.timings["compile"] += warm_kernels(helper=False)
+        part.comm.Barrier()
+        if rank != 0:
+            warm_kernels(helper=False)
+        out = out or Path("runs") / sim.scenario.name
+        if checkpoint_every is not None:
+            sim.checkpoint_every = checkpoint_every
+        if rank == 0 and not quiet:
+            console.print(
+                f"{sim.scenario.name}: {sim.n_total:,} agents on {part.size} processes "
+                f"(agents {', '.join(f'{int(a):,}' for a in part.bounds[1:-1])} begin "
+                f"the ranks after the first)"
+            )
+        res = sim.run(out=out, force=force)
+    except CredsimError as e:
+        if getattr(e, "all_ranks", False):
+            if rank in (None, 0):
+                _fail(e)
+            raise typer.Exit(getattr(e, "exit_code", 2)) from None
+        _abort(sim, rank, str(e), getattr(e, "exit_code", 2))
+        return
+    except MemoryError:
+        _abort(sim, rank, "out of memory", 2)
+        return
+    except OSError as e:
+        _abort(sim, rank, f"{e.filename or ''}{': ' if e.filename else ''}{e.strerror or e}", 2)
+        return
+    if rank == 0:
+        _summary_table(res.meta, time.perf_counter() - t0)
+        if profile:
+            _profile_table(res.meta["timings_s"], sim.days)
+        console.print(f"run directory: [bold]{out}[/]")
+
+
+def _abort(sim: Sim | None, rank: int | None, what: str, code: int) -> None:
+    """One line naming the rank that failed; then the whole job ends."""
+    err_console.print(
+        f"[bold red]error:[/] rank {rank}: {what}", highlight=False, soft_wrap=True
+    )
+    if sim is not None and sim.part is not None:
+        sim.part.comm.Abort(code)
+    raise typer.Exit(code)
 
 
 COMPILING = (

@@ -197,13 +197,16 @@ def push_kernel(b0, b1, changed, delta, indptr, nbr, active, scored, fsum, nbloc
 
 def push_changes(sim: Any, changed: np.ndarray | None = None) -> None:
     """Bring friends' sums up to date after the ledgers of ``changed`` (by default every
-    scored agent whose ``sim.day.delta`` is not zero) moved by ``sim.day.delta``."""
+    scored agent whose ``sim.day.delta`` is not zero) moved by ``sim.day.delta`` (in a
+    partitioned run, every rank calls it together: friends on other ranks are sent the
+    change)."""
     if not sim.association_on:
         return
     st, g = sim.state, sim.graph
     if changed is None:
         changed = changed_of(sim.day.delta, st.scored, N_CHUNKS)
-    if changed.size:
+
+    def push(changed: np.ndarray) -> None:
         # one range of friends a piece (a range re-reads every changed row: on one
         # thread, one range); a changed row costs about as much as 16 agents of a pass
         grain = max(1, AGENT_GRAIN // 16)
@@ -212,6 +215,13 @@ def push_changes(sim: Any, changed: np.ndarray | None = None) -> None:
             push_kernel, nblocks, changed, sim.day.delta, g.indptr, g.nbr, g.active,
             st.scored, st.fsum, nblocks, grain=grain, work=changed.size,
         )  # fmt: skip
+
+    if sim.part is not None:
+        from .partition import push_across
+
+        push_across(sim, changed, push)
+    elif changed.size:
+        push(changed)
 
 
 def travel_factors(share: float, ratio: np.ndarray) -> np.ndarray:

@@ -126,6 +126,23 @@ class Partition:
         self.seconds["exchange"] += t2 - t1
         return [recv[rd[q] : rd[q + 1]] for q in range(size)]
 
+    def on_root(self, fn: Any) -> Any:
+        """``fn()`` on rank 0 (its result there, None elsewhere); a one-line error it
+        raises is raised on every rank, so that all stop together."""
+        err = None
+        out = None
+        if self.rank == 0:
+            try:
+                out = fn()
+            except CredsimError as e:
+                err = (type(e), str(e))
+        err = self.comm.bcast(err, root=0)
+        if err is not None:
+            e = err[0](err[1])
+            e.all_ranks = True  # every rank stops with it: nothing to abort
+            raise e
+        return out
+
     def sum(self, a: np.ndarray) -> np.ndarray:
         """The elementwise sum of ``a`` over the ranks (on every rank)."""
         from mpi4py import MPI
@@ -136,3 +153,266 @@ class Partition:
 
     def total(self, x: int) -> int:
         return int(self.comm.allreduce(int(x)))
+
+    def lower_edges(self, graph: Any) -> int:
+        """The active friendships of which this rank holds the lower end."""
+        return int(_lower_edges(graph.indptr, graph.nbr, graph.active))
+
+    def friend_counts(self, graph: Any, scored: np.ndarray, out: np.ndarray) -> None:
+        """Each agent's active scored friends (the count the friend sums keep): those here
+        counted, those on other ranks sent their scored flag."""
+        n = scored.shape[0]
+        _local_scored_degree(graph.indptr, graph.nbr, graph.active, scored, out)
+        k, j, _ = remote_friends(np.arange(n), graph, n)
+        rec = np.empty(j.size, AGENT)
+        rec["j"] = j + self.lo
+        mine = scored[k]
+        got = np.concatenate(self.exchange("build", rec[mine], self.owner(rec["j"][mine])))
+        np.add.at(out, got["j"].astype(np.int64) - self.lo, 1)
+
+
+# ------------------------------------------------------------------------------------
+# What crosses a partition during a day. Friends on other ranks are the indices outside
+# [0, n) of a rank's rows (run index = local index + lo).
+
+import numba as nb  # noqa: E402
+
+from .network import find_slot, is_active  # noqa: E402
+
+PUSH = np.dtype([("j", np.int32), ("dv", np.float32)])
+AGENT = np.dtype([("j", np.int32)])
+ANNOUNCE = np.dtype(
+    [("b", np.int32), ("j", np.int32), ("slot", np.int32), ("own", np.float32),
+     ("good", np.uint8), ("scored", np.uint8)]
+)  # fmt: skip
+REPLY = np.dtype([("b", np.int32), ("j", np.int32), ("own", np.float32), ("scored", np.uint8)])
+
+
+@nb.njit(cache=True)
+def _remote_friends(rows, indptr, nbr, active, n, count_only, out):
+    """The active friends on other ranks of each agent of ``rows``, in order (row by
+    row, each ascending): (k, local index j, position e in the row) into ``out``;
+    returns how many."""
+    w = 0
+    for k in range(rows.shape[0]):
+        i = rows[k]
+        for e in range(indptr[i], indptr[i + 1]):
+            j = nbr[e]
+            if (j < 0 or j >= n) and is_active(active, e):
+                if not count_only:
+                    out[w] = k
+                    out[w + 1] = j
+                    out[w + 2] = e - indptr[i]
+                w += 3
+    return w // 3
+
+
+def remote_friends(
+    rows: np.ndarray, graph: Any, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(k, j, slot): each active friendship of agent rows[k] with an agent j (a local
+    index) on another rank, at ``slot`` of the row; by k, then j ascending."""
+    rows = np.ascontiguousarray(rows, np.int64)
+    none = np.zeros(0, np.int64)
+    c = _remote_friends(rows, graph.indptr, graph.nbr, graph.active, n, True, none)
+    out = np.empty(3 * c, np.int64)
+    _remote_friends(rows, graph.indptr, graph.nbr, graph.active, n, False, out)
+    return out[0::3], out[1::3], out[2::3]
+
+
+@nb.njit(cache=True)
+def _lower_edges(indptr, nbr, active):
+    c = 0
+    for i in range(indptr.shape[0] - 1):
+        for e in range(indptr[i], indptr[i + 1]):
+            if nbr[e] > i and is_active(active, e):
+                c += 1
+    return c
+
+
+@nb.njit(cache=True)
+def _local_scored_degree(indptr, nbr, active, scored, out):
+    n = scored.shape[0]
+    for i in range(n):
+        c = 0
+        for e in range(indptr[i], indptr[i + 1]):
+            j = nbr[e]
+            if 0 <= j < n and is_active(active, e) and scored[j]:
+                c += 1
+        out[i] = c
+
+
+@nb.njit(cache=True)
+def _add_pushes(j, dv, fsum):
+    for k in range(j.shape[0]):
+        fsum[j[k]] += dv[k]
+
+
+def push_across(sim: Any, changed: np.ndarray, local_push: Any) -> None:
+    """Friends' sums after the ledgers of ``changed`` moved by ``day.delta``: the changes
+    for friends on other ranks are sent there; each sum then receives its additions in
+    the order of the run's agents, as in one process (those of lower ranks, this rank's
+    own through ``local_push``, those of higher ranks)."""
+    part: Partition = sim.part
+    st, d = sim.state, sim.day
+    changed = changed[st.scored[changed]] if changed.size else changed
+    k, j, _ = remote_friends(changed, sim.graph, sim.n)
+    rec = np.empty(j.size, PUSH)
+    rec["j"] = j + part.lo
+    rec["dv"] = d.delta[changed[k]]
+    got = part.exchange("push", rec, part.owner(rec["j"]))
+    for g in got[: part.rank]:
+        _add_pushes(g["j"].astype(np.int64) - part.lo, g["dv"], st.fsum)
+    if changed.size:
+        local_push(changed)
+    for g in got[part.rank + 1 :]:
+        _add_pushes(g["j"].astype(np.int64) - part.lo, g["dv"], st.fsum)
+
+
+def chill_across(sim: Any, listed: np.ndarray, step: int) -> None:
+    """The friends on other ranks of agents listed for speech today: their rank applies
+    the chilling (a step of an integer code: the order does not matter)."""
+    from .state import MULT_ZERO
+
+    part: Partition = sim.part
+    _, j, _ = remote_friends(listed, sim.graph, sim.n)
+    rec = np.empty(j.size, AGENT)
+    rec["j"] = j + part.lo
+    got = np.concatenate(part.exchange("chill", rec, part.owner(rec["j"])))
+    x, times = np.unique(got["j"].astype(np.int64) - part.lo, return_counts=True)
+    ch = sim.state.chill  # k steps of a saturating code: min(code + k * step, MULT_ZERO)
+    ch[x] = np.minimum(ch[x].astype(np.int64) + times * int(step), MULT_ZERO)
+
+
+@nb.njit(cache=True)
+def _apply_cuts(a, b, own_a, own_b, scored_a, scored_b, indptr, nbr, active, fsum, fcnt):
+    """Clear the directions held here of each cut friendship (a, b) (local indices, one
+    end possibly on another rank), in order: each end here loses the other's ledger from
+    its friends' sum."""
+    n = fsum.shape[0]
+    for k in range(a.shape[0]):
+        for side in range(2):
+            x, y = (a[k], b[k]) if side == 0 else (b[k], a[k])
+            if x < 0 or x >= n:
+                continue
+            e = find_slot(indptr, nbr, x, y)
+            active[e >> 3] &= np.uint8(~(1 << (e & 7)) & 0xFF)
+            if (scored_b[k] if side == 0 else scored_a[k]) != 0:
+                fsum[x] -= own_b[k] if side == 0 else own_a[k]
+                fcnt[x] -= 1
+
+
+def unfriend_across(
+    sim: Any, key: np.uint64, p: Any, bads: np.ndarray, cutter: np.ndarray, other: np.ndarray,
+    decide: Any, bad: Any,
+) -> None:  # fmt: skip
+    """Today's unfriending where friends live on two ranks, then every cut applied.
+    ``cutter``, ``other``: the cuts between agents of this rank (respond's kernels);
+    ``decide``: respond's rule for an edge between an announced bad end on another rank
+    and an agent here; ``bad``: which agents are bad ends (a mask of local agents).
+    Each bad end announces itself to its friends' ranks (its standing, ledger and slot
+    of the edge); each rank decides the edges announced to it, and tells the bad end's
+    rank of the cuts it alone could decide (its end not bad). All cuts that touch this
+    rank are applied in the order one process applies them: by the bad end whose row
+    handles the edge (the lower one when both are bad), then the other end."""
+    part: Partition = sim.part
+    st, g, d = sim.state, sim.graph, sim.day
+    lo = part.lo
+    good = st.scored & (st.score >= p.good_from)
+    k, j, slot = remote_friends(bads, g, sim.n)
+    b = bads[k]
+    ann = np.empty(j.size, ANNOUNCE)
+    ann["b"] = b + lo
+    ann["j"] = j + lo
+    ann["slot"] = slot
+    ann["own"] = st.own[b]
+    ann["good"] = good[b]
+    ann["scored"] = st.scored[b]
+    got = np.concatenate(part.exchange("announce", ann, part.owner(ann["j"])))
+    gb = got["b"].astype(np.int64) - lo
+    gj = got["j"].astype(np.int64) - lo
+    cut = np.zeros(gb.size, np.bool_)
+    by = np.zeros(gb.size, np.int64)
+    reply = np.zeros(gb.size, np.bool_)
+    decide(key, gb, gj, got["slot"].astype(np.int64), got["good"], st.lflags, st.scored,
+           st.score, g.indptr, g.nbr, g.active, p, cut, by, reply)  # fmt: skip
+    tell = got[cut & reply]
+    rep = np.empty(tell.size, REPLY)
+    rep["b"] = tell["b"]
+    rep["j"] = tell["j"]
+    jl = tell["j"].astype(np.int64) - lo
+    rep["own"] = st.own[jl]
+    rep["scored"] = st.scored[jl]
+    back = np.concatenate(part.exchange("reply", rep, part.owner(rep["b"])))
+    # every cut that touches this rank: ends (x, y), the cutter, the handling bad end
+    x = np.concatenate([cutter, gj[cut], back["b"].astype(np.int64) - lo])
+    y = np.concatenate([other, gb[cut], back["j"].astype(np.int64) - lo])
+    who = np.concatenate([cutter, by[cut], back["j"].astype(np.int64) - lo])
+    own_y = np.concatenate([st.own[other], got["own"][cut], back["own"]])
+    scored_y = np.concatenate([st.scored[other], got["scored"][cut] != 0, back["scored"] != 0])
+    # handler: for cuts here, the lower bad end; for announced ones, j if it is bad and
+    # the lower, else b; for replies, b (j was not bad)
+    bad_x = bad(x)
+    bad_y = np.concatenate(
+        [bad(other), np.ones(int(cut.sum()), np.bool_), np.zeros(back.size, np.bool_)]
+    )
+    handler = np.where(bad_x & (~bad_y | (x < y)), x, y)
+    order = np.lexsort((np.where(handler == x, y, x), handler))
+    x, y, who, own_y, scored_y = x[order], y[order], who[order], own_y[order], scored_y[order]
+    own_x = st.own[x]
+    _apply_cuts(x, y, own_x, own_y, st.scored[x], scored_y, g.indptr, g.nbr, g.active,
+                st.fsum, st.fcnt)  # fmt: skip
+    n = sim.n
+    d.cut_cutter = who[(who >= 0) & (who < n)]
+    cut_end = np.where(who == x, y, x)
+    d.cut_other = cut_end[(cut_end >= 0) & (cut_end < n)]
+    lower = np.minimum(x, y)
+    d.cut_lower = lower[(lower >= 0) & (lower < n)]
+
+
+def gather_ledger(part: Partition, rows: np.ndarray) -> np.ndarray:
+    """Every rank's ledger rows on rank 0 (run indices), in the order of one process: day
+    by day, the agents' rows in agent order (rank by rank), then the misidentified events
+    (rank by rank, each in its offenders' order); an empty array on the other ranks."""
+    from .constants import TRUTH_MISID
+    from .schema import K_EVENT
+
+    rows = rows.copy()
+    rows["agent"] += part.lo
+    rows["other"] = np.where(rows["other"] >= 0, rows["other"] + part.lo, rows["other"])
+    parts = part.comm.gather(rows, root=0)
+    if part.rank != 0:
+        return rows[:0]
+    allr = np.concatenate(parts)
+    rank = np.repeat(np.arange(part.size), [p.size for p in parts])
+    pos = np.concatenate([np.arange(p.size) for p in parts])
+    tail = (allr["kind"] == K_EVENT) & (allr["truth"] == TRUTH_MISID)
+    return allr[np.lexsort((pos, rank, tail, allr["day"]))]
+
+
+def make_sim(
+    scenario: Any, agents: int | None, days: int | None, seed: int | None, overrides: list[str]
+) -> Any:
+    """This rank's Sim of a partitioned run on MPI's COMM_WORLD (whole regions a rank,
+    about as many agents each), its Numba threads sized so that the ranks on a machine
+    share its cores."""
+    from .population import region_layout
+    from .sim import Sim, cores, use_threads
+
+    try:
+        probe = Sim(scenario, agents=agents, days=days, seed=seed, overrides=overrides)
+    except CredsimError as e:
+        e.all_ranks = True  # type: ignore[attr-defined]
+        raise
+    comm = comm_world()
+    from mpi4py import MPI
+
+    local = comm.Split_type(MPI.COMM_TYPE_SHARED).Get_size()
+    use_threads(max(1, cores() // local))
+    _, start, _, _ = region_layout(probe.scenario.population, probe.n_total)
+    try:
+        bounds = region_bounds(start, comm.Get_size())
+    except CredsimError as e:
+        e.all_ranks = True  # type: ignore[attr-defined]
+        raise
+    return Sim(probe.scenario, record_ledger=probe.record_ledger, part=Partition(comm, bounds))

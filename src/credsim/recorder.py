@@ -508,6 +508,9 @@ class Aggregates:
     lo: float
     nbins: int
 
+    # what a partitioned run sums over its ranks
+    SUMMED = ("cells", "score_sum", "hist", "svc", "edges_active", "friend_ends0")
+
 
 class Recorder:
     """Day-by-day aggregates: ``cells[day, cell, metric]`` (cell = region x urban x age x
@@ -538,12 +541,15 @@ class Recorder:
         # one, so that a checkpoint records only its length), not to memory; the per-day
         # aggregates are appended, compressed, to another at each checkpoint
         if sim.out is not None:
-            sim.out.mkdir(parents=True, exist_ok=True)
-        self.spool = Spool(sim.out / SPOOL if sim.out is not None else None, "ledger spool")
-        self.agg = Spool(sim.out / AGG_SPOOL if sim.out is not None else None, "aggregates spool")
+            sim.file(SPOOL).parent.mkdir(parents=True, exist_ok=True)
+        self.spool = Spool(sim.file(SPOOL) if sim.out is not None else None, "ledger spool")
+        self.agg = Spool(sim.file(AGG_SPOOL) if sim.out is not None else None, "aggregates spool")
         self.agg_days = 0  # days whose aggregates are on the aggregates spool
         self.ledger_rows = 0
-        self.active_edges = sim.graph.active_edges()
+        # active friendships (in a partitioned run, those whose lower end is on this rank)
+        self.active_edges = (
+            sim.graph.active_edges() if sim.part is None else sim.part.lower_edges(sim.graph)
+        )
         # edge ends of each cell at the start (every friendship of its agents; cut ones
         # stay in the graph, inactive)
         self.friend_ends0 = cell_degrees(sim.graph, pop.region, pop.attrs, N_GROUPS, self.n_cells)
@@ -585,13 +591,13 @@ class Recorder:
             np.add.at(counts, (tc, M_MISID + k), 1)
         if d.svc_more.size:  # retries, switches and forgone requests, by cell
             counts[:, M_SVX : M_SVX + d.svc_more.shape[1]] += d.svc_more.astype(np.int32)
-        if d.cut_cutter.size:
+        if d.cut_cutter.size or d.cut_other.size:
             cutter = self.cell_of(d.cut_cutter)
             other = self.cell_of(d.cut_other)
             np.add.at(counts[:, M_NET], cutter, 1)
             np.add.at(counts[:, M_NET + 1], cutter, 1)
             np.add.at(counts[:, M_NET + 1], other, 1)
-            self.active_edges -= int(d.cut_cutter.size)
+            self.active_edges -= int(d.cut_lower.size)
         self.cells[day] = counts
         self.score_sum[day] = self._ssum.sum(axis=0)
         self._hist.sum(axis=0, dtype=np.int32, out=self.hist[day])

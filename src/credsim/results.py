@@ -272,8 +272,29 @@ class AgentsTable:
         self.parent = sim.pop.parent
 
     def batches(self):
+        """The rows in batches; in a partitioned run (on rank 0), every rank's in turn,
+        received from the others while they run :meth:`send`."""
+        part = self.sim.part
+        yield from self._own()
+        if part is not None:
+            for q in range(1, part.size):
+                while (b := part.comm.recv(source=q, tag=7)) is not None:
+                    yield pa.ipc.open_stream(b).read_next_batch()
+
+    def _own(self):
         for lo in range(0, max(self.sim.n, 1), self.BATCH):
             yield self.batch(lo, min(self.sim.n, lo + self.BATCH))
+
+    def send(self) -> None:
+        """A partitioned run's rank other than 0: its batches to rank 0, then None."""
+        part = self.sim.part
+        assert part is not None
+        for b in self._own():
+            sink = pa.BufferOutputStream()
+            with pa.ipc.new_stream(sink, b.schema) as w:
+                w.write_batch(b)
+            part.comm.send(sink.getvalue().to_pybytes(), dest=0, tag=7)
+        part.comm.send(None, dest=0, tag=7)
 
     def batch(self, lo: int, hi: int) -> pa.RecordBatch:
         sim = self.sim
@@ -281,14 +302,16 @@ class AgentsTable:
         sl = slice(lo, hi)
         lf = st.lflags[sl]
         case = st.case[sl]
+        base = sim.base  # a partitioned run's rank holds the agents from base on
+        parent = self.parent[sl]
         return pa.RecordBatch.from_pydict(
             {
-                "agent": np.arange(lo, hi, dtype=np.int32),
+                "agent": np.arange(base + lo, base + hi, dtype=np.int32),
                 "region": _dict_array(pop.region[sl].astype(np.int32), list(pop.region_names)),
                 "urban": pop.column("urban", sl),
                 "age_group": _dict_array(pop.column("age", sl).astype(np.int32), list(AGE_GROUPS)),
                 "sex": _dict_array(pop.column("sex", sl).astype(np.int32), list(SEXES)),
-                "parent": self.parent[sl],
+                "parent": np.where(parent >= 0, parent + base, parent).astype(np.int32),
                 "platform_user": pop.column("platform", sl),
                 **{c: pop.column(c, sl) for c in ("speaker", "smoker") + PROPENSITIES},
                 "scored": st.scored[sl],
@@ -410,15 +433,16 @@ class Result:
             "scenario": scn.model_dump(mode="json"),
             "preset": scn.name,
             "seed": sim.seed,
-            "agents": sim.n,
+            "agents": sim.n_total,
             "days": sim.days,
-            "scale": scn.population.represented / sim.n,
+            "scale": scn.population.represented / sim.n_total,
             "represented": scn.population.represented,
             "regions": list(sim.pop.region_names),
-            "edges": sim.graph.nnz // 2,
+            "edges": sim.total_edges,
             "timings_s": {k: round(v, 4) for k, v in timings.items()},
             "phases": sim.phase_names,
             "memory_bytes": sim.memory_bytes(),
+            **({"processes": sim.part.size} if sim.part is not None else {}),
             "machine": {
                 "python": platform.python_version(),
                 "platform": platform.platform(),

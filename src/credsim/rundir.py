@@ -25,6 +25,7 @@ RUN_JSON = "run.json"
 CHECKPOINT = "checkpoint.npz"
 SPOOL = "ledger.spool"
 AGG_SPOOL = "aggregates.spool"
+RANKS = "ranks"  # a partitioned run's directory of each rank's files
 LOCK = ".credsim.lock"
 TABLES = ("daily", "groups", "services", "score_hist", "agents", "ledger")
 # every file credsim writes into a run directory (answers included); nothing else is
@@ -36,7 +37,11 @@ OWNED = re.compile(
     r"\.(run\.json|checkpoint\.npz|[a-z_]+\.parquet|report\.html|"
     r"explain-\d+\.html)\.tmp)$"
 )
-OWNED_DIRS = {"figures": re.compile(r"^\.?[a-z0-9_-]+\.png(\.tmp)?$")}
+OWNED_DIRS = {
+    "figures": re.compile(r"^\.?[a-z0-9_-]+\.png(\.tmp)?$"),
+    # a partitioned run's files of each rank: its checkpoint and spools
+    RANKS: re.compile(r"^\.?r\d{4}\.(checkpoint\.npz|ledger\.spool|aggregates\.spool)(\.tmp)?$"),
+}
 
 
 def atomic_write(path: Path, write: Callable[[IO[bytes]], Any]) -> None:

@@ -3,6 +3,7 @@ wall time of each phase, and hands the result to results.py."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -316,6 +317,14 @@ class Sim:
         self.checkpoint_day: int | None = None  # days done at the last checkpoint
         self.checkpoint_every = DEFAULT_CHECKPOINT_EVERY  # days (0: none), with out
 
+    def file(self, name: str) -> Path:
+        """The path of one of the run directory's working files (checkpoint, spools): in a
+        partitioned run, this rank's own, under ``ranks/``."""
+        assert self.out is not None
+        if self.part is None:
+            return self.out / name
+        return self.out / rundir.RANKS / f"r{self.part.rank:04d}.{name}"
+
     def key(self, stream: int, day: int) -> np.uint64:
         """The key of a day's draws of ``stream`` for this process's agents (agent i here
         is agent base + i of the run)."""
@@ -353,8 +362,22 @@ class Sim:
             return
         scn = self.scenario
         self.check_resources()
-        pop = self._clock("build_population", build_population, scn.population, self.n, self.seed)
-        graph = self._clock("build_network", build_network, pop, scn.network, self.seed)
+        if self.part is None:
+            pop = self._clock(
+                "build_population", build_population, scn.population, self.n, self.seed
+            )
+            graph = self._clock("build_network", build_network, pop, scn.network, self.seed)
+        else:
+            from .network import build_network_part
+
+            part = self.part
+            pop = self._clock(
+                "build_population", build_population, scn.population, self.n_total, self.seed,
+                part.lo, part.hi,
+            )  # fmt: skip
+            graph = self._clock(
+                "build_network", build_network_part, pop, scn.network, self.seed, part
+            )
         self.build_on(pop, graph)
 
     def build_on(self, pop: Population, graph: FriendGraph) -> None:
@@ -386,7 +409,10 @@ class Sim:
         # friend sums: every ledger starts at 0 and fsum is allocated as zeros, so only
         # the counts of active scored friends are to compute (sync_friend_sums recomputes
         # both after the state was edited by hand)
-        self.graph.friend_counts(self.state.scored, out=self.state.fcnt)
+        if self.part is None:
+            self.graph.friend_counts(self.state.scored, out=self.state.fcnt)
+        else:
+            self.part.friend_counts(self.graph, self.state.scored, self.state.fcnt)
         # the first day's tiers from the starting scores (used before any score phase)
         from .kernels import score_kernel
 
@@ -457,7 +483,10 @@ class Sim:
             out = Path(out)
             if self.out != out or self.lock is None:  # a fresh run takes its directory
                 self.check_resources(out)
-                self.lock = prepare_out(out, force)
+                if self.part is None:
+                    self.lock = prepare_out(out, force)
+                elif self.out != out:  # rank 0 takes it for all
+                    self.lock = self.part.on_root(lambda: prepare_out(out, force))
             self.out = out
         try:
             return self._run(progress)
@@ -493,14 +522,27 @@ class Sim:
             res = Result.from_sim(self)
             self.recorder.close()
             return res
-        ck = self.out / rundir.CHECKPOINT
+        ck = self.file(rundir.CHECKPOINT)
         if every and not self._checkpoint_is_final(ck):
             self.checkpoint(self.out)
         res = Result.from_sim(self)
-        res.save(self.out, force=True)  # run.json last: complete from here on
+        if self.part is None:
+            res.save(self.out, force=True)  # run.json last: complete from here on
+        elif self.part.rank == 0:
+            self.part.on_root(lambda: res.save(self.out, force=True))  # gathers the agents
+        else:
+            from .results import AgentsTable
+
+            AgentsTable(self).send()
+            self.part.on_root(lambda: None)
         # the checkpoint and spool are no longer needed
         ck.unlink(missing_ok=True)
         self.recorder.close(remove=True)
+        if self.part is not None:
+            self.part.comm.Barrier()
+            ranks = self.out / rundir.RANKS
+            if self.part.rank == 0 and ranks.is_dir() and not any(ranks.iterdir()):
+                ranks.rmdir()
         rundir.fsync_dir(self.out)
         self.release()
         return res
@@ -542,7 +584,7 @@ class Sim:
             "seed": self.seed,
         }
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
-        path = out / rundir.CHECKPOINT
+        path = out / rundir.CHECKPOINT if self.part is None else self.file(rundir.CHECKPOINT)
         rundir.atomic_write(path, lambda fh: np.savez(fh, **cast("dict[str, Any]", arrays)))
         self._final_checkpoint = path if d == self.days else None
         self.checkpoint_day = d
@@ -629,13 +671,31 @@ class Sim:
     # What results.py reads of a run (besides pop, state, graph and tracked)
 
     def aggregates(self) -> Aggregates:
-        """The day-by-day aggregates recorded so far (see :class:`Aggregates`)."""
-        return self.recorder.aggregates()
+        """The day-by-day aggregates recorded so far (see :class:`Aggregates`); in a
+        partitioned run, summed over the ranks (every rank calls it)."""
+        agg = self.recorder.aggregates()
+        if self.part is None:
+            return agg
+        return dataclasses.replace(
+            agg, **{k: self.part.sum(getattr(agg, k)) for k in Aggregates.SUMMED}
+        )
 
     def ledger(self, keep: np.ndarray) -> np.ndarray:
         """The ledger rows (``LEDGER_DTYPE``) of the agents where ``keep`` is true, in day
-        order."""
-        return self.recorder.ledger_for(keep)
+        order; in a partitioned run, those of every rank, on rank 0 (every rank calls it;
+        the others get theirs)."""
+        rows = self.recorder.ledger_for(keep)
+        if self.part is None:
+            return rows
+        from .partition import gather_ledger
+
+        return gather_ledger(self.part, rows)
+
+    @property
+    def total_edges(self) -> int:
+        """The friendships of the run (of every rank: every rank calls it)."""
+        nnz = self.graph.nnz
+        return (self.part.total(nnz) if self.part is not None else nnz) // 2
 
     def ledger_keep(self) -> np.ndarray:
         """Whose ledger rows the tables keep: the tracked sample and, if the scenario says
@@ -650,10 +710,14 @@ class Sim:
         return [p.name for p in self.phases]
 
     def memory_bytes(self) -> dict[str, int]:
-        """Bytes held by the simulation state (columns and network)."""
-        return {
+        """Bytes held by the simulation state (columns and network); in a partitioned
+        run, of every rank (every rank calls it)."""
+        b = {
             "population": self.pop.nbytes(),
             "network": self.graph.nbytes(),
             "state": self.state.nbytes(),
             "day": self.day.nbytes(),
         }
+        if self.part is not None:
+            b = {k: self.part.total(v) for k, v in b.items()}
+        return b

@@ -302,5 +302,5 @@ class List(Phase):
             grain=AGENT_GRAIN,
         )
         struck = agents_with(d.lst, DL_STRUCK)
-        if struck.size:
+        if struck.size or s.part is not None:  # (every rank of a partitioned run calls it)
             push_changes(s, struck)

@@ -99,12 +99,13 @@ def _listed(buf: np.ndarray, counts: np.ndarray) -> np.ndarray:
 @nb.njit(cache=True)
 def chill_kernel(listed, indptr, nbr, active, step, chill):
     """Each active friend of an agent listed for speech today: speech rate x the factor
-    whose code step is ``step``."""
+    whose code step is ``step`` (friends on another rank of a partitioned run: there)."""
+    n = chill.shape[0]
     for k in range(listed.shape[0]):
         i = listed[k]
         for e in range(indptr[i], indptr[i + 1]):
-            if is_active(active, e):
-                j = nbr[e]
+            j = nbr[e]
+            if 0 <= j < n and is_active(active, e):
                 chill[j] = mult_times(chill[j], step)
 
 
@@ -130,6 +131,43 @@ def _cut(key, b, k, j, lflags, scored, score, indptr, nbr, p):
     return -1
 
 
+@nb.njit(cache=True)
+def decide_remote(key, b, j, slot, good_b, lflags, scored, score, indptr, nbr, active, p, cut,
+                  cutter, reply):  # fmt: skip
+    """A partitioned run's friendships between a bad end b[k] on another rank (local
+    index outside [0, n); announced with whether it is good and the slot of the edge in
+    its row) and j[k] here: the rule of ``_cut`` with b's standing as announced. cut[k]:
+    whether the edge is cut today, by cutter[k]; reply[k]: whether b's rank must be told
+    (j is not a bad end, so b's rank could not decide)."""
+    for k in range(b.shape[0]):
+        bk = b[k]
+        jk = j[k]
+        e = find_slot(indptr, nbr, jk, bk)
+        if e < 0 or not is_active(active, e):
+            continue
+        jb = _bad(jk, lflags, scored, score, p)
+        gj = _good(jk, scored, score, p)
+        reply[k] = not jb
+        if jb and jk < bk:  # j's row handles the edge; b is its other end
+            c = bk if good_b[k] else (jk if gj else -(2**62))
+        else:
+            c = jk if gj else (bk if jb and good_b[k] else -(2**62))
+        if c == -(2**62):
+            continue
+        lower = min(bk, jk)
+        sl = slot[k] if bk < jk else e - np.int64(indptr[jk])
+        if uniform(key, lower, sl) < p.p_unfriend:
+            cut[k] = True
+            cutter[k] = c
+
+
+def bad_ends(st, p: RespondParams):
+    """A mask of the given agents' bad ends (see ``_bad``), for a partitioned run."""
+    return lambda x: ((st.lflags[x] & (LF_COURT | LF_SCORE)) != 0) | (
+        st.scored[x] & (st.score[x] < p.bad_below)
+    )
+
+
 # unfriend_count and unfriend_fill run over bads[lo:hi] on Python's threads
 # (rng.parallel_for; on one thread while there are fewer than two pieces of its grain):
 # two parallel loops fewer to compile on a first run
@@ -138,12 +176,14 @@ def _cut(key, b, k, j, lflags, scored, score, indptr, nbr, p):
 @nb.njit(nogil=True, cache=True)
 def unfriend_count(lo, hi, key, bads, lflags, scored, score, indptr, nbr, active, p, count):
     """How many of each bad end's friendships are cut today."""
+    n = lflags.shape[0]
     for q in range(lo, hi):
         b = bads[q]
         c = 0
         for e in range(indptr[b], indptr[b + 1]):
-            if is_active(active, e):
-                if _cut(key, b, e, nbr[e], lflags, scored, score, indptr, nbr, p) >= 0:
+            j = nbr[e]
+            if 0 <= j < n and is_active(active, e):
+                if _cut(key, b, e, j, lflags, scored, score, indptr, nbr, p) >= 0:
                     c += 1
         count[q] = c
 
@@ -153,12 +193,13 @@ def unfriend_fill(
     lo, hi, key, bads, lflags, scored, score, indptr, nbr, active, p, offsets, cutter, cut
 ):
     """The friendships each bad end loses today, from ``offsets[q]``: who cut, who was cut."""
+    n = lflags.shape[0]
     for q in range(lo, hi):
         b = bads[q]
         w = offsets[q]
         for e in range(indptr[b], indptr[b + 1]):
-            if is_active(active, e):
-                j = nbr[e]
+            j = nbr[e]
+            if 0 <= j < n and is_active(active, e):
                 c = _cut(key, b, e, j, lflags, scored, score, indptr, nbr, p)
                 if c >= 0:
                     cutter[w] = c
@@ -196,6 +237,9 @@ class Respond(Phase):
     day_columns = (
         Column("cut_cutter", "int64", "friendships cut today: the agent who cut", per_agent=False),
         Column("cut_other", "int64", "friendships cut today: the friend cut off", per_agent=False),
+        Column(
+            "cut_lower", "int64", "friendships cut today: the end of lower index", per_agent=False
+        ),
     )
 
     metrics = ("edges_cut", "friendships_lost")
@@ -234,9 +278,13 @@ class Respond(Phase):
         speech = _listed(speech, nspeech)
         if speech.size:
             chill_kernel(speech, g.indptr, g.nbr, g.active, p.chill_step, st.chill)
-        d.cut_cutter = d.cut_other = np.zeros(0, np.int64)
+        if s.part is not None:
+            from ..partition import chill_across
+
+            chill_across(s, speech, p.chill_step)
+        d.cut_cutter = d.cut_other = d.cut_lower = np.zeros(0, np.int64)
         bads = _listed(bads, nbad)
-        if bads.size:
+        if bads.size or (s.part is not None and p.unfriending):
             key = s.key(S_UNFRIEND, day)
             args = (key, bads, st.lflags, st.scored, st.score, g.indptr, g.nbr, g.active, p)
             count = np.zeros(bads.size, np.int64)
@@ -246,7 +294,13 @@ class Respond(Phase):
             cutter = np.empty(offsets[-1], np.int64)
             other = np.empty(offsets[-1], np.int64)
             parallel_for(unfriend_fill, bads.size, *args, offsets, cutter, other)
+            if s.part is not None:
+                from ..partition import unfriend_across
+
+                unfriend_across(s, key, p, bads, cutter, other, decide_remote, bad_ends(st, p))
+                return
             clear_edges(
                 cutter, other, g.indptr, g.nbr, g.active, st.scored, st.own, st.fsum, st.fcnt
             )
             d.cut_cutter, d.cut_other = cutter, other
+            d.cut_lower = np.minimum(cutter, other)
