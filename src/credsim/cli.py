@@ -318,10 +318,10 @@ def _run_partitioned(
     """``credsim run`` as one rank of ``mpiexec -n P credsim run ...``: rank 0 speaks and
     writes the run directory. An error every rank meets is said once by rank 0; one that
     a rank meets alone is said by that rank, which then ends the whole job."""
-    from .partition import make_sim
+    from .partition import make_sim, mpi_rank
     from .sim import warm_kernels
 
-    rank = None
+    rank = mpi_rank()
     sim = None
     try:
         if checkpoint_every is not None and checkpoint_every < 0:
@@ -354,7 +354,7 @@ def _run_partitioned(
         res = sim.run(out=out, force=force)
     except CredsimError as e:
         if getattr(e, "all_ranks", False):
-            if rank in (None, 0):
+            if rank == 0:
                 _fail(e)
             raise typer.Exit(getattr(e, "exit_code", 2)) from None
         _abort(sim, rank, str(e), getattr(e, "exit_code", 2))
@@ -372,11 +372,9 @@ def _run_partitioned(
         console.print(f"run directory: [bold]{out}[/]")
 
 
-def _abort(sim: Sim | None, rank: int | None, what: str, code: int) -> None:
+def _abort(sim: Sim | None, rank: int, what: str, code: int) -> None:
     """One line naming the rank that failed; then the whole job ends."""
-    err_console.print(
-        f"[bold red]error:[/] rank {rank}: {what}", highlight=False, soft_wrap=True
-    )
+    err_console.print(f"[bold red]error:[/] rank {rank}: {what}", highlight=False, soft_wrap=True)
     if sim is not None and sim.part is not None:
         sim.part.comm.Abort(code)
     raise typer.Exit(code)

@@ -41,6 +41,16 @@ def mpi_size() -> int:
     return 1
 
 
+def mpi_rank() -> int:
+    """This process's rank in the MPI job (0 when it was not started by mpiexec), from
+    the launcher's environment."""
+    for var in ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK"):
+        v = os.environ.get(var)
+        if v and v.isdigit():
+            return int(v)
+    return 0
+
+
 def comm_world() -> Any:
     """mpi4py's COMM_WORLD, or a one-line error saying how to install it."""
     try:
@@ -59,10 +69,11 @@ def region_bounds(region_start: np.ndarray, size: int) -> np.ndarray:
     n = int(starts[-1])
     inner = starts[1:-1]
     if size > inner.size + 1:
+        k = inner.size + 1
         raise CredsimError(
             f"{size} processes: a partitioned run gives each process whole regions, and "
-            f"this population has {inner.size + 1} regions with agents (allowed: at most "
-            f"{inner.size + 1} processes)"
+            f"this population has {k} region{'s' if k > 1 else ''} with agents (allowed: "
+            f"at most {k} process{'es' if k > 1 else ''})"
         )
     bounds = np.zeros(size + 1, np.int64)
     bounds[-1] = n

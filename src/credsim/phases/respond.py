@@ -163,8 +163,8 @@ def decide_remote(key, b, j, slot, good_b, lflags, scored, score, indptr, nbr, a
 
 def bad_ends(st, p: RespondParams):
     """A mask of the given agents' bad ends (see ``_bad``), for a partitioned run."""
-    return lambda x: ((st.lflags[x] & (LF_COURT | LF_SCORE)) != 0) | (
-        st.scored[x] & (st.score[x] < p.bad_below)
+    return lambda x: (
+        ((st.lflags[x] & (LF_COURT | LF_SCORE)) != 0) | (st.scored[x] & (st.score[x] < p.bad_below))
     )
 
 

@@ -1,0 +1,128 @@
+"""A run partitioned among MPI processes gives the tables of the same run in one process."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from credsim.errors import CredsimError
+from credsim.partition import region_bounds
+from credsim.population import region_layout
+from credsim.scenario import resolve
+
+TABLES = ("daily", "groups", "services", "score_hist", "agents", "ledger")
+
+
+def _mpiexec() -> str | None:
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        return None
+    here = Path(sys.executable).parent / "mpiexec"
+    return str(here) if here.exists() else shutil.which("mpiexec")
+
+
+needs_mpi = pytest.mark.skipif(
+    _mpiexec() is None,
+    reason="mpi4py or mpiexec missing (MPICH from PyPI: pip install 'credsim[mpi]')",
+)
+
+
+def test_region_bounds_are_region_boundaries_near_equal_shares():
+    scn = resolve("as-reported", None, 100_000, 10, 1)
+    _, start, _, _ = region_layout(scn.population, 100_000)
+    for p in (1, 2, 3, 4, 8, 31):
+        b = region_bounds(start, p)
+        assert b[0] == 0 and b[-1] == 100_000 and np.all(np.diff(b) > 0)
+        assert set(b.tolist()) <= set(start.tolist())
+        if p <= 4:  # the largest region is under a tenth: shares stay near equal
+            assert np.abs(np.diff(b) - 100_000 / p).max() < 0.1 * 100_000
+    with pytest.raises(CredsimError, match="32 processes: .* at most 31 processes"):
+        region_bounds(start, 32)
+
+
+def _run(tmp: Path, name: str, procs: int, args: list[str]) -> subprocess.CompletedProcess:
+    cli = [sys.executable, "-m", "credsim.cli", "run", *args, "--out", str(tmp / name), "--quiet"]
+    cmd = cli if procs == 0 else [_mpiexec(), "-n", str(procs), *cli]
+    env = dict(os.environ, NUMBA_NUM_THREADS="1")
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+
+
+def _hashes(run: Path) -> dict[str, str]:
+    """A hash of each table's contents (its rows, in order, and columns)."""
+    out = {}
+    for t in TABLES:
+        df = pd.read_parquet(run / f"{t}.parquet")
+        h = hashlib.sha256(pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes())
+        h.update(",".join(df.columns).encode())
+        out[t] = h.hexdigest()
+    return out
+
+
+@needs_mpi
+@pytest.mark.parametrize("preset", ["as-reported", "court-list"])
+def test_partitioned_runs_give_the_single_process_tables(tmp_path, preset):
+    args = [preset, "--agents", "6000", "--days", "80", "--seed", "4"]
+    r = _run(tmp_path, "one", 0, args)
+    assert r.returncode == 0, r.stderr
+    want = _hashes(tmp_path / "one")
+    for p in (1, 2, 3, 4):
+        r = _run(tmp_path, f"p{p}", p, args)
+        assert r.returncode == 0, r.stderr + r.stdout
+        assert _hashes(tmp_path / f"p{p}") == want, f"{p} processes"
+        assert not (tmp_path / f"p{p}" / "ranks").exists()  # the ranks' files are gone
+
+
+@needs_mpi
+def test_what_crosses_ranks_is_exchanged_exactly(tmp_path):
+    """Speech listings chill friends on other ranks, appeals strike false events (a push
+    from the list phase), association is symmetric, thousands of friendships are cut
+    across ranks: 3 processes still give the single-process tables."""
+    args = ["as-reported", "--agents", "6000", "--days", "60", "--seed", "7"]
+    for kv in (
+        "observe.misid=0.3",
+        "observe.court_delay=5",
+        "observe.p_defamation_speaker=0.5",
+        "observe.p_defamation_other=0.05",
+        "observe.p_insincere=0.9",
+        "listing.due_process=true",
+        "listing.p_appeal=0.05",
+        "score.association_weight=1",
+        "score.association_symmetric=true",
+        "score.deltas.traffic_violation=-150",
+        "score.deltas.smoking_in_public=-150",
+    ):
+        args += ["--set", kv]
+    r = _run(tmp_path, "one", 0, args)
+    assert r.returncode == 0, r.stderr
+    daily = pd.read_parquet(tmp_path / "one" / "daily.parquet")
+    agents = pd.read_parquet(tmp_path / "one" / "agents.parquet")
+    # the mechanisms that cross ranks happened
+    assert daily["entries_speech"].sum() > 0 and (agents["chill"] < 1).sum() > 0
+    assert daily["exits_appeal"].sum() > 0 and daily["entries_score"].sum() > 0
+    assert daily["edges_cut"].sum() > 1000
+    r = _run(tmp_path, "p3", 3, args)
+    assert r.returncode == 0, r.stderr + r.stdout
+    assert _hashes(tmp_path / "p3") == _hashes(tmp_path / "one")
+
+
+@needs_mpi
+def test_more_processes_than_regions_is_one_line(tmp_path):
+    r = _run(
+        tmp_path, "x", 2, ["as-reported", "--agents", "500", "--days", "2", "--set",
+                           "population.single_region=Shanghai"],
+    )  # fmt: skip
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert lines == [
+        "error: 2 processes: a partitioned run gives each process whole regions, and this "
+        "population has 1 region with agents (allowed: at most 1 process)"
+    ]
