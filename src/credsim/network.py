@@ -689,7 +689,7 @@ def _build(pop: Population, p: NetParams, seed: int, chunks: int, bits: int) -> 
 
 
 @nb.njit(inline="always")
-def _owner(bounds, j):
+def _owner(bounds: np.ndarray, j: Int) -> Int:
     """The rank whose agents [bounds[r], bounds[r + 1]) hold j."""
     a = 0
     b = bounds.shape[0] - 1
@@ -782,7 +782,9 @@ def _part_sources(
 
 
 @nb.njit(cache=True)
-def _part_place(pairs: np.ndarray, lo: Int, rstart: np.ndarray, fill: np.ndarray, nbr: np.ndarray):
+def _part_place(
+    pairs: np.ndarray, lo: Int, rstart: np.ndarray, fill: np.ndarray, nbr: np.ndarray
+) -> None:
     """Received (source, target) pairs: each source into its target's row."""
     for k in range(pairs.shape[0]):
         jl = pairs[k, 1] - lo

@@ -149,9 +149,9 @@ class Partition:
                 err = (type(e), str(e))
         err = self.comm.bcast(err, root=0)
         if err is not None:
-            e = err[0](err[1])
-            e.all_ranks = True  # every rank stops with it: nothing to abort
-            raise e
+            exc = err[0](err[1])
+            exc.all_ranks = True  # every rank stops with it: nothing to abort
+            raise exc
         return out
 
     def sum(self, a: np.ndarray) -> np.ndarray:
@@ -200,7 +200,10 @@ REPLY = np.dtype([("b", np.int32), ("j", np.int32), ("own", np.float32), ("score
 
 
 @nb.njit(cache=True)
-def _remote_friends(rows, indptr, nbr, active, n, count_only, out):
+def _remote_friends(
+    rows: np.ndarray, indptr: np.ndarray, nbr: np.ndarray, active: np.ndarray, n: int,
+    count_only: bool, out: np.ndarray,
+) -> int:  # fmt: skip
     """The active friends on other ranks of each agent of ``rows``, in order (row by
     row, each ascending): (k, local index j, position e in the row) into ``out``;
     returns how many."""
@@ -232,7 +235,7 @@ def remote_friends(
 
 
 @nb.njit(cache=True)
-def _lower_edges(indptr, nbr, active):
+def _lower_edges(indptr: np.ndarray, nbr: np.ndarray, active: np.ndarray) -> int:
     c = 0
     for i in range(indptr.shape[0] - 1):
         for e in range(indptr[i], indptr[i + 1]):
@@ -242,7 +245,9 @@ def _lower_edges(indptr, nbr, active):
 
 
 @nb.njit(cache=True)
-def _local_scored_degree(indptr, nbr, active, scored, out):
+def _local_scored_degree(
+    indptr: np.ndarray, nbr: np.ndarray, active: np.ndarray, scored: np.ndarray, out: np.ndarray
+) -> None:
     n = scored.shape[0]
     for i in range(n):
         c = 0
@@ -254,7 +259,7 @@ def _local_scored_degree(indptr, nbr, active, scored, out):
 
 
 @nb.njit(cache=True)
-def _add_pushes(j, dv, fsum):
+def _add_pushes(j: np.ndarray, dv: np.ndarray, fsum: np.ndarray) -> None:
     for k in range(j.shape[0]):
         fsum[j[k]] += dv[k]
 
@@ -296,7 +301,11 @@ def chill_across(sim: Any, listed: np.ndarray, step: int) -> None:
 
 
 @nb.njit(cache=True)
-def _apply_cuts(a, b, own_a, own_b, scored_a, scored_b, indptr, nbr, active, fsum, fcnt):
+def _apply_cuts(
+    a: np.ndarray, b: np.ndarray, own_a: np.ndarray, own_b: np.ndarray, scored_a: np.ndarray,
+    scored_b: np.ndarray, indptr: np.ndarray, nbr: np.ndarray, active: np.ndarray,
+    fsum: np.ndarray, fcnt: np.ndarray,
+) -> None:  # fmt: skip
     """Clear the directions held here of each cut friendship (a, b) (local indices, one
     end possibly on another rank), in order: each end here loses the other's ledger from
     its friends' sum."""

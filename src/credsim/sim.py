@@ -676,9 +676,8 @@ class Sim:
         agg = self.recorder.aggregates()
         if self.part is None:
             return agg
-        return dataclasses.replace(
-            agg, **{k: self.part.sum(getattr(agg, k)) for k in Aggregates.SUMMED}
-        )
+        summed: dict[str, Any] = {k: self.part.sum(getattr(agg, k)) for k in Aggregates.SUMMED}
+        return dataclasses.replace(agg, **summed)
 
     def ledger(self, keep: np.ndarray) -> np.ndarray:
         """The ledger rows (``LEDGER_DTYPE``) of the agents where ``keep`` is true, in day
