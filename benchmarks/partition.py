@@ -70,7 +70,9 @@ def main() -> None:
             "compute_s": float(np.median(comp)),
             "exchange_s": float(np.median(exch)),
             "wait_s": float(np.median(wait)),
-            "sent": {k: (v - sent0.get(k, 0)) / ndays for k, v in part.sent.items() if k != "build"},
+            "sent": {
+                k: (v - sent0.get(k, 0)) / ndays for k, v in part.sent.items() if k != "build"
+            },
         }
         allr = part.comm.gather(mine, root=0)
         if part.rank != 0:
