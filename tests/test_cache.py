@@ -114,6 +114,21 @@ def test_the_helper_process_starts_and_finishes(tmp_path):
 
 WARM_UP_MISSES = {
     "credsim.rng.poisson": "a draw the tests check (behave calls poisson_inv)",
+    # a partitioned run's (it compiles them; a single process has no ranks to warm them with)
+    **{
+        k: "partitioned runs only"
+        for k in (
+            "credsim.network._part_sources",
+            "credsim.network._part_place",
+            "credsim.network._part_assemble",
+            "credsim.partition._remote_friends",
+            "credsim.partition._lower_edges",
+            "credsim.partition._local_scored_degree",
+            "credsim.partition._add_pushes",
+            "credsim.partition._apply_cuts",
+            "credsim.phases.respond.decide_remote",
+        )
+    },
 }
 
 

@@ -126,3 +126,92 @@ def test_more_processes_than_regions_is_one_line(tmp_path):
         "error: 2 processes: a partitioned run gives each process whole regions, and this "
         "population has 1 region with agents (allowed: at most 1 process)"
     ]
+
+
+def _manifest(run: Path) -> dict:
+    import json
+
+    with np.load(run / "checkpoint.npz") as z:
+        return json.loads(bytes(z["meta"]).decode())
+
+
+def _manifest_day(run: Path) -> int:
+    try:
+        return int(_manifest(run)["day_done"])
+    except (OSError, ValueError, KeyError):
+        return -1
+
+
+@needs_mpi
+def test_a_killed_partitioned_run_resumes_to_the_same_tables(tmp_path):
+    import signal
+    import time
+
+    args = ["as-reported", "--agents", "6000", "--days", "80", "--seed", "4"]
+    cli = [sys.executable, "-m", "credsim.cli", "run", *args, "--checkpoint-every", "5"]
+    run = tmp_path / "k"
+    env = dict(os.environ, NUMBA_NUM_THREADS="1")
+    p = subprocess.Popen(
+        [_mpiexec(), "-n", "3", *cli, "--out", str(run), "--quiet"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    t = time.monotonic()
+    while _manifest_day(run) < 10 and p.poll() is None and time.monotonic() - t < 600:
+        time.sleep(0.05)
+    os.killpg(p.pid, signal.SIGKILL)  # every rank and the launcher, mid-run
+    p.wait()
+    day = _manifest_day(run)
+    assert 10 <= day < 80 and not (run / "run.json").exists()
+    slot = _manifest(run)["slot"]  # every rank's file of the checkpoint it names is there
+    assert all((run / "ranks" / f"r{r:04d}.checkpoint-{slot}.npz").exists() for r in range(3))
+    # resumed with another number of processes, or without mpiexec: one line, nothing lost
+    for procs in (2, 0):
+        r = _run_resume(run, procs)
+        assert r.returncode == 2
+        assert r.stderr.strip().splitlines() == [
+            f"error: {run}: "
+            + (
+                "the run was partitioned among 3 processes; resume it with the same number "
+                if procs
+                else "a run partitioned among 3 processes: resume it with "
+            )
+            + f"{'(' if procs else ''}'mpiexec -n 3 credsim run --resume {run}'{')' if procs else ''}"
+        ]
+    r = _run_resume(run, 3)
+    assert r.returncode == 0, r.stderr + r.stdout
+    r = _run(tmp_path, "one", 0, args)
+    assert r.returncode == 0, r.stderr
+    assert _hashes(run) == _hashes(tmp_path / "one")
+    # nothing of the ranks' files is left: the directory holds what one process leaves
+    assert sorted(f.name for f in run.iterdir()) == sorted(
+        f.name for f in (tmp_path / "one").iterdir()
+    )
+
+
+def _run_resume(run: Path, procs: int) -> subprocess.CompletedProcess:
+    cli = [sys.executable, "-m", "credsim.cli", "run", "--resume", str(run), "--quiet"]
+    cmd = cli if procs == 0 else [_mpiexec(), "-n", str(procs), *cli]
+    env = dict(os.environ, NUMBA_NUM_THREADS="1")
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+
+
+@needs_mpi
+def test_an_error_one_rank_meets_alone_is_one_line_naming_it(tmp_path):
+    """Rank 1 alone runs under an address-space limit too small for its agents: it says
+    so in one line naming it, and the job ends (its other rank does not hang)."""
+    cli = [sys.executable, "-m", "credsim.cli", "run", "as-reported", "--agents", "3000000",
+           "--days", "2", "--out", str(tmp_path / "x"), "--quiet"]  # fmt: skip
+    script = 'if [ "${PMI_RANK:-0}" = 1 ]; then ulimit -v 1400000; fi; exec "$@"'
+    r = subprocess.run(
+        [_mpiexec(), "-n", "2", "sh", "-c", script, "sh", *cli],
+        env=dict(os.environ, NUMBA_NUM_THREADS="1"),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: rank 1: a run of 1,528,877 agents")

@@ -318,7 +318,7 @@ def _run_partitioned(
     """``credsim run`` as one rank of ``mpiexec -n P credsim run ...``: rank 0 speaks and
     writes the run directory. An error every rank meets is said once by rank 0; one that
     a rank meets alone is said by that rank, which then ends the whole job."""
-    from .partition import make_sim, mpi_rank
+    from .partition import make_sim, mpi_rank, resume_sim
     from .sim import warm_kernels
 
     rank = mpi_rank()
@@ -328,12 +328,35 @@ def _run_partitioned(
             e = CredsimError(f"--checkpoint-every {checkpoint_every}: must be >= 0")
             e.all_ranks = True  # type: ignore[attr-defined]
             raise e
-        if resume is not None:
-            e = CredsimError("--resume of a partitioned run is not available yet")
-            e.all_ranks = True  # type: ignore[attr-defined]
-            raise e
         t0 = time.perf_counter()
-        sim = make_sim(scenario, agents, days, seed, set_ or [])
+        if resume is not None:
+            given = [
+                o
+                for o, v in (
+                    ("a scenario", scenario != "as-reported"),
+                    ("--agents", agents is not None),
+                    ("--days", days is not None),
+                    ("--seed", seed is not None),
+                    ("--set", bool(set_)),
+                    ("--out", out is not None),
+                    ("--force", force),
+                )
+                if v
+            ]
+            if given:
+                e = CredsimError(
+                    f"--resume continues a run as it was started: give no scenario, "
+                    f"--agents, --days, --seed, --set, --out or --force (got "
+                    f"{', '.join(given)})"
+                )
+                e.all_ranks = True  # type: ignore[attr-defined]
+                raise e
+            if rank == 0:  # compile what is missing once, before the ranks load it
+                warm_kernels(helper=False)
+            sim = resume_sim(resume)
+            out = resume
+        else:
+            sim = make_sim(scenario, agents, days, seed, set_ or [])
         part = sim.part
         assert part is not None
         rank = part.rank
@@ -345,7 +368,12 @@ def _run_partitioned(
         out = out or Path("runs") / sim.scenario.name
         if checkpoint_every is not None:
             sim.checkpoint_every = checkpoint_every
-        if rank == 0 and not quiet:
+        if rank == 0 and not quiet and resume is not None:
+            console.print(
+                f"resuming {sim.scenario.name} at day {sim.day_done} of {sim.days} on "
+                f"{part.size} processes"
+            )
+        elif rank == 0 and not quiet:
             console.print(
                 f"{sim.scenario.name}: {sim.n_total:,} agents on {part.size} processes "
                 f"(agents {', '.join(f'{int(a):,}' for a in part.bounds[1:-1])} begin "
@@ -373,10 +401,15 @@ def _run_partitioned(
 
 
 def _abort(sim: Sim | None, rank: int, what: str, code: int) -> None:
-    """One line naming the rank that failed; then the whole job ends."""
+    """One line naming the rank that failed; then the whole job ends: this process exits
+    at once (the other ranks wait in an exchange), and mpiexec ends the others."""
+    import os
+
     err_console.print(f"[bold red]error:[/] rank {rank}: {what}", highlight=False, soft_wrap=True)
     if sim is not None and sim.part is not None:
-        sim.part.comm.Abort(code)
+        sys.stderr.flush()
+        sys.stdout.flush()
+        os._exit(code)
     raise typer.Exit(code)
 
 

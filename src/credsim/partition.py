@@ -90,6 +90,24 @@ def region_bounds(region_start: np.ndarray, size: int) -> np.ndarray:
     return bounds
 
 
+def on_root(comm: Any, fn: Any) -> Any:
+    """``fn()`` on rank 0 (its result there, None elsewhere); a one-line error it raises
+    is raised on every rank, so that all stop together."""
+    err = None
+    out = None
+    if comm.Get_rank() == 0:
+        try:
+            out = fn()
+        except CredsimError as e:
+            err = (type(e), str(e))
+    err = comm.bcast(err, root=0)
+    if err is not None:
+        exc = err[0](err[1])
+        exc.all_ranks = True  # every rank stops with it: nothing to abort
+        raise exc
+    return out
+
+
 class Partition:
     """This rank's part of a partitioned run, and the exchanges between ranks."""
 
@@ -138,21 +156,7 @@ class Partition:
         return [recv[rd[q] : rd[q + 1]] for q in range(size)]
 
     def on_root(self, fn: Any) -> Any:
-        """``fn()`` on rank 0 (its result there, None elsewhere); a one-line error it
-        raises is raised on every rank, so that all stop together."""
-        err = None
-        out = None
-        if self.rank == 0:
-            try:
-                out = fn()
-            except CredsimError as e:
-                err = (type(e), str(e))
-        err = self.comm.bcast(err, root=0)
-        if err is not None:
-            exc = err[0](err[1])
-            exc.all_ranks = True  # every rank stops with it: nothing to abort
-            raise exc
-        return out
+        return on_root(self.comm, fn)
 
     def sum(self, a: np.ndarray) -> np.ndarray:
         """The elementwise sum of ``a`` over the ranks (on every rank)."""
@@ -436,3 +440,76 @@ def make_sim(
         e.all_ranks = True  # type: ignore[attr-defined]
         raise
     return Sim(probe.scenario, record_ledger=probe.record_ledger, part=Partition(comm, bounds))
+
+
+def resume_sim(out: Any) -> Any:
+    """This rank's Sim of the partitioned run interrupted in ``out``, ready to run on:
+    rank 0 checks the directory and reads the manifest (the last checkpoint every rank
+    completed), which must name as many processes as this job has; each rank rebuilds
+    its part and loads its own file of that checkpoint."""
+    from pathlib import Path
+
+    from . import rundir
+    from .errors import RunDirError
+    from .results import load_run
+    from .sim import Sim, _read_checkpoint, cores, use_threads
+
+    out = Path(out)
+    comm = comm_world()
+    size = int(comm.Get_size())
+    path = out / rundir.CHECKPOINT
+
+    def check() -> tuple[rundir.RunLock, dict[str, Any]]:
+        if not out.is_dir():
+            raise RunDirError(f"{out}: not a run directory (no such directory)")
+        lock = rundir.RunLock(out)
+        try:
+            if (out / rundir.RUN_JSON).exists():
+                try:
+                    load_run(out)
+                except RunDirError:
+                    pass
+                else:
+                    raise RunDirError(f"{out}: the run is complete; nothing to resume")
+            if not path.exists():
+                raise RunDirError(
+                    f"{out}: no checkpoint to resume from ({rundir.CHECKPOINT} missing)"
+                )
+            meta, _ = _read_checkpoint(path)
+            procs = int(meta.get("processes", 1))
+            if procs != size:
+                raise RunDirError(
+                    f"{out}: the run was partitioned among {procs} process"
+                    f"{'es' if procs > 1 else ''}; resume it with the same number "
+                    f"('mpiexec -n {procs} credsim run --resume {out}'"
+                    f"{')' if procs > 1 else ' without mpiexec)'}"
+                )
+            return lock, meta
+        except BaseException:
+            lock.release()
+            raise
+
+    got = on_root(comm, check)
+    lock, meta = got if got is not None else (None, None)
+    meta = comm.bcast(meta, root=0)
+    from mpi4py import MPI
+
+    use_threads(max(1, cores() // comm.Split_type(MPI.COMM_TYPE_SHARED).Get_size()))
+    part = Partition(comm, np.asarray(meta["bounds"], np.int64))
+    sim = Sim(meta["scenario"], record_ledger=meta["record_ledger"], part=part)
+    sim.out = out
+    sim.lock = lock
+    sim.build()
+    mine = sim.file(f"checkpoint-{meta['slot']}.npz")
+    if not mine.exists():
+        raise RunDirError(f"{mine}: missing (rank {part.rank}'s part of the checkpoint)")
+    rmeta, arrays = _read_checkpoint(mine)
+    if int(rmeta["day_done"]) != int(meta["day_done"]) or int(rmeta.get("rank", -1)) != part.rank:
+        raise RunDirError(
+            f"{mine}: corrupted checkpoint (rank {rmeta.get('rank')} at day "
+            f"{rmeta['day_done']}; the run's checkpoint is at day {meta['day_done']})"
+        )
+    sim._restore(mine, rmeta, arrays)
+    sim._slot = str(meta["slot"])
+    sim._final_checkpoint = path if sim.day_done == sim.days else None
+    return sim

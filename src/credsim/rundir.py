@@ -40,7 +40,9 @@ OWNED = re.compile(
 OWNED_DIRS = {
     "figures": re.compile(r"^\.?[a-z0-9_-]+\.png(\.tmp)?$"),
     # a partitioned run's files of each rank: its checkpoint and spools
-    RANKS: re.compile(r"^\.?r\d{4}\.(checkpoint\.npz|ledger\.spool|aggregates\.spool)(\.tmp)?$"),
+    RANKS: re.compile(
+        r"^\.?r\d{4}\.(checkpoint-[ab]\.npz|ledger\.spool|aggregates\.spool)(\.tmp)?$"
+    ),
 }
 
 

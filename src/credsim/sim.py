@@ -254,6 +254,11 @@ def _standin(sim: Sim) -> tuple[Population, FriendGraph]:
 META_KEYS = ("scenario", "day_done", "spools", "record_ledger", "timings", "agents", "days", "seed")
 
 
+def _write_checkpoint(path: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    both = dict(arrays, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8))
+    rundir.atomic_write(path, lambda fh: np.savez(fh, **cast("dict[str, Any]", both)))
+
+
 def _read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """The metadata and arrays of a checkpoint; a damaged one is refused in one line."""
     try:
@@ -315,6 +320,7 @@ class Sim:
         self.lock: rundir.RunLock | None = None
         self._final_checkpoint: Path | None = None  # written after the last day
         self.checkpoint_day: int | None = None  # days done at the last checkpoint
+        self._slot = "b"  # a partitioned run's rank: the slot of its last checkpoint file
         self.checkpoint_every = DEFAULT_CHECKPOINT_EVERY  # days (0: none), with out
 
     def file(self, name: str) -> Path:
@@ -522,7 +528,7 @@ class Sim:
             res = Result.from_sim(self)
             self.recorder.close()
             return res
-        ck = self.file(rundir.CHECKPOINT)
+        ck = self.out / rundir.CHECKPOINT
         if every and not self._checkpoint_is_final(ck):
             self.checkpoint(self.out)
         res = Result.from_sim(self)
@@ -536,6 +542,10 @@ class Sim:
             AgentsTable(self).send()
             self.part.on_root(lambda: None)
         # the checkpoint and spool are no longer needed
+        if self.part is not None:
+            for slot in "ab":
+                self.file(f"checkpoint-{slot}.npz").unlink(missing_ok=True)
+            self.part.comm.Barrier()
         ck.unlink(missing_ok=True)
         self.recorder.close(remove=True)
         if self.part is not None:
@@ -583,9 +593,30 @@ class Sim:
             "days": self.days,
             "seed": self.seed,
         }
-        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
-        path = out / rundir.CHECKPOINT if self.part is None else self.file(rundir.CHECKPOINT)
-        rundir.atomic_write(path, lambda fh: np.savez(fh, **cast("dict[str, Any]", arrays)))
+        path = out / rundir.CHECKPOINT
+        if self.part is None:
+            _write_checkpoint(path, meta, arrays)
+        else:
+            # each rank writes its own file, in the slot the last complete checkpoint
+            # does not use; once all have, rank 0 writes the manifest that names the slot
+            # (so that a kill at any moment leaves one complete checkpoint)
+            part = self.part
+            self._slot = "b" if self._slot == "a" else "a"
+            _write_checkpoint(
+                self.file(f"checkpoint-{self._slot}.npz"),
+                {**meta, "rank": part.rank, "processes": part.size},
+                arrays,
+            )
+            part.comm.Barrier()
+            manifest = {
+                **meta,
+                "spools": {},
+                "agents": self.n_total,
+                "processes": part.size,
+                "bounds": part.bounds.tolist(),
+                "slot": self._slot,
+            }
+            part.on_root(lambda: _write_checkpoint(path, manifest, {}))
         self._final_checkpoint = path if d == self.days else None
         self.checkpoint_day = d
         self.timings["checkpoint"] += time.perf_counter() - t
@@ -619,6 +650,12 @@ class Sim:
                     f"{out}: no checkpoint to resume from ({rundir.CHECKPOINT} missing)"
                 )
             meta, arrays = _read_checkpoint(path)
+            procs = int(meta.get("processes", 1))
+            if procs > 1:
+                raise RunDirError(
+                    f"{out}: a run partitioned among {procs} processes: resume it with "
+                    f"'mpiexec -n {procs} credsim run --resume {out}'"
+                )
             try:
                 sim = cls(meta["scenario"], record_ledger=meta["record_ledger"])
             except CredsimError as e:
@@ -626,46 +663,52 @@ class Sim:
             sim.out = out
             sim.lock = lock
             sim.build()
-            d = int(meta["day_done"])
-            if not 0 <= d <= sim.days or int(meta["agents"]) != sim.n:
-                raise RunDirError(
-                    f"{path}: corrupted checkpoint (day {d} of {sim.days}, "
-                    f"{meta['agents']} agents for a run of {sim.n})"
-                )
-            rec = sim.recorder
-            targets = {f"state.{k}": v for k, v in sim.state.arrays().items()}
-            targets["graph.active"] = sim.graph.active
-            for k, v in targets.items():
-                a = arrays.get(k)
-                if a is None:
-                    raise RunDirError(f"{path}: corrupted checkpoint (no array '{k}')")
-                if a.shape != v.shape or a.dtype != v.dtype:
-                    raise RunDirError(
-                        f"{path}: corrupted checkpoint ('{k}' is {a.dtype}"
-                        f"{list(a.shape)}, this run needs {v.dtype}"
-                        f"{list(v.shape)})"
-                    )
-                v[...] = a
-            spools = meta["spools"]
-            if not isinstance(spools, dict) or spools.get("aggregates_days") != d:
-                raise RunDirError(f"{path}: corrupted checkpoint (its spools do not match day {d})")
-            try:
-                rec.restore(spools)
-            except (KeyError, ValueError, TypeError, zlib.error) as e:
-                raise RunDirError(
-                    f"{path}: corrupted checkpoint (spools: {type(e).__name__}: {e})"
-                ) from None
-            rec.active_edges = int(rec.edges_active[d - 1]) if d else rec.active_edges
-            sim.day_done = sim.checkpoint_day = d
-            for k, v in meta["timings"].items():
-                sim.timings[k] = float(v)
-            if d == sim.days:
-                sim._final_checkpoint = path
-            sim.checkpoint_every = int(meta.get("checkpoint_every", DEFAULT_CHECKPOINT_EVERY))
+            sim._restore(path, meta, arrays)
             return sim
         except BaseException:
             lock.release()
             raise
+
+    def _restore(self, path: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        """This built simulation's state, spools and clock from a checkpoint's metadata and
+        arrays (read from ``path``); what does not match is refused in one line."""
+        sim = self
+        d = int(meta["day_done"])
+        if not 0 <= d <= sim.days or int(meta["agents"]) != sim.n:
+            raise RunDirError(
+                f"{path}: corrupted checkpoint (day {d} of {sim.days}, "
+                f"{meta['agents']} agents for a run of {sim.n})"
+            )
+        rec = sim.recorder
+        targets = {f"state.{k}": v for k, v in sim.state.arrays().items()}
+        targets["graph.active"] = sim.graph.active
+        for k, v in targets.items():
+            a = arrays.get(k)
+            if a is None:
+                raise RunDirError(f"{path}: corrupted checkpoint (no array '{k}')")
+            if a.shape != v.shape or a.dtype != v.dtype:
+                raise RunDirError(
+                    f"{path}: corrupted checkpoint ('{k}' is {a.dtype}"
+                    f"{list(a.shape)}, this run needs {v.dtype}"
+                    f"{list(v.shape)})"
+                )
+            v[...] = a
+        spools = meta["spools"]
+        if not isinstance(spools, dict) or spools.get("aggregates_days") != d:
+            raise RunDirError(f"{path}: corrupted checkpoint (its spools do not match day {d})")
+        try:
+            rec.restore(spools)
+        except (KeyError, ValueError, TypeError, zlib.error) as e:
+            raise RunDirError(
+                f"{path}: corrupted checkpoint (spools: {type(e).__name__}: {e})"
+            ) from None
+        rec.active_edges = int(rec.edges_active[d - 1]) if d else rec.active_edges
+        sim.day_done = sim.checkpoint_day = d
+        for k, v in meta["timings"].items():
+            sim.timings[k] = float(v)
+        if d == sim.days:
+            sim._final_checkpoint = path
+        sim.checkpoint_every = int(meta.get("checkpoint_every", DEFAULT_CHECKPOINT_EVERY))
 
     # --------------------------------------------------------------------------------
     # What results.py reads of a run (besides pop, state, graph and tracked)
