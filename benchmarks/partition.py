@@ -17,6 +17,7 @@ import time
 
 import numpy as np
 
+from credsim.partition import wait_all
 from credsim.sim import Sim, cores, use_threads, warm_kernels
 
 
@@ -36,19 +37,19 @@ def main() -> None:
     sim.build()
     build = time.perf_counter() - t
     if part is not None:
-        part.comm.Barrier()
+        wait_all(part.comm)
         build = part.comm.allreduce(build, op=_max())
     sim.step()  # the first day (not timed)
     day_s, comp, exch, wait = [], [], [], []
     sent0 = dict(part.sent) if part is not None else {}
     for _ in range(days - 1):
         if part is not None:
-            part.comm.Barrier()
+            wait_all(part.comm)
             s0 = dict(part.seconds)
         t = time.perf_counter()
         sim.step()
         if part is not None:
-            part.comm.Barrier()
+            wait_all(part.comm)
         dt = time.perf_counter() - t
         day_s.append(dt)
         if part is not None:

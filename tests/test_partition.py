@@ -215,3 +215,35 @@ def test_an_error_one_rank_meets_alone_is_one_line_naming_it(tmp_path):
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: rank 1: a run of 1,528,877 agents")
+
+
+@needs_mpi
+def test_ctrl_c_stops_every_rank_at_the_same_day_with_a_checkpoint(tmp_path):
+    import signal
+    import time
+
+    args = ["as-reported", "--agents", "6000", "--days", "200", "--seed", "4"]
+    cli = [sys.executable, "-m", "credsim.cli", "run", *args, "--out", str(tmp_path / "c")]
+    p = subprocess.Popen(
+        [_mpiexec(), "-n", "3", *cli, "--quiet"],
+        env=dict(os.environ, NUMBA_NUM_THREADS="1"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    t = time.monotonic()
+    while not (tmp_path / "c" / "ranks").exists() and time.monotonic() - t < 600:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    p.send_signal(signal.SIGINT)  # mpiexec passes it to every rank
+    _, err = p.communicate(timeout=600)
+    assert p.returncode == 130
+    mine = [ln for ln in err.splitlines() if not ln.startswith("[mpiexec")]
+    assert mine[0] == "stopping at the end of the day (Ctrl-C again to abort)..."
+    assert len(mine) == 2 and mine[1].startswith("error: interrupted at the end of day ")
+    assert mine[1].endswith(f"resume with 'mpiexec -n 3 credsim run --resume {tmp_path / 'c'}'")
+    assert 0 < _manifest_day(tmp_path / "c") < 200
+    r = _run_resume(tmp_path / "c", 3)
+    assert r.returncode == 0, r.stderr + r.stdout
+    r = _run(tmp_path, "one", 0, args)
+    assert _hashes(tmp_path / "c") == _hashes(tmp_path / "one")

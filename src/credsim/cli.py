@@ -318,7 +318,7 @@ def _run_partitioned(
     """``credsim run`` as one rank of ``mpiexec -n P credsim run ...``: rank 0 speaks and
     writes the run directory. An error every rank meets is said once by rank 0; one that
     a rank meets alone is said by that rank, which then ends the whole job."""
-    from .partition import make_sim, mpi_rank, resume_sim
+    from .partition import make_sim, mpi_rank, resume_sim, wait_all
     from .sim import warm_kernels
 
     rank = mpi_rank()
@@ -362,7 +362,7 @@ def _run_partitioned(
         rank = part.rank
         if rank == 0:  # rank 0 compiles what is missing; the others then load it
             sim.timings["compile"] += warm_kernels(helper=False)
-        part.comm.Barrier()
+        wait_all(part.comm)
         if rank != 0:
             warm_kernels(helper=False)
         out = out or Path("runs") / sim.scenario.name
@@ -379,7 +379,23 @@ def _run_partitioned(
                 f"(agents {', '.join(f'{int(a):,}' for a in part.bounds[1:-1])} begin "
                 f"the ranks after the first)"
             )
-        res = sim.run(out=out, force=force)
+        previous = signal.getsignal(signal.SIGINT)
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            # mpiexec passes Ctrl-C to every rank; they agree on the day to stop at
+            if sim is not None and sim.stop_requested:  # a second Ctrl-C: stop now
+                signal.signal(signal.SIGINT, previous)
+                raise KeyboardInterrupt
+            if sim is not None:
+                sim.stop_requested = True
+            if rank == 0:
+                err_console.print("stopping at the end of the day (Ctrl-C again to abort)...")
+
+        signal.signal(signal.SIGINT, stop)
+        try:
+            res = sim.run(out=out, force=force)
+        finally:
+            signal.signal(signal.SIGINT, previous)
     except CredsimError as e:
         if getattr(e, "all_ranks", False):
             if rank == 0:

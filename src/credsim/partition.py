@@ -90,6 +90,14 @@ def region_bounds(region_start: np.ndarray, size: int) -> np.ndarray:
     return bounds
 
 
+def wait_all(comm: Any) -> None:
+    """A barrier that waits asleep: MPI's own spins on its core, which a rank still
+    computing (or compiling, or writing the tables) on the same cores would lose."""
+    req = comm.Ibarrier()
+    while not req.Test():
+        time.sleep(0.0002)
+
+
 def on_root(comm: Any, fn: Any) -> Any:
     """``fn()`` on rank 0 (its result there, None elsewhere); a one-line error it raises
     is raised on every rank, so that all stop together."""
@@ -100,6 +108,7 @@ def on_root(comm: Any, fn: Any) -> Any:
             out = fn()
         except CredsimError as e:
             err = (type(e), str(e))
+    wait_all(comm)
     err = comm.bcast(err, root=0)
     if err is not None:
         exc = err[0](err[1])
@@ -136,7 +145,7 @@ class Partition:
         send = np.ascontiguousarray(records[order])
         counts = np.bincount(dest, minlength=size).astype(np.int64)
         rcounts = np.empty(size, np.int64)
-        self.comm.Barrier()  # the wait for the slowest rank, counted apart
+        wait_all(self.comm)  # the wait for the slowest rank, counted apart
         t1 = time.perf_counter()
         self.comm.Alltoall(counts, rcounts)
         isz = records.dtype.itemsize

@@ -20,6 +20,7 @@ from . import resources, rundir
 from .constants import CHILD, LF_EVER
 from .errors import CredsimError, RunDirError
 from .network import FriendGraph, build_network
+from .partition import wait_all
 from .phases import ORDER, day_columns, state_columns
 from .phases.base import Phase
 from .population import Population, build_population
@@ -509,14 +510,23 @@ class Sim:
             self.step()
             if progress is not None:
                 progress(self.day_done, self.days)
-            if self.stop_requested and self.day_done < self.days:
+            stop = self.stop_requested
+            if self.part is not None:  # every rank stops at the end of the same day
+                wait_all(self.part.comm)
+                stop = bool(self.part.comm.allreduce(int(stop)))
+            if stop and self.day_done < self.days:
                 if self.out is None:
                     raise Interrupted(f"interrupted at the end of day {self.day_done - 1}")
                 self.checkpoint(self.out)
-                raise Interrupted(
+                how = "credsim run --resume"
+                if self.part is not None:
+                    how = f"mpiexec -n {self.part.size} {how}"
+                e = Interrupted(
                     f"interrupted at the end of day {self.day_done - 1} of {self.days}; "
-                    f"checkpoint written: resume with 'credsim run --resume {self.out}'"
+                    f"checkpoint written: resume with '{how} {self.out}'"
                 )
+                e.all_ranks = True  # type: ignore[attr-defined]
+                raise e
             if (
                 self.out is not None
                 and every
@@ -545,11 +555,11 @@ class Sim:
         if self.part is not None:
             for slot in "ab":
                 self.file(f"checkpoint-{slot}.npz").unlink(missing_ok=True)
-            self.part.comm.Barrier()
+            wait_all(self.part.comm)
         ck.unlink(missing_ok=True)
         self.recorder.close(remove=True)
         if self.part is not None:
-            self.part.comm.Barrier()
+            wait_all(self.part.comm)
             ranks = self.out / rundir.RANKS
             if self.part.rank == 0 and ranks.is_dir() and not any(ranks.iterdir()):
                 ranks.rmdir()
@@ -607,7 +617,7 @@ class Sim:
                 {**meta, "rank": part.rank, "processes": part.size},
                 arrays,
             )
-            part.comm.Barrier()
+            wait_all(part.comm)
             manifest = {
                 **meta,
                 "spools": {},
