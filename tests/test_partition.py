@@ -214,7 +214,10 @@ def test_an_error_one_rank_meets_alone_is_one_line_naming_it(tmp_path):
     )
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: rank 1: a run of 1,528,877 agents")
+    assert len(lines) == 1 and lines[0].startswith(
+        "error: rank 1: this process's 1,528,877 agents at mean degree 20 needs about"
+    )
+    assert "use more processes, fewer --agents (about" in lines[0]
 
 
 @needs_mpi

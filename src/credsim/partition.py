@@ -98,6 +98,12 @@ def wait_all(comm: Any) -> None:
         time.sleep(0.0002)
 
 
+def _shared() -> Any:
+    from mpi4py import MPI
+
+    return MPI.COMM_TYPE_SHARED
+
+
 def on_root(comm: Any, fn: Any) -> Any:
     """``fn()`` on rank 0 (its result there, None elsewhere); a one-line error it raises
     is raised on every rank, so that all stop together."""
@@ -127,6 +133,8 @@ class Partition:
         self.bounds = np.asarray(bounds, np.int64)
         self.lo = int(self.bounds[self.rank])
         self.hi = int(self.bounds[self.rank + 1])
+        # the ranks on this rank's machine (they share its memory and cores)
+        self.local = int(comm.Split_type(_shared()).Get_size()) if self.size > 1 else 1
         self.sent: dict[str, int] = defaultdict(int)  # bytes sent, by kind of record
         self.seconds: dict[str, float] = defaultdict(float)  # in exchanges: wait, transfer
 
@@ -438,17 +446,15 @@ def make_sim(
         e.all_ranks = True  # type: ignore[attr-defined]
         raise
     comm = comm_world()
-    from mpi4py import MPI
-
-    local = comm.Split_type(MPI.COMM_TYPE_SHARED).Get_size()
-    use_threads(max(1, cores() // local))
     _, start, _, _ = region_layout(probe.scenario.population, probe.n_total)
     try:
         bounds = region_bounds(start, comm.Get_size())
     except CredsimError as e:
         e.all_ranks = True  # type: ignore[attr-defined]
         raise
-    return Sim(probe.scenario, record_ledger=probe.record_ledger, part=Partition(comm, bounds))
+    part = Partition(comm, bounds)
+    use_threads(max(1, cores() // part.local))
+    return Sim(probe.scenario, record_ledger=probe.record_ledger, part=part)
 
 
 def resume_sim(out: Any) -> Any:
@@ -501,10 +507,8 @@ def resume_sim(out: Any) -> Any:
     got = on_root(comm, check)
     lock, meta = got if got is not None else (None, None)
     meta = comm.bcast(meta, root=0)
-    from mpi4py import MPI
-
-    use_threads(max(1, cores() // comm.Split_type(MPI.COMM_TYPE_SHARED).Get_size()))
     part = Partition(comm, np.asarray(meta["bounds"], np.int64))
+    use_threads(max(1, cores() // part.local))
     sim = Sim(meta["scenario"], record_ledger=meta["record_ledger"], part=part)
     sim.out = out
     sim.lock = lock

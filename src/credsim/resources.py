@@ -21,6 +21,10 @@ RECORD_B = 2  # tracked (1), the list of agents with ledger rows (at most 1/4 of
 INDPTR_B = 4  # CSR row pointer (uint32 below 2**32 slots)
 EDGE_B = 4.125  # int32 neighbour + one active bit, per directed edge (2 per friendship)
 BUILD_AGENT_B = 4  # extra per agent while the network is built (counts, block tables)
+# a partitioned run's rank builds its rows with each row's sources held first, and per
+# agent counts and offsets: measured 55-57 bytes an agent above the single-process build
+# (2 ranks of 4M agents, scratch peak RSS, 2026-12-04)
+PART_BUILD_AGENT_B = 60
 OUTPUT_B = 12  # per agent while the agents table is written (degrees, parents)
 BATCH_ROW_B = 130  # per row of one batch of the agents table (at most 2**22 rows)
 BASE_B = 330 * 2**20  # the interpreter, NumPy, Numba, Arrow, DuckDB and loaded kernels
@@ -67,6 +71,7 @@ def estimate(
     ledger: bool = True,
     checkpoint_every: int = 30,
     tracked: int = 10_000,
+    build_agent_b: float = BUILD_AGENT_B,
 ) -> Estimate:
     """Peak memory and disk of a run, from the byte budget (see docs/performance.md,
     "Pre-flight estimates", for how they compare with measured peaks)."""
@@ -75,7 +80,7 @@ def estimate(
     state_b, day_b = column_bytes()
     edges = agents * mean_degree  # directed
     run = (POPULATION_B + state_b + day_b + RECORD_B + INDPTR_B) * agents + EDGE_B * edges
-    build = (POPULATION_B + BUILD_AGENT_B + INDPTR_B) * agents + EDGE_B * edges
+    build = (POPULATION_B + build_agent_b + INDPTR_B) * agents + EDGE_B * edges
     per_day = n_cells * n_metrics * 4 + n_cells * 8 + 12 * score_bins * 4 + 11 * 5 * 3 * 4 * 4
     aggregates = days * per_day
     ledger_mem = LEDGER_MEM_B * agents * days if ledger else 0
@@ -157,17 +162,19 @@ def _cgroup_headroom(
     return best
 
 
-def memory_headroom() -> tuple[int, str] | None:
+def memory_headroom(share: int = 1) -> tuple[int, str] | None:
     """How much more memory this process may take, and what limits it: the system's
-    available memory, the memory cgroup's limit, or the address-space limit (ulimit -v);
-    None where none is known."""
+    available memory, the memory cgroup's limit (each divided among the ``share``
+    processes of a partitioned run on this machine), or the address-space limit (ulimit
+    -v); None where none is known."""
     options: list[tuple[int, str]] = []
+    each = f" for each of the {share} processes on this machine" if share > 1 else ""
     mem = available_memory()
     if mem is not None:
-        options.append((mem, "available"))
+        options.append((mem // share, f"available{each}"))
     cg = _cgroup_headroom()
     if cg is not None:
-        options.append((cg, "left under the memory cgroup's limit"))
+        options.append((cg // share, f"left under the memory cgroup's limit{each}"))
     try:
         soft, _ = resource.getrlimit(resource.RLIMIT_AS)
     except (OSError, ValueError):
@@ -217,24 +224,33 @@ def agents_that_fit(fits: Callable[[int], bool], agents: int) -> int:
 
 
 def check(
-    estimate_for: Callable[[int], Estimate], agents: int, mean_degree: float, out: Path | None
+    estimate_for: Callable[[int], Estimate],
+    agents: int,
+    mean_degree: float,
+    out: Path | None,
+    share: int = 1,
+    ranks: int = 1,
 ) -> None:
     """Refuse, in one line, a run that the machine (or this process's limits) cannot
-    hold. ``estimate_for(n)`` is the run's estimate with ``n`` agents."""
+    hold. ``estimate_for(n)`` is the run's estimate with ``n`` agents; ``share``: the
+    processes of a partitioned run on this machine (each may take that share of its
+    memory), whose ``ranks`` processes each hold about ``agents``."""
     est = estimate_for(agents)
-    room = memory_headroom()
+    room = memory_headroom(share)
     have = _proc_status("VmRSS") or 0  # what this process holds already counts
     if room is not None and est.memory - have > room[0]:
         fit = agents_that_fit(lambda n: estimate_for(n).memory - have <= room[0], agents)
+        more = "more processes, " if ranks > 1 else ""
         advice = (
-            f"use fewer --agents (about {fit:,} fit) or a lower network.mean_degree"
+            f"use {more}fewer --agents (about {fit * ranks:,} fit) or a lower network.mean_degree"
             if fit > 0
             else f"even with no agents the horizon's per-day aggregates need "
             f"{gib(estimate_for(0).memory)}: use fewer --days or a narrower score "
             f"range (score.min to score.max)"
         )
+        whose = f"this process's {agents:,} agents" if ranks > 1 else f"a run of {agents:,} agents"
         raise ResourceError(
-            f"a run of {agents:,} agents at mean degree {mean_degree:g} needs about "
+            f"{whose} at mean degree {mean_degree:g} needs about "
             f"{gib(est.memory)} of memory; {gib(room[0] + have)} is {room[1]}: {advice}"
         )
     if out is not None:

@@ -353,13 +353,22 @@ class Sim:
             ledger=self.record_ledger,
             tracked=scn.record.tracked,
             checkpoint_every=self.checkpoint_every if self.out or out else 0,
+            build_agent_b=resources.BUILD_AGENT_B
+            if self.part is None
+            else resources.PART_BUILD_AGENT_B,
         )
 
     def check_resources(self, out: Path | None = None) -> None:
-        """Refuse, in one line, a run this machine (or this process's limits) cannot hold."""
+        """Refuse, in one line, a run this machine (or this process's limits) cannot hold
+        (in a partitioned run: this rank's agents, in its share of the machine)."""
         out = out or self.out
         resources.check(
-            lambda n: self.estimate(n, out), self.n, self.scenario.network.mean_degree, out
+            lambda n: self.estimate(n, out),
+            self.n,
+            self.scenario.network.mean_degree,
+            out,
+            self.part.local if self.part is not None else 1,
+            self.part.size if self.part is not None else 1,
         )
 
     # --------------------------------------------------------------------------------
