@@ -250,3 +250,49 @@ def test_ctrl_c_stops_every_rank_at_the_same_day_with_a_checkpoint(tmp_path):
     assert r.returncode == 0, r.stderr + r.stdout
     r = _run(tmp_path, "one", 0, args)
     assert _hashes(tmp_path / "c") == _hashes(tmp_path / "one")
+
+
+@needs_mpi
+def test_a_rank_killed_mid_run_is_one_line_naming_it_and_the_run_resumes(tmp_path):
+    """``credsim run --processes P`` starts mpiexec and watches the ranks: one killed
+    from outside ends the run with one line naming it, and the run resumes to the
+    single-process tables."""
+    import re
+    import signal
+    import time
+
+    args = ["as-reported", "--agents", "6000", "--days", "80", "--seed", "4"]
+    run = tmp_path / "k"
+    cli = [sys.executable, "-m", "credsim.cli", "run", *args, "--processes", "3"]
+    p = subprocess.Popen(
+        [*cli, "--checkpoint-every", "5", "--out", str(run), "--quiet"],
+        env=dict(os.environ, NUMBA_NUM_THREADS="1"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    t = time.monotonic()
+    while _manifest_day(run) < 10 and p.poll() is None and time.monotonic() - t < 600:
+        time.sleep(0.05)
+    pid = int((run / "ranks" / "r0001.pid").read_text())
+    os.kill(pid, signal.SIGKILL)
+    out, err = p.communicate(timeout=600)
+    assert p.returncode == 128 + signal.SIGKILL
+    assert "BAD TERMINATION" not in out  # mpiexec's report is said in the one line
+    (line,) = err.strip().splitlines()
+    m = re.fullmatch(
+        rf"error: rank 1 \(pid {pid}\) was killed by signal 9 \(SIGKILL\), which ended the "
+        rf"run; the last checkpoint \(after day (\d+)\) is kept: resume with 'credsim run "
+        rf"--processes 3 --resume {re.escape(str(run))}'",
+        line,
+    )
+    assert m and int(m.group(1)) == _manifest_day(run) - 1
+    r = subprocess.run(
+        [sys.executable, "-m", "credsim.cli", "run", "--processes", "3", "--resume", str(run),
+         "--quiet"],
+        env=dict(os.environ, NUMBA_NUM_THREADS="1"), capture_output=True, text=True,
+        timeout=900,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr + r.stdout
+    r = _run(tmp_path, "one", 0, args)
+    assert _hashes(run) == _hashes(tmp_path / "one")

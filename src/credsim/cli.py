@@ -186,6 +186,14 @@ def run(
             help="write a checkpoint every K days (0: only on Ctrl-C)",
         ),
     ] = None,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            metavar="P",
+            help="partition the run among P processes on this machine (starts mpiexec; "
+            "pip install 'credsim[mpi]')",
+        ),
+    ] = None,
     quiet: QuietOption = False,
 ) -> None:
     """Run a scenario and write its run directory (run.json and Parquet tables).
@@ -195,6 +203,10 @@ def run(
     from .partition import mpi_size
     from .sim import COMPILE, Sim, prepare_out, warm_kernels
 
+    if processes is not None and mpi_size() <= 1 and processes != 1:
+        _launch(processes, scenario, agents, days, seed, out, set_, profile, force, resume,
+                checkpoint_every, quiet)  # fmt: skip
+        return
     if mpi_size() > 1:  # started by mpiexec: this process is one rank of the run
         _run_partitioned(scenario, agents, days, seed, out, set_, profile, force, resume,
                          checkpoint_every, quiet)  # fmt: skip
@@ -414,6 +426,47 @@ def _run_partitioned(
         if profile:
             _profile_table(res.meta["timings_s"], sim.days)
         console.print(f"run directory: [bold]{out}[/]")
+
+
+def _launch(
+    processes: int, scenario: str, agents: int | None, days: int | None, seed: int | None,
+    out: Path | None, set_: list[str] | None, profile: bool, force: bool, resume: Path | None,
+    checkpoint_every: int | None, quiet: bool,
+) -> None:  # fmt: skip
+    """``credsim run --processes P``: the same run as P ranks under mpiexec on this
+    machine, its output passed through; a rank killed from outside is one line."""
+    from .partition import launch
+    from .sim import Sim
+
+    try:
+        if processes < 1:
+            raise CredsimError(f"--processes {processes}: must be >= 1")
+        args = ["--quiet"] if quiet else []
+        if resume is not None:
+            args += ["--resume", str(resume)]
+            out = resume
+        else:
+            if out is None:  # where the ranks will write it: said here, to watch it
+                name = Sim(scenario, agents=agents, days=days, seed=seed, overrides=set_ or [])
+                out = Path("runs") / name.scenario.name
+            args += [scenario, "--out", str(out)]
+            for flag, v in (("--agents", agents), ("--days", days), ("--seed", seed)):
+                if v is not None:
+                    args += [flag, str(v)]
+            for kv in set_ or []:
+                args += ["--set", kv]
+            if force:
+                args.append("--force")
+        if checkpoint_every is not None:
+            args += ["--checkpoint-every", str(checkpoint_every)]
+        if profile:
+            args.append("--profile")
+        rc = launch(processes, args, Path(out))
+    except CredsimError as e:
+        _fail(e)
+        return
+    if rc:
+        raise typer.Exit(rc)
 
 
 def _abort(sim: Sim | None, rank: int, what: str, code: int) -> None:

@@ -22,8 +22,13 @@ gathers the agents' rows and ledgers and writes the run directory.
 from __future__ import annotations
 
 import os
+import re
+import shutil
+import subprocess
+import sys
 import time
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,7 +39,7 @@ from .errors import CredsimError
 def mpi_size() -> int:
     """The number of processes of the MPI job this process was started in by mpiexec
     (1 when it was not), read from the launcher's environment without importing MPI."""
-    for var in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS"):
+    for var in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE"):
         v = os.environ.get(var)
         if v and v.isdigit():
             return int(v)
@@ -56,9 +61,9 @@ def comm_world() -> Any:
     try:
         from mpi4py import MPI
     except ImportError as e:  # pragma: no cover - depends on the installation
-        raise CredsimError(
-            f"a partitioned run needs mpi4py ({e}): pip install 'credsim[mpi]'"
-        ) from None
+        err = CredsimError(f"a partitioned run needs mpi4py ({e}): pip install 'credsim[mpi]'")
+        err.all_ranks = True  # type: ignore[attr-defined]
+        raise err from None
     return MPI.COMM_WORLD
 
 
@@ -526,3 +531,111 @@ def resume_sim(out: Any) -> Any:
     sim._slot = str(meta["slot"])
     sim._final_checkpoint = path if sim.day_done == sim.days else None
     return sim
+
+
+# ------------------------------------------------------------------------------------
+# credsim run --processes P: mpiexec started for the user, on this machine
+
+BANNER = re.compile(
+    r"^(=+|=\s.*|YOUR APPLICATION TERMINATED.*|This typically refers.*|Please see the FAQ.*)$"
+)  # MPICH's report of a process that died
+
+
+def mpiexec() -> str | None:
+    """The mpiexec beside this Python (MPICH from PyPI puts it there), or on the PATH."""
+    here = Path(sys.executable).parent / "mpiexec"
+    return str(here) if here.exists() else shutil.which("mpiexec")
+
+
+def _exit_of(pid: int) -> tuple[bool, int | None]:
+    """Whether process ``pid`` has ended (a zombie, or gone), and then its wait status
+    where the kernel still has it (a zombie's: field 52 of /proc/PID/stat)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return True, None
+    if fields[0] != "Z":
+        return False, None
+    return True, int(fields[49]) if len(fields) > 49 else None
+
+
+def launch(processes: int, args: list[str], out: Path) -> int:
+    """Run ``credsim run ARGS`` as ``processes`` ranks under mpiexec on this machine and
+    return its exit status. What the ranks print passes through. mpiexec is told not to
+    end the other ranks when one dies: this process watches them (each rank writes its
+    pid under ``ranks/``), and when one ends before the run is complete it ends the others
+    and, for a rank killed by a signal (from outside, or by the out-of-memory killer),
+    says so in one line naming the rank, with how to resume (a rank that fails by itself
+    has said why in its own line)."""
+    import signal as sig
+    import threading
+
+    exe = mpiexec()
+    if exe is None:
+        raise CredsimError("--processes needs mpiexec and mpi4py: pip install 'credsim[mpi]'")
+    cmd = [exe, "-disable-auto-cleanup", "-n", str(processes), sys.executable, "-m",
+           "credsim.cli", "run", *args]  # fmt: skip
+    for f in (out / "ranks").glob("r*.pid"):  # an earlier job's (a run resumed)
+        f.unlink()
+    previous = sig.signal(sig.SIGINT, sig.SIG_IGN)  # Ctrl-C is mpiexec's to pass on
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    died: list[tuple[int, int, int | None]] = []  # (rank, pid, wait status)
+    stop = threading.Event()
+
+    def watch() -> None:
+        pids: dict[int, int] = {}
+        while not stop.wait(0.02):
+            for f in (out / "ranks").glob("r*.pid"):
+                try:
+                    pid = int(f.read_text())
+                    with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                        if b"credsim" in fh.read():  # this job's rank, not a reused pid
+                            pids[int(f.name[1:5])] = pid
+                except (OSError, ValueError):
+                    pass
+            for rank, pid in sorted(pids.items()):
+                ended, status = _exit_of(pid)
+                if not ended or (status == 0 and (out / "run.json").exists()):
+                    continue
+                died.append((rank, pid, status))
+                for other in pids.values():  # the others wait for it: end them
+                    if other != pid:
+                        try:
+                            os.kill(other, sig.SIGKILL)
+                        except OSError:
+                            pass
+                return
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    assert p.stdout is not None
+    for line in p.stdout:
+        if not BANNER.match(line.rstrip("\n")):  # mpiexec's banner: said below in a line
+            sys.stdout.write(line)
+            sys.stdout.flush()
+    rc = p.wait()
+    sig.signal(sig.SIGINT, previous)
+    stop.set()
+    watcher.join()
+    if not died or died[0][2] is None or not os.WIFSIGNALED(died[0][2]):
+        return rc
+    rank, pid, status = died[0]
+    signum = os.WTERMSIG(status)  # type: ignore[arg-type]
+    hint = f"; no checkpoint was written: start over with --force --out {out}"
+    try:
+        import json
+
+        with np.load(out / "checkpoint.npz") as z:
+            day = int(json.loads(bytes(z["meta"]).decode())["day_done"])
+        hint = (
+            f"; the last checkpoint (after day {day - 1}) is kept: resume with "
+            f"'credsim run --processes {processes} --resume {out}'"
+        )
+    except (OSError, ValueError, KeyError):
+        pass
+    sys.stderr.write(
+        f"error: rank {rank} (pid {pid}) was killed by signal {signum} "
+        f"({sig.Signals(signum).name}), which ended the run{hint}\n"
+    )
+    return 128 + signum

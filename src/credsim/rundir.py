@@ -41,7 +41,7 @@ OWNED_DIRS = {
     "figures": re.compile(r"^\.?[a-z0-9_-]+\.png(\.tmp)?$"),
     # a partitioned run's files of each rank: its checkpoint and spools
     RANKS: re.compile(
-        r"^\.?r\d{4}\.(checkpoint-[ab]\.npz|ledger\.spool|aggregates\.spool)(\.tmp)?$"
+        r"^\.?r\d{4}\.(checkpoint-[ab]\.npz|ledger\.spool|aggregates\.spool|pid)(\.tmp)?$"
     ),
 }
 

@@ -504,6 +504,10 @@ class Sim:
                 elif self.out != out:  # rank 0 takes it for all
                     self.lock = self.part.on_root(lambda: prepare_out(out, force))
             self.out = out
+            if self.part is not None:  # which process is which rank (for the launcher)
+                pid = self.file("pid")
+                pid.parent.mkdir(parents=True, exist_ok=True)
+                rundir.atomic_write(pid, lambda f: f.write(str(os.getpid()).encode()))
         try:
             return self._run(progress)
         except BaseException:
@@ -562,8 +566,8 @@ class Sim:
             self.part.on_root(lambda: None)
         # the checkpoint and spool are no longer needed
         if self.part is not None:
-            for slot in "ab":
-                self.file(f"checkpoint-{slot}.npz").unlink(missing_ok=True)
+            for name in ("checkpoint-a.npz", "checkpoint-b.npz", "pid"):
+                self.file(name).unlink(missing_ok=True)
             wait_all(self.part.comm)
         ck.unlink(missing_ok=True)
         self.recorder.close(remove=True)
