@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ import pandas as pd
 import pytest
 
 from credsim.errors import CredsimError
-from credsim.partition import region_bounds
+from credsim.partition import mpiexec, region_bounds
 from credsim.population import region_layout
 from credsim.scenario import resolve
 
@@ -26,8 +25,7 @@ def _mpiexec() -> str | None:
         import mpi4py  # noqa: F401
     except ImportError:
         return None
-    here = Path(sys.executable).parent / "mpiexec"
-    return str(here) if here.exists() else shutil.which("mpiexec")
+    return mpiexec()
 
 
 needs_mpi = pytest.mark.skipif(

@@ -608,7 +608,7 @@ def test_the_agents_that_fit_do_fit(monkeypatch, sets):
     import credsim.resources as res
 
     room = 3 * 2**30
-    monkeypatch.setattr(res, "memory_headroom", lambda: (room, "available"))
+    monkeypatch.setattr(res, "memory_headroom", lambda share=1: (room, "available"))
     monkeypatch.setattr(res, "_proc_status", lambda key: 0)
     sim = Sim("as-reported", agents=50_000_000, days=365, overrides=sets)
     with pytest.raises(res.ResourceError) as e:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,6 +14,7 @@ import sweep_helpers
 
 from credsim import Sim
 from credsim.errors import CredsimError
+from credsim.partition import mpiexec
 from credsim.sweep import MEASURES, plan, run_sweep, sweep
 
 SMALL = {"agents": 3000, "days": 20}
@@ -148,8 +147,7 @@ def _mpiexec() -> str | None:
         import mpi4py  # noqa: F401
     except ImportError:
         return None
-    here = Path(sys.executable).parent / "mpiexec"
-    return str(here) if here.exists() else shutil.which("mpiexec")
+    return mpiexec()
 
 
 @pytest.mark.skipif(

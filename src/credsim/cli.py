@@ -230,25 +230,7 @@ def run(
             return compiled
 
         if resume is not None:
-            given = [
-                o
-                for o, v in (
-                    ("a scenario", scenario != "as-reported"),
-                    ("--agents", agents is not None),
-                    ("--days", days is not None),
-                    ("--seed", seed is not None),
-                    ("--set", bool(set_)),
-                    ("--out", out is not None),
-                    ("--force", force),
-                )
-                if v
-            ]
-            if given:
-                raise CredsimError(
-                    f"--resume continues a run as it was started: give no "
-                    f"scenario, --agents, --days, --seed, --set, --out or "
-                    f"--force (got {', '.join(given)})"
-                )
+            _check_resume_alone(scenario, agents, days, seed, set_, out, force)
             compiled = warm()
             with console.status(f"rebuilding the run in {resume}..."):
                 sim = Sim.resume(resume)
@@ -322,6 +304,36 @@ def run(
     console.print(f"run directory: [bold]{out}[/]")
 
 
+def _check_resume_alone(
+    scenario: str,
+    agents: int | None,
+    days: int | None,
+    seed: int | None,
+    set_: list[str] | None,
+    out: Path | None,
+    force: bool,
+) -> None:
+    """--resume takes no option that would change the run."""
+    given = [
+        o
+        for o, v in (
+            ("a scenario", scenario != "as-reported"),
+            ("--agents", agents is not None),
+            ("--days", days is not None),
+            ("--seed", seed is not None),
+            ("--set", bool(set_)),
+            ("--out", out is not None),
+            ("--force", force),
+        )
+        if v
+    ]
+    if given:
+        raise CredsimError(
+            f"--resume continues a run as it was started: give no scenario, --agents, "
+            f"--days, --seed, --set, --out or --force (got {', '.join(given)})"
+        )
+
+
 def _run_partitioned(
     scenario: str, agents: int | None, days: int | None, seed: int | None, out: Path | None,
     set_: list[str] | None, profile: bool, force: bool, resume: Path | None,
@@ -330,7 +342,7 @@ def _run_partitioned(
     """``credsim run`` as one rank of ``mpiexec -n P credsim run ...``: rank 0 speaks and
     writes the run directory. An error every rank meets is said once by rank 0; one that
     a rank meets alone is said by that rank, which then ends the whole job."""
-    from .partition import make_sim, mpi_rank, resume_sim, wait_all
+    from .partition import comm_world, make_sim, mpi_rank, resume_sim, wait_all
     from .sim import warm_kernels
 
     rank = mpi_rank()
@@ -342,41 +354,26 @@ def _run_partitioned(
             raise e
         t0 = time.perf_counter()
         if resume is not None:
-            given = [
-                o
-                for o, v in (
-                    ("a scenario", scenario != "as-reported"),
-                    ("--agents", agents is not None),
-                    ("--days", days is not None),
-                    ("--seed", seed is not None),
-                    ("--set", bool(set_)),
-                    ("--out", out is not None),
-                    ("--force", force),
-                )
-                if v
-            ]
-            if given:
-                e = CredsimError(
-                    f"--resume continues a run as it was started: give no scenario, "
-                    f"--agents, --days, --seed, --set, --out or --force (got "
-                    f"{', '.join(given)})"
-                )
+            try:
+                _check_resume_alone(scenario, agents, days, seed, set_, out, force)
+            except CredsimError as e:
                 e.all_ranks = True  # type: ignore[attr-defined]
-                raise e
-            if rank == 0:  # compile what is missing once, before the ranks load it
-                warm_kernels(helper=False)
-            sim = resume_sim(resume)
-            out = resume
+                raise
+            comm = comm_world()
         else:
             sim = make_sim(scenario, agents, days, seed, set_ or [])
-        part = sim.part
-        assert part is not None
-        rank = part.rank
-        if rank == 0:  # rank 0 compiles what is missing; the others then load it
-            sim.timings["compile"] += warm_kernels(helper=False)
-        wait_all(part.comm)
+            comm = sim.part.comm if sim.part is not None else comm_world()
+        # rank 0 compiles what is missing (the others wait asleep), then the others load it
+        compiled = warm_kernels(helper=False) if rank == 0 else 0.0
+        wait_all(comm)
         if rank != 0:
             warm_kernels(helper=False)
+        if resume is not None:
+            sim = resume_sim(resume)
+            out = resume
+        assert sim is not None and sim.part is not None
+        part = sim.part
+        sim.timings["compile"] += compiled
         out = out or Path("runs") / sim.scenario.name
         if checkpoint_every is not None:
             sim.checkpoint_every = checkpoint_every
@@ -424,7 +421,7 @@ def _run_partitioned(
     if rank == 0:
         _summary_table(res.meta, time.perf_counter() - t0)
         if profile:
-            _profile_table(res.meta["timings_s"], sim.days)
+            _profile_table(res.meta["timings_s"], res.meta["days"])
         console.print(f"run directory: [bold]{out}[/]")
 
 

@@ -471,8 +471,7 @@ def resume_sim(out: Any) -> Any:
 
     from . import rundir
     from .errors import RunDirError
-    from .results import load_run
-    from .sim import Sim, _read_checkpoint, cores, use_threads
+    from .sim import Sim, _read_checkpoint, cores, resumable, use_threads
 
     out = Path(out)
     comm = comm_world()
@@ -480,21 +479,8 @@ def resume_sim(out: Any) -> Any:
     path = out / rundir.CHECKPOINT
 
     def check() -> tuple[rundir.RunLock, dict[str, Any]]:
-        if not out.is_dir():
-            raise RunDirError(f"{out}: not a run directory (no such directory)")
-        lock = rundir.RunLock(out)
+        lock = resumable(out)
         try:
-            if (out / rundir.RUN_JSON).exists():
-                try:
-                    load_run(out)
-                except RunDirError:
-                    pass
-                else:
-                    raise RunDirError(f"{out}: the run is complete; nothing to resume")
-            if not path.exists():
-                raise RunDirError(
-                    f"{out}: no checkpoint to resume from ({rundir.CHECKPOINT} missing)"
-                )
             meta, _ = _read_checkpoint(path)
             procs = int(meta.get("processes", 1))
             if procs != size:

@@ -255,6 +255,34 @@ def _standin(sim: Sim) -> tuple[Population, FriendGraph]:
 META_KEYS = ("scenario", "day_done", "spools", "record_ledger", "timings", "agents", "days", "seed")
 
 
+def resumable(out: Path) -> rundir.RunLock:
+    """The lock of run directory ``out``, taken for resuming it: refused in one line if it
+    is no directory, holds a complete run (what a kill right after run.json left behind
+    goes then) or has no checkpoint."""
+    from .results import load_run
+
+    path = out / rundir.CHECKPOINT
+    if not out.is_dir():
+        raise RunDirError(f"{out}: not a run directory (no such directory)")
+    lock = rundir.RunLock(out)
+    try:
+        if (out / rundir.RUN_JSON).exists():
+            try:
+                load_run(out)
+            except RunDirError:
+                pass  # a damaged or partial run.json: the checkpoint decides
+            else:
+                for f in (path, out / rundir.SPOOL, out / rundir.AGG_SPOOL):
+                    f.unlink(missing_ok=True)
+                raise RunDirError(f"{out}: the run is complete; nothing to resume")
+        if not path.exists():
+            raise RunDirError(f"{out}: no checkpoint to resume from ({rundir.CHECKPOINT} missing)")
+        return lock
+    except BaseException:
+        lock.release()
+        raise
+
+
 def _write_checkpoint(path: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
     both = dict(arrays, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8))
     rundir.atomic_write(path, lambda fh: np.savez(fh, **cast("dict[str, Any]", both)))
@@ -650,28 +678,11 @@ class Sim:
         """The simulation saved in ``out/checkpoint.npz``, ready to run on. The run
         directory is locked for this process; a complete run, a missing or damaged
         checkpoint and a spool that does not match it are refused in one line."""
-        from .results import load_run
 
         out = Path(out)
         path = out / rundir.CHECKPOINT
-        if not out.is_dir():
-            raise RunDirError(f"{out}: not a run directory (no such directory)")
-        lock = rundir.RunLock(out)
+        lock = resumable(out)
         try:
-            if (out / rundir.RUN_JSON).exists():
-                try:
-                    load_run(out)
-                except RunDirError:
-                    pass  # a damaged or partial run.json: the checkpoint decides
-                else:
-                    # complete: what a kill right after run.json left behind goes now
-                    for f in (path, out / rundir.SPOOL, out / rundir.AGG_SPOOL):
-                        f.unlink(missing_ok=True)
-                    raise RunDirError(f"{out}: the run is complete; nothing to resume")
-            if not path.exists():
-                raise RunDirError(
-                    f"{out}: no checkpoint to resume from ({rundir.CHECKPOINT} missing)"
-                )
             meta, arrays = _read_checkpoint(path)
             procs = int(meta.get("processes", 1))
             if procs > 1:
