@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -140,25 +141,32 @@ def _manifest_day(run: Path) -> int:
         return -1
 
 
+def _start_until_day(cmd: list[str], run: Path, **kw: Any) -> subprocess.Popen:
+    """Start ``cmd`` (one thread a process) and return once the run in ``run`` has a
+    checkpoint of day 10 or later (or the command ended)."""
+    import time
+
+    p = subprocess.Popen(cmd, env=dict(os.environ, NUMBA_NUM_THREADS="1"), **kw)
+    t = time.monotonic()
+    while _manifest_day(run) < 10 and p.poll() is None and time.monotonic() - t < 600:
+        time.sleep(0.05)
+    return p
+
+
 @needs_mpi
 def test_a_killed_partitioned_run_resumes_to_the_same_tables(tmp_path):
     import signal
-    import time
 
     args = ["as-reported", "--agents", "6000", "--days", "80", "--seed", "4"]
     cli = [sys.executable, "-m", "credsim.cli", "run", *args, "--checkpoint-every", "5"]
     run = tmp_path / "k"
-    env = dict(os.environ, NUMBA_NUM_THREADS="1")
-    p = subprocess.Popen(
+    p = _start_until_day(
         [_mpiexec(), "-n", "3", *cli, "--out", str(run), "--quiet"],
-        env=env,
+        run,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    t = time.monotonic()
-    while _manifest_day(run) < 10 and p.poll() is None and time.monotonic() - t < 600:
-        time.sleep(0.05)
     os.killpg(p.pid, signal.SIGKILL)  # every rank and the launcher, mid-run
     p.wait()
     day = _manifest_day(run)
@@ -257,21 +265,17 @@ def test_a_rank_killed_mid_run_is_one_line_naming_it_and_the_run_resumes(tmp_pat
     single-process tables."""
     import re
     import signal
-    import time
 
     args = ["as-reported", "--agents", "6000", "--days", "80", "--seed", "4"]
     run = tmp_path / "k"
     cli = [sys.executable, "-m", "credsim.cli", "run", *args, "--processes", "3"]
-    p = subprocess.Popen(
+    p = _start_until_day(
         [*cli, "--checkpoint-every", "5", "--out", str(run), "--quiet"],
-        env=dict(os.environ, NUMBA_NUM_THREADS="1"),
+        run,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    t = time.monotonic()
-    while _manifest_day(run) < 10 and p.poll() is None and time.monotonic() - t < 600:
-        time.sleep(0.05)
     pid = int((run / "ranks" / "r0001.pid").read_text())
     os.kill(pid, signal.SIGKILL)
     out, err = p.communicate(timeout=600)

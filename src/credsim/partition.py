@@ -200,11 +200,13 @@ class Partition:
         counted, those on other ranks sent their scored flag."""
         n = scored.shape[0]
         _local_scored_degree(graph.indptr, graph.nbr, graph.active, scored, out)
-        k, j, _ = remote_friends(np.arange(n), graph, n)
-        rec = np.empty(j.size, AGENT)
-        rec["j"] = j + self.lo
-        mine = scored[k]
-        got = np.concatenate(self.exchange("build", rec[mine], self.owner(rec["j"][mine])))
+        piece = 1 << 20  # a piece of the rows at a time: only the records are kept whole
+        js = [np.zeros(0, np.int32)]
+        for a in range(0, n, piece):
+            rows = np.flatnonzero(scored[a : a + piece]) + a
+            js.append((remote_friends(rows, graph, n)[1] + self.lo).astype(np.int32))
+        rec = np.concatenate(js).view(AGENT)
+        got = np.concatenate(self.exchange("build", rec, self.owner(rec["j"])))
         np.add.at(out, got["j"].astype(np.int64) - self.lo, 1)
 
 
@@ -580,9 +582,11 @@ def launch(processes: int, args: list[str], out: Path) -> int:
                             pids[int(f.name[1:5])] = pid
                 except (OSError, ValueError):
                     pass
+            if (out / "run.json").exists():
+                return  # complete: the ranks are ending of themselves
             for rank, pid in sorted(pids.items()):
                 ended, status = _exit_of(pid)
-                if not ended or (status == 0 and (out / "run.json").exists()):
+                if not ended:
                     continue
                 died.append((rank, pid, status))
                 for other in pids.values():  # the others wait for it: end them

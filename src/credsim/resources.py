@@ -22,9 +22,9 @@ INDPTR_B = 4  # CSR row pointer (uint32 below 2**32 slots)
 EDGE_B = 4.125  # int32 neighbour + one active bit, per directed edge (2 per friendship)
 BUILD_AGENT_B = 4  # extra per agent while the network is built (counts, block tables)
 # a partitioned run's rank builds its rows with each row's sources held first, and per
-# agent counts and offsets: measured 55-57 bytes an agent above the single-process build
-# (2 ranks of 4M agents, scratch peak RSS, 2026-12-04)
-PART_BUILD_AGENT_B = 60
+# agent counts and offsets: measured 33 bytes an agent above the single-process build's
+# peak (2 ranks of 4M agents, peak RSS, 2026-12-04), with a margin
+PART_BUILD_AGENT_B = 40
 OUTPUT_B = 12  # per agent while the agents table is written (degrees, parents)
 BATCH_ROW_B = 130  # per row of one batch of the agents table (at most 2**22 rows)
 BASE_B = 330 * 2**20  # the interpreter, NumPy, Numba, Arrow, DuckDB and loaded kernels

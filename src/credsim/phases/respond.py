@@ -149,10 +149,17 @@ def decide_remote(key, b, j, slot, good_b, lflags, scored, score, indptr, nbr, a
         gj = _good(jk, scored, score, p)
         reply[k] = not jb
         if jb and jk < bk:  # j's row handles the edge; b is its other end
-            c = bk if good_b[k] else (jk if gj else -(2**62))
+            if good_b[k]:
+                c = bk
+            elif gj:
+                c = jk
+            else:
+                continue
+        elif gj:
+            c = jk
+        elif jb and good_b[k]:
+            c = bk
         else:
-            c = jk if gj else (bk if jb and good_b[k] else -(2**62))
-        if c == -(2**62):
             continue
         lower = min(bk, jk)
         sl = slot[k] if bk < jk else e - np.int64(indptr[jk])
