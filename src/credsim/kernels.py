@@ -21,7 +21,7 @@ from .constants import (
     TIER_NONE,
 )
 from .network import is_active
-from .rng import AGENT_GRAIN, parallel_for, pieces
+from .rng import AGENT_GRAIN, parallel_for, pieces, span
 
 
 @nb.njit(inline="always")
@@ -109,7 +109,7 @@ def _changed_count(ch0, ch1, delta, scored, step, cnt):
     n = delta.shape[0]
     for ch in range(ch0, ch1):
         c = 0
-        for j in range(ch * step, min(n, (ch + 1) * step)):
+        for j in span(ch * step, min(n, (ch + 1) * step)):
             if delta[j] != 0.0 and scored[j]:
                 c += 1
         cnt[ch + 1] = c
@@ -121,7 +121,7 @@ def _changed_fill(ch0, ch1, delta, scored, step, off, out):
     n = delta.shape[0]
     for ch in range(ch0, ch1):
         w = off[ch]
-        for j in range(ch * step, min(n, (ch + 1) * step)):
+        for j in span(ch * step, min(n, (ch + 1) * step)):
             if delta[j] != 0.0 and scored[j]:
                 out[w] = j
                 w += 1

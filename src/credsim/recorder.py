@@ -44,7 +44,7 @@ from .constants import (
 from .kernels import status_of
 from .network import cell_degrees
 from .population import A_GROUP, A_SPEAKER, parent_of
-from .rng import AGENT_GRAIN, parallel_for
+from .rng import AGENT_GRAIN, parallel_for, span
 from .rundir import AGG_SPOOL, SPOOL, Spool
 from .schema import (
     K_APPEAL,
@@ -184,7 +184,7 @@ def _record_chunks(
         ss = ssum[ch]
         na = 0
         nrow = 0
-        for i in range(max(ch * step - base, 0), min(n, (ch + 1) * step - base)):
+        for i in span(max(ch * step - base, 0), min(n, (ch + 1) * step - base)):
             g = attrs[i] & A_GROUP
             c = region[i] * N_GROUPS + g
             cnt[c, M_AGENTS] += 1

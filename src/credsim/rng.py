@@ -183,6 +183,18 @@ def _uniform2(typingctx: Context, key: types.Type, agent: types.Type, slot: type
 uniform2 = cast("Callable[[Int, Int, Int], tuple[float, float]]", _uniform2)
 
 
+@nb.njit(inline="always")
+def span(lo: Int, hi: Int) -> range:
+    """range(lo, hi) as unsigned indices, for a kernel's loop over agents. Numba reads
+    ``a[i]`` with a signed i as NumPy does, adding len(a) when i is negative; an
+    unsigned i skips that test at every read, and LLVM can then vectorise a simple
+    loop: a loop of a few arithmetic lines over three columns took 1.07 ms a million
+    agents with ``range(lo, hi)`` and 0.32 ms with this. (Unsigned and signed integer
+    variables mixed in arithmetic give a float in Numba: cast i with np.int64 where it
+    meets one; literals are fine.)"""
+    return range(np.uint64(lo), np.uint64(hi))
+
+
 @nb.njit(inline="always", cache=True)
 def other_in_range(u: float, i: Int, lo: Int, size: Int) -> Int:
     """From one uniform u, an agent of [lo, lo + size) other than i (which lies in it)."""

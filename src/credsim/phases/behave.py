@@ -11,7 +11,7 @@ import numpy as np
 from ..constants import CHILD, LF_RODE_TRAIN, S_BEHAVE, TRUE_EVENT_NAMES
 from ..kernels import travel_factors
 from ..population import A_PLATFORM, A_SMOKER, A_SPEAKER, A_TRAVELLER, age_of
-from ..rng import AGENT_GRAIN, bits, parallel_for, poisson_inv, uniform, uniform2
+from ..rng import AGENT_GRAIN, bits, parallel_for, poisson_inv, span, uniform, uniform2
 from ..state import Column, mult_of, mult_times
 from .base import Phase
 
@@ -54,7 +54,9 @@ def behave_kernel(lo, hi, key, attrs, prop, prop_values, lflags, deter, chill, p
     leaves the other events of every agent as they were (common random numbers, event by
     event)."""
     pk = np.empty(N_GATED)  # the gated events' probabilities (event types 0, 2-7, rumours)
-    for i in range(lo, hi):
+    # (arrays read from p inside the loop would cost an atomic reference count each read)
+    pre, gbar, pfin = p.pre, p.gbar, p.fin
+    for i in span(lo, hi):
         ev = 0
         npost = 0
         at = attrs[i]
@@ -70,8 +72,8 @@ def behave_kernel(lo, hi, key, attrs, prop, prop_values, lflags, deter, chill, p
             rode = (lflags[i] & LF_RODE_TRAIN) != 0
             uq = float(h & _M21) * _W21
             ug = float(h >> _S_GATE) * _W_GATE
-            maybe_posts = uq + _W21 > p.pre[sp, 0]
-            maybe_gated = ug < p.gbar[sp * 4 + smoker * 2 + rode]
+            maybe_posts = uq + _W21 > pre[sp, 0]
+            maybe_gated = ug < gbar[sp * 4 + smoker * 2 + rode]
             if maybe_posts or maybe_gated:
                 # the agent's speech rate: the base rate times its multipliers
                 rate, crit = (
@@ -79,7 +81,7 @@ def behave_kernel(lo, hi, key, attrs, prop, prop_values, lflags, deter, chill, p
                 )
                 mcode = mult_times(deter[2, i], chill[i])
                 if mcode == 0:
-                    e0, p_true, p_false = p.pre[sp, 0], p.pre[sp, 1], p.pre[sp, 2]
+                    e0, p_true, p_false = pre[sp, 0], pre[sp, 1], pre[sp, 2]
                 else:
                     rate *= mult_of(mcode)
                     e0 = math.exp(-rate)
@@ -106,7 +108,7 @@ def behave_kernel(lo, hi, key, attrs, prop, prop_values, lflags, deter, chill, p
                 pk[1] = p.p_smoking_in_public * incivil * dpub if smoker else 0.0
                 pk[2] = p.p_traffic_violation * incivil * dpub
                 pk[3] = p.p_smoking_on_train * dpub if smoker and rode else 0.0
-                fin = dishonest * p.fin[1 if at & A_TRAVELLER else 0]
+                fin = dishonest * pfin[1 if at & A_TRAVELLER else 0]
                 pk[4] = p.p_debt_default * fin
                 pk[5] = p.p_fraud * fin
                 pk[6] = p.p_tax_evasion * fin

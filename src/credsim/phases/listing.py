@@ -43,7 +43,7 @@ from ..constants import (
 )
 from ..kernels import agents_with, push_changes, rescore
 from ..population import age_of
-from ..rng import AGENT_GRAIN, parallel_for, uniform
+from ..rng import AGENT_GRAIN, parallel_for, span, uniform
 from ..state import Column
 from .base import Phase
 
@@ -139,7 +139,7 @@ def list_kernel(
 ):
     """Exits, appeals and new listings of the day for agents lo to hi (``p``: ListParams;
     through ``rng.parallel_for``)."""
-    for i in range(lo, hi):
+    for i in span(lo, hi):
         lf = lflags[i]
         dl = 0
         # exits of standing listings

@@ -28,7 +28,7 @@ from ..constants import (
 )
 from ..kernels import agents_with
 from ..population import A_SPEAKER, urban_of
-from ..rng import AGENT_GRAIN, other_in_range, parallel_for, uniform
+from ..rng import AGENT_GRAIN, other_in_range, parallel_for, span, uniform
 from ..state import Column
 from .base import Phase
 
@@ -86,8 +86,16 @@ class ObserveParams(NamedTuple):
 @nb.njit(nogil=True, cache=True)
 def observe_kernel(lo, hi, key, ckey, day, attrs, true_ev, pend_day, case, p, obs, marks, court):
     """Who among agents lo to hi observes what today (``p``: ObserveParams; through
-    ``rng.parallel_for``)."""
+    ``rng.parallel_for``). Most agents have no event and no judgment today: a first pass
+    clears every agent's columns, the second handles the others."""
+    for i in span(lo, hi):
+        obs[i] = 0
+        marks[i] = 0
+        court[i] = 0
+    # (a signed index here: with span this branchy loop ran 1.5 to 2 times slower)
     for i in range(lo, hi):
+        if pend_day[i] != day and true_ev[i] == 0:
+            continue
         o = 0
         m = 0
         c = 0

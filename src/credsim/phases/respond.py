@@ -10,7 +10,7 @@ import numpy as np
 
 from ..constants import DL_SPEECH_ENTRY, LF_COURT, LF_SCORE, S_UNFRIEND
 from ..network import find_slot, is_active
-from ..rng import AGENT_GRAIN, parallel_for, uniform
+from ..rng import AGENT_GRAIN, parallel_for, span, uniform
 from ..state import Column, mult_step, mult_times
 from .base import Phase
 
@@ -70,7 +70,7 @@ def respond_scan(
     for ch in range(ch0, ch1):
         kb = 0
         ks = 0
-        for i in range(ch * step, min(n, (ch + 1) * step)):
+        for i in span(ch * step, min(n, (ch + 1) * step)):
             pm = marks[i] >> 2  # the penalised categories
             if apply and pm != 0:
                 for c in range(3):

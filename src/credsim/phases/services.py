@@ -28,7 +28,7 @@ from ..constants import (
 )
 from ..kernels import travel_factors
 from ..population import A_GROUP, A_TRAVELLER, N_GROUPS, age_of, parent_of, urban_of
-from ..rng import AGENT_GRAIN, parallel_for, uniform, uniform2
+from ..rng import AGENT_GRAIN, parallel_for, span, uniform, uniform2
 from ..state import Column
 from .base import Phase
 
@@ -299,7 +299,7 @@ def services_kernel(
     step = (n + nch - 1) // nch
     for ch in range(ch0, ch1):
         mo = more[ch]
-        for i in range(ch * step, min(n, (ch + 1) * step)):
+        for i in span(ch * step, min(n, (ch + 1) * step)):
             a = age_of(attrs[i])
             urb = urban_of(attrs[i])
             trav = (attrs[i] & A_TRAVELLER) != 0
