@@ -100,9 +100,9 @@ def score_day_kernel(
         delta[i] = 0.0
         # rescore's arithmetic on the values it would read back
         x = min(max(base + ow + a, slo), shi)
-        t = np.uint8(x >= b0) + np.uint8(x >= b1) + np.uint8(x >= b2) + np.uint8(x >= b3)
+        tr = np.uint8(x >= b0) + np.uint8(x >= b1) + np.uint8(x >= b2) + np.uint8(x >= b3)
         score[i] = np.float32(x) if sc else np.float32(base)
-        tier[i] = t + np.uint8(x >= b4) if sc else np.uint8(TIER_NONE)
+        tier[i] = tr + np.uint8(x >= b4) if sc else np.uint8(TIER_NONE)
     # (arrays read from p inside a loop cost an atomic reference count at each read)
     deltas, category = p.deltas, p.category
     bounds = (b0, b1, b2, b3, b4)
