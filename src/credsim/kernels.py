@@ -143,8 +143,7 @@ def _changed_count(ch0, ch1, delta, scored, step, cnt):
     for ch in range(ch0, ch1):
         c = 0
         for j in span(ch * step, min(n, (ch + 1) * step)):
-            if delta[j] != 0.0 and scored[j]:
-                c += 1
+            c += (delta[j] != 0.0) & scored[j]
         cnt[ch + 1] = c
 
 
@@ -176,12 +175,12 @@ def changed_of(delta: np.ndarray, scored: np.ndarray, nchunks: int) -> np.ndarra
 @nb.njit(cache=True)
 def agents_with(col, mask):
     """The agents whose ``col`` has a bit of ``mask``, ascending (for the few agents a
-    phase handles after its pass: two reads of one column, no temporary masks)."""
+    phase handles after its pass: two reads of one column, no temporary masks; the count
+    without a branch, which LLVM vectorises)."""
     n = col.shape[0]
     c = 0
     for j in range(n):
-        if col[j] & mask:
-            c += 1
+        c += (col[j] & mask) != 0
     out = np.empty(c, np.int64)
     w = 0
     for j in range(n):

@@ -627,7 +627,7 @@ class Recorder:
             if most > cap and cap < s.n // ACTIVE_MOST // N_CHUNKS:  # room for tomorrow
                 room = min(most + most // 4, s.n // ACTIVE_MOST // N_CHUNKS)
                 self._active = np.zeros(N_CHUNKS * room, np.int32)
-            self.spool.append(out.tobytes())
+            self.spool.append(out.data.cast("B"))  # (no copy into bytes)
             self.ledger_rows += out.shape[0]
 
     ARRAYS = ("cells", "score_sum", "hist", "svc", "edges_active")

@@ -137,7 +137,7 @@ class Spool:
         self.size = 0
         self.digest = hashlib.sha256()
 
-    def append(self, b: bytes) -> None:
+    def append(self, b: bytes | memoryview) -> None:
         self.fh.write(b)
         self.digest.update(b)
         self.size += len(b)
