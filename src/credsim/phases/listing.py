@@ -138,9 +138,23 @@ def list_kernel(
     p,
 ):
     """Exits, appeals and new listings of the day for agents lo to hi (``p``: ListParams;
-    through ``rng.parallel_for``)."""
+    through ``rng.parallel_for``). Most agents are not listed, have no judgment today
+    and score above the threshold: for them the day is an empty ``lst``, written by a
+    first pass; the second handles the others."""
     for i in span(lo, hi):
+        lst[i] = 0
+    backlog_day = day == 0 and p.backlog > 0.0
+    thr = p.score_threshold if p.score_listing else -np.inf
+    for i in range(lo, hi):  # (signed: see observe_kernel)
         lf = lflags[i]
+        if not (
+            lf & (LF_COURT | LF_SCORE | LF_SCORE_EXEMPT)
+            or court[i] & (DC_FIN_JUDGED | DC_INSINCERE)
+            or backlog_day
+            or (scored[i] and score[i] < thr)
+            or case[i] & CASE_KNOWS
+        ):
+            continue
         dl = 0
         # exits of standing listings
         if lf & LF_COURT:
