@@ -6,7 +6,8 @@ import numba as nb
 import numpy as np
 import pytest
 
-from credsim.rng import bits, day_key, parallel_for, poisson, shift_key, uniform, uniform2
+from credsim.kernels import prefetch
+from credsim.rng import bits, day_key, parallel_for, poisson, shift_key, span, uniform, uniform2
 
 
 @nb.njit
@@ -137,3 +138,38 @@ def test_parallel_for_cuts_only_where_each_thread_gets_a_grain_of_work():
         assert set(out.tolist()) == {0, 32}
     finally:
         nb.set_num_threads(nb.config.NUMBA_NUM_THREADS)
+
+
+@nb.njit(nogil=True)
+def _span_sum(lo, hi, a):
+    s = 0
+    c = 0
+    for i in span(lo, hi):
+        s += a[i] * (i + 1)  # i meets a literal: stays an integer
+        c += 1
+    return s, c
+
+
+def test_span_runs_over_the_same_agents_as_range():
+    a = np.arange(50, dtype=np.int64) * 3
+    for lo, hi in ((0, 50), (7, 31), (10, 10), (49, 50), (20, 5)):
+        want = sum(int(a[i]) * (i + 1) for i in range(lo, hi))
+        assert _span_sum(lo, hi, a) == (want, max(hi - lo, 0))
+    assert isinstance(_span_sum(0, 3, a)[0], int)
+
+
+@nb.njit
+def _prefetched_sum(a, idx):
+    s = 0.0
+    for k in range(idx.shape[0]):
+        if k + 2 < idx.shape[0]:
+            prefetch(a, idx[k + 2])
+        s += a[idx[k]]
+    return s
+
+
+def test_prefetch_changes_no_value():
+    a = np.random.default_rng(1).random(1 << 16)
+    idx = np.random.default_rng(2).integers(0, a.size, 1000)
+    idx[-1] = a.size - 1  # the last element: a prefetch never reads past it
+    assert _prefetched_sum(a, idx) == sum(a[i] for i in idx.tolist())
