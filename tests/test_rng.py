@@ -152,7 +152,7 @@ def _span_sum(lo, hi, a):
 
 def test_span_runs_over_the_same_agents_as_range():
     a = np.arange(50, dtype=np.int64) * 3
-    for lo, hi in ((0, 50), (7, 31), (10, 10), (49, 50), (20, 5)):
+    for lo, hi in ((0, 50), (7, 31), (10, 10), (49, 50), (20, 5), (0, -5)):
         want = sum(int(a[i]) * (i + 1) for i in range(lo, hi))
         assert _span_sum(lo, hi, a) == (want, max(hi - lo, 0))
     assert isinstance(_span_sum(0, 3, a)[0], int)

@@ -185,13 +185,13 @@ uniform2 = cast("Callable[[Int, Int, Int], tuple[float, float]]", _uniform2)
 
 @nb.njit(inline="always")
 def span(lo: Int, hi: Int) -> range:
-    """range(lo, hi) as unsigned indices, for a kernel's loop over agents. Numba reads
-    ``a[i]`` with a signed i as NumPy does, adding len(a) when i is negative; an
-    unsigned i skips that test at every read, and LLVM can then vectorise a simple
-    loop: a loop of a few arithmetic lines over three columns took 1.07 ms a million
-    agents with ``range(lo, hi)`` and 0.32 ms with this. (Unsigned and signed integer
-    variables mixed in arithmetic give a float in Numba: cast i with np.int64 where it
-    meets one; literals are fine.)"""
+    """range(lo, hi) as unsigned indices, for a kernel's loop over agents (0 <= lo; empty
+    when hi <= lo, as range). Numba reads ``a[i]`` with a signed i as NumPy does, adding
+    len(a) when i is negative; an unsigned i skips that test at every read, and LLVM can
+    then vectorise a simple loop: a clipped sum of two columns over 10M agents took 21.6
+    ms with ``range(lo, hi)`` and 5.2 ms with this (``python -m benchmarks.kernels``).
+    (Unsigned and signed integer variables mixed in arithmetic give a float in Numba:
+    cast i with np.int64 where it meets one; literals are fine.)"""
     return range(np.uint64(lo), np.uint64(hi))
 
 

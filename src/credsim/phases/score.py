@@ -98,7 +98,8 @@ def score_day_kernel(
         fsum[i] = fsum[i] * dec
         marks[i] = marks[i] & 3
         delta[i] = 0.0
-        # rescore's arithmetic on the values it would read back
+        # rescore's arithmetic on the values it would read back (the tier: how many of
+        # the bounds x reaches, tier_of's result since the scenario keeps them ascending)
         x = min(max(base + ow + a, slo), shi)
         tr = np.uint8(x >= b0) + np.uint8(x >= b1) + np.uint8(x >= b2) + np.uint8(x >= b3)
         score[i] = np.float32(x) if sc else np.float32(base)
