@@ -288,7 +288,7 @@ def test_a_rank_killed_mid_run_is_one_line_naming_it_and_the_run_resumes(tmp_pat
         rf"--processes 3 --resume {re.escape(str(run))}'",
         line,
     )
-    assert m and int(m.group(1)) == _manifest_day(run) - 1
+    assert m and int(m.group(1)) == _manifest_day(run) - 1, line
     r = subprocess.run(
         [sys.executable, "-m", "credsim.cli", "run", "--processes", "3", "--resume", str(run),
          "--quiet"],

@@ -573,8 +573,10 @@ def launch(processes: int, args: list[str], out: Path) -> int:
 
     def watch() -> None:
         pids: dict[int, int] = {}
-        while not stop.wait(0.02):
-            for f in (out / "ranks").glob("r*.pid"):
+        # often: the other ranks end some 50 ms after one is killed (MPI aborts them),
+        # and a rank seen dead after them could not be told from them
+        while not stop.wait(0.005):
+            for f in (out / "ranks").glob("r*.pid") if len(pids) < processes else ():
                 try:
                     pid = int(f.read_text())
                     with open(f"/proc/{pid}/cmdline", "rb") as fh:
