@@ -123,9 +123,7 @@ WARM_UP_MISSES = {
             "credsim.network._part_assemble",
             "credsim.partition._remote_friends",
             "credsim.partition._lower_edges",
-            "credsim.partition._local_scored_degree",
             "credsim.partition._add_pushes",
-            "credsim.partition._apply_cuts",
             "credsim.phases.respond.decide_remote",
         )
     },

@@ -350,14 +350,14 @@ def _run_partitioned(
     try:
         if checkpoint_every is not None and checkpoint_every < 0:
             e = CredsimError(f"--checkpoint-every {checkpoint_every}: must be >= 0")
-            e.all_ranks = True  # type: ignore[attr-defined]
+            e.all_ranks = True
             raise e
         t0 = time.perf_counter()
         if resume is not None:
             try:
                 _check_resume_alone(scenario, agents, days, seed, set_, out, force)
             except CredsimError as e:
-                e.all_ranks = True  # type: ignore[attr-defined]
+                e.all_ranks = True
                 raise
             comm = comm_world()
         else:
@@ -406,11 +406,11 @@ def _run_partitioned(
         finally:
             signal.signal(signal.SIGINT, previous)
     except CredsimError as e:
-        if getattr(e, "all_ranks", False):
+        if e.all_ranks:
             if rank == 0:
                 _fail(e)
-            raise typer.Exit(getattr(e, "exit_code", 2)) from None
-        _abort(sim, rank, str(e), getattr(e, "exit_code", 2))
+            raise typer.Exit(e.exit_code) from None
+        _abort(sim, rank, str(e), e.exit_code)
         return
     except MemoryError:
         _abort(sim, rank, "out of memory", 2)

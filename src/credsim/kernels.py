@@ -26,7 +26,7 @@ from .constants import (
     TIER_BOUNDS,
     TIER_NONE,
 )
-from .network import is_active
+from .network import find_slot, is_active
 from .rng import AGENT_GRAIN, Int, Typed, parallel_for, pieces, span
 
 
@@ -131,6 +131,24 @@ def friend_sums_kernel(first, end, indptr, nbr, active, scored, own, fsum, fcnt)
                     c += 1
         fsum[i] = s
         fcnt[i] = c
+
+
+@nb.njit(cache=True)
+def clear_friendships(a, b, own_a, own_b, scored_a, scored_b, indptr, nbr, active, fsum, fcnt):
+    """Clear both directions of each cut friendship (a[k], b[k]), in order; each end
+    loses the other's ledger (``own_*``, counted where ``scored_*``) from its friends' sum.
+    In a partitioned run an end on another rank (outside [0, n)) is cleared there."""
+    n = fsum.shape[0]
+    for k in range(a.shape[0]):
+        for side in range(2):
+            x, y = (a[k], b[k]) if side == 0 else (b[k], a[k])
+            if x < 0 or x >= n:
+                continue
+            e = find_slot(indptr, nbr, x, y)
+            active[e >> 3] &= np.uint8(~(1 << (e & 7)) & 0xFF)
+            if (scored_b[k] if side == 0 else scored_a[k]) != 0:
+                fsum[x] -= own_b[k] if side == 0 else own_a[k]
+                fcnt[x] -= 1
 
 
 N_CHUNKS = 64  # fixed partition of the agents for finding the changed ledgers

@@ -70,7 +70,7 @@ class FriendGraph:
         if self.n and scored.all() and self.active_edges() * 2 == self.nnz:
             np.subtract(self.indptr[1:], self.indptr[:-1], out=out, casting="unsafe")
         else:
-            parallel_for(_scored_degree, self.n, self.indptr, self.nbr, self.active, scored, out)
+            parallel_for(scored_degree, self.n, self.indptr, self.nbr, self.active, scored, out)
         return out
 
 
@@ -104,7 +104,7 @@ def _active_degree(
 
 
 @nb.njit(nogil=True, cache=True)
-def _scored_degree(
+def scored_degree(
     lo: Int,
     hi: Int,
     indptr: np.ndarray,
@@ -113,10 +113,15 @@ def _scored_degree(
     scored: np.ndarray,
     out: np.ndarray,
 ) -> None:
+    """The active scored friends of agents lo to hi; a partitioned run's friends on other
+    ranks (outside [0, n)) are not counted here (``Partition.friend_counts``)."""
+    n = scored.shape[0]
     for i in range(lo, hi):
         c = 0
         for e in range(indptr[i], indptr[i + 1]):
-            c += is_active(active, e) & scored[nbr[e]]
+            j = nbr[e]
+            if 0 <= j < n:
+                c += is_active(active, e) & scored[j]
         out[i] = c
 
 

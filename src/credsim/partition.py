@@ -36,24 +36,25 @@ import numpy as np
 from .errors import CredsimError
 
 
-def mpi_size() -> int:
-    """The number of processes of the MPI job this process was started in by mpiexec
-    (1 when it was not), read from the launcher's environment without importing MPI."""
-    for var in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE"):
+def _launcher_env(what: str, default: int) -> int:
+    """``what`` (SIZE or RANK) of the MPI job, as MPICH, Open MPI or PMIx's launcher set
+    it in the environment (read without importing MPI), or ``default``."""
+    for var in (f"PMI_{what}", f"OMPI_COMM_WORLD_{what}", f"PMIX_{what}"):
         v = os.environ.get(var)
         if v and v.isdigit():
             return int(v)
-    return 1
+    return default
+
+
+def mpi_size() -> int:
+    """The number of processes of the MPI job this process was started in by mpiexec
+    (1 when it was not)."""
+    return _launcher_env("SIZE", 1)
 
 
 def mpi_rank() -> int:
-    """This process's rank in the MPI job (0 when it was not started by mpiexec), from
-    the launcher's environment."""
-    for var in ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK"):
-        v = os.environ.get(var)
-        if v and v.isdigit():
-            return int(v)
-    return 0
+    """This process's rank in the MPI job (0 when it was not started by mpiexec)."""
+    return _launcher_env("RANK", 0)
 
 
 def comm_world() -> Any:
@@ -62,7 +63,7 @@ def comm_world() -> Any:
         from mpi4py import MPI
     except ImportError as e:  # pragma: no cover - depends on the installation
         err = CredsimError(f"a partitioned run needs mpi4py ({e}): pip install 'credsim[mpi]'")
-        err.all_ranks = True  # type: ignore[attr-defined]
+        err.all_ranks = True
         raise err from None
     return MPI.COMM_WORLD
 
@@ -199,7 +200,7 @@ class Partition:
         """Each agent's active scored friends (the count the friend sums keep): those here
         counted, those on other ranks sent their scored flag."""
         n = scored.shape[0]
-        _local_scored_degree(graph.indptr, graph.nbr, graph.active, scored, out)
+        parallel_for(scored_degree, n, graph.indptr, graph.nbr, graph.active, scored, out)
         piece = 1 << 20  # a piece of the rows at a time: only the records are kept whole
         js = [np.zeros(0, np.int32)]
         for a in range(0, n, piece):
@@ -216,7 +217,9 @@ class Partition:
 
 import numba as nb  # noqa: E402
 
-from .network import find_slot, is_active  # noqa: E402
+from .kernels import clear_friendships  # noqa: E402
+from .network import is_active, scored_degree  # noqa: E402
+from .rng import parallel_for  # noqa: E402
 
 PUSH = np.dtype([("j", np.int32), ("dv", np.float32)])
 AGENT = np.dtype([("j", np.int32)])
@@ -273,20 +276,6 @@ def _lower_edges(indptr: np.ndarray, nbr: np.ndarray, active: np.ndarray) -> int
 
 
 @nb.njit(cache=True)
-def _local_scored_degree(
-    indptr: np.ndarray, nbr: np.ndarray, active: np.ndarray, scored: np.ndarray, out: np.ndarray
-) -> None:
-    n = scored.shape[0]
-    for i in range(n):
-        c = 0
-        for e in range(indptr[i], indptr[i + 1]):
-            j = nbr[e]
-            if 0 <= j < n and is_active(active, e) and scored[j]:
-                c += 1
-        out[i] = c
-
-
-@nb.njit(cache=True)
 def _add_pushes(j: np.ndarray, dv: np.ndarray, fsum: np.ndarray) -> None:
     for k in range(j.shape[0]):
         fsum[j[k]] += dv[k]
@@ -326,28 +315,6 @@ def chill_across(sim: Any, listed: np.ndarray, step: int) -> None:
     x, times = np.unique(got["j"].astype(np.int64) - part.lo, return_counts=True)
     ch = sim.state.chill  # k steps of a saturating code: min(code + k * step, MULT_ZERO)
     ch[x] = np.minimum(ch[x].astype(np.int64) + times * int(step), MULT_ZERO)
-
-
-@nb.njit(cache=True)
-def _apply_cuts(
-    a: np.ndarray, b: np.ndarray, own_a: np.ndarray, own_b: np.ndarray, scored_a: np.ndarray,
-    scored_b: np.ndarray, indptr: np.ndarray, nbr: np.ndarray, active: np.ndarray,
-    fsum: np.ndarray, fcnt: np.ndarray,
-) -> None:  # fmt: skip
-    """Clear the directions held here of each cut friendship (a, b) (local indices, one
-    end possibly on another rank), in order: each end here loses the other's ledger from
-    its friends' sum."""
-    n = fsum.shape[0]
-    for k in range(a.shape[0]):
-        for side in range(2):
-            x, y = (a[k], b[k]) if side == 0 else (b[k], a[k])
-            if x < 0 or x >= n:
-                continue
-            e = find_slot(indptr, nbr, x, y)
-            active[e >> 3] &= np.uint8(~(1 << (e & 7)) & 0xFF)
-            if (scored_b[k] if side == 0 else scored_a[k]) != 0:
-                fsum[x] -= own_b[k] if side == 0 else own_a[k]
-                fcnt[x] -= 1
 
 
 def unfriend_across(
@@ -408,8 +375,8 @@ def unfriend_across(
     order = np.lexsort((np.where(handler == x, y, x), handler))
     x, y, who, own_y, scored_y = x[order], y[order], who[order], own_y[order], scored_y[order]
     own_x = st.own[x]
-    _apply_cuts(x, y, own_x, own_y, st.scored[x], scored_y, g.indptr, g.nbr, g.active,
-                st.fsum, st.fcnt)  # fmt: skip
+    clear_friendships(x, y, own_x, own_y, st.scored[x], scored_y, g.indptr, g.nbr, g.active,
+                      st.fsum, st.fcnt)  # fmt: skip
     n = sim.n
     d.cut_cutter = who[(who >= 0) & (who < n)]
     cut_end = np.where(who == x, y, x)
@@ -450,14 +417,14 @@ def make_sim(
     try:
         probe = Sim(scenario, agents=agents, days=days, seed=seed, overrides=overrides)
     except CredsimError as e:
-        e.all_ranks = True  # type: ignore[attr-defined]
+        e.all_ranks = True
         raise
     comm = comm_world()
     _, start, _, _ = region_layout(probe.scenario.population, probe.n_total)
     try:
         bounds = region_bounds(start, comm.Get_size())
     except CredsimError as e:
-        e.all_ranks = True  # type: ignore[attr-defined]
+        e.all_ranks = True
         raise
     part = Partition(comm, bounds)
     use_threads(max(1, cores() // part.local))

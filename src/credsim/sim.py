@@ -566,7 +566,7 @@ class Sim:
                     f"interrupted at the end of day {self.day_done - 1} of {self.days}; "
                     f"checkpoint written: resume with '{how} {self.out}'"
                 )
-                e.all_ranks = True  # type: ignore[attr-defined]
+                e.all_ranks = True
                 raise e
             if (
                 self.out is not None
@@ -706,16 +706,15 @@ class Sim:
     def _restore(self, path: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         """This built simulation's state, spools and clock from a checkpoint's metadata and
         arrays (read from ``path``); what does not match is refused in one line."""
-        sim = self
         d = int(meta["day_done"])
-        if not 0 <= d <= sim.days or int(meta["agents"]) != sim.n:
+        if not 0 <= d <= self.days or int(meta["agents"]) != self.n:
             raise RunDirError(
-                f"{path}: corrupted checkpoint (day {d} of {sim.days}, "
-                f"{meta['agents']} agents for a run of {sim.n})"
+                f"{path}: corrupted checkpoint (day {d} of {self.days}, "
+                f"{meta['agents']} agents for a run of {self.n})"
             )
-        rec = sim.recorder
-        targets = {f"state.{k}": v for k, v in sim.state.arrays().items()}
-        targets["graph.active"] = sim.graph.active
+        rec = self.recorder
+        targets = {f"state.{k}": v for k, v in self.state.arrays().items()}
+        targets["graph.active"] = self.graph.active
         for k, v in targets.items():
             a = arrays.get(k)
             if a is None:
@@ -737,12 +736,12 @@ class Sim:
                 f"{path}: corrupted checkpoint (spools: {type(e).__name__}: {e})"
             ) from None
         rec.active_edges = int(rec.edges_active[d - 1]) if d else rec.active_edges
-        sim.day_done = sim.checkpoint_day = d
+        self.day_done = self.checkpoint_day = d
         for k, v in meta["timings"].items():
-            sim.timings[k] = float(v)
-        if d == sim.days:
-            sim._final_checkpoint = path
-        sim.checkpoint_every = int(meta.get("checkpoint_every", DEFAULT_CHECKPOINT_EVERY))
+            self.timings[k] = float(v)
+        if d == self.days:
+            self._final_checkpoint = path
+        self.checkpoint_every = int(meta.get("checkpoint_every", DEFAULT_CHECKPOINT_EVERY))
 
     # --------------------------------------------------------------------------------
     # What results.py reads of a run (besides pop, state, graph and tracked)

@@ -9,6 +9,7 @@ import numba as nb
 import numpy as np
 
 from ..constants import DL_SPEECH_ENTRY, LF_COURT, LF_SCORE, S_UNFRIEND
+from ..kernels import clear_friendships
 from ..network import find_slot, is_active
 from ..rng import AGENT_GRAIN, parallel_for, span, uniform
 from ..state import Column, mult_step, mult_times
@@ -214,17 +215,12 @@ def unfriend_fill(
                     w += 1
 
 
-@nb.njit(cache=True)
 def clear_edges(a, b, indptr, nbr, active, scored, own, fsum, fcnt):
-    """Clear both directions of each cut friendship; each end's friend sum loses the
-    other end's ledger."""
-    for k in range(a.shape[0]):
-        for x, y in ((a[k], b[k]), (b[k], a[k])):
-            e = find_slot(indptr, nbr, x, y)
-            active[e >> 3] &= np.uint8(~(1 << (e & 7)) & 0xFF)
-            if scored[y]:
-                fsum[x] -= own[y]
-                fcnt[x] -= 1
+    """Clear both directions of each cut friendship (a[k], b[k]) of this process; each
+    end's friend sum loses the other end's ledger."""
+    clear_friendships(
+        a, b, own[a], own[b], scored[a], scored[b], indptr, nbr, active, fsum, fcnt
+    )  # fmt: skip
 
 
 class Respond(Phase):
