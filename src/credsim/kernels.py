@@ -27,7 +27,7 @@ from .constants import (
     TIER_NONE,
 )
 from .network import find_slot, is_active
-from .rng import AGENT_GRAIN, Int, Typed, parallel_for, pieces, span
+from .rng import AGENT_GRAIN, Int, Typed, parallel_for, pieces, span, threads
 
 
 @intrinsic
@@ -278,7 +278,7 @@ def push_changes(sim: Any, changed: np.ndarray | None = None) -> None:
         # one range of friends a piece (a range re-reads every changed row: on one
         # thread, one range); a changed row costs about as much as 16 agents of a pass
         grain = max(1, AGENT_GRAIN // 16)
-        nblocks = pieces(nb.get_num_threads(), grain, changed.size)
+        nblocks = pieces(threads(), grain, changed.size)
         parallel_for(
             push_kernel, nblocks, changed, sim.day.delta, g.indptr, g.nbr, g.active,
             st.scored, st.fsum, nblocks, grain=grain, work=changed.size,

@@ -19,7 +19,7 @@ from numba.extending import intrinsic
 
 from .constants import S_NETWORK
 from .population import A_GROUP, Population
-from .rng import Int, Typed, day_key, other_in_range, parallel_for, uniform
+from .rng import Int, Typed, day_key, other_in_range, parallel_for, threads, uniform
 from .scenario import Network as NetParams
 
 
@@ -521,7 +521,7 @@ def _move_left(a: np.ndarray, src: int, dst: int, length: int) -> None:
     sh = src - dst
     if sh <= 0 or length <= 0:
         return
-    pieces = max(1, min(nb.get_num_threads(), length // max(4 * sh, 1 << 16)))
+    pieces = max(1, min(threads(), length // max(4 * sh, 1 << 16)))
     plen = (length + pieces - 1) // pieces
     npc = (length + plen - 1) // plen
     side = np.empty((npc, sh), a.dtype)
@@ -548,7 +548,7 @@ def build_network(pop: Population, p: NetParams, seed: int, chunks: int = 0) -> 
     links, symmetrised and deduplicated; O(agents + edges) time, and beside the final
     arrays a few bytes per agent. Built in ``chunks`` parallel chunks (0: one a thread);
     the graph depends on neither."""
-    return _build(pop, p, seed, chunks or nb.get_num_threads(), _block_bits(pop.n))
+    return _build(pop, p, seed, chunks or threads(), _block_bits(pop.n))
 
 
 def _build(pop: Population, p: NetParams, seed: int, chunks: int, bits: int) -> FriendGraph:

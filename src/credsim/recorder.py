@@ -44,7 +44,7 @@ from .constants import (
 from .kernels import status_of
 from .network import cell_degrees
 from .population import A_GROUP, A_SPEAKER, parent_of
-from .rng import AGENT_GRAIN, parallel_for, span
+from .rng import AGENT_GRAIN, parallel_for, span, threads
 from .rundir import AGG_SPOOL, SPOOL, Spool
 from .schema import (
     K_APPEAL,
@@ -536,7 +536,7 @@ class Recorder:
         self._active = np.zeros(N_CHUNKS * max(1, sim.n // ACTIVE_SHARE // N_CHUNKS), np.int32)
         self._nactive = np.zeros(N_CHUNKS, np.int64)
         self._rows = np.zeros(N_CHUNKS + 1, np.int64)
-        self._groups(nb.get_num_threads())
+        self._groups(threads())
         # ledger rows go to an append-only spool file (in the run directory when there is
         # one, so that a checkpoint records only its length), not to memory; the per-day
         # aggregates are appended, compressed, to another at each checkpoint
@@ -570,8 +570,8 @@ class Recorder:
     def record(self, day: int) -> None:
         s = self.sim
         st, d, pop = s.state, s.day, s.pop
-        if self._counts.shape[0] != min(nb.get_num_threads(), N_CHUNKS):
-            self._groups(nb.get_num_threads())
+        if self._counts.shape[0] != min(threads(), N_CHUNKS):
+            self._groups(threads())
         for a in (self._counts, self._ssum, self._hist, self._svct):
             a.fill(0)
         deltas = s.params.deltas[day]

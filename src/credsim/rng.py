@@ -268,11 +268,26 @@ def _grain_from_env() -> int:
 AGENT_GRAIN = _grain_from_env()
 
 
+def threads() -> int:
+    """Numba's thread count for this thread (``numba.get_num_threads()``). Numba's
+    function first takes a lock that multiprocessing shares with forked children; a
+    child killed while it held the lock (the tests fork simulations and SIGKILL them at
+    random) left it taken for every later child, which then hung. Once Numba's thread
+    layer has started, the count is read without the lock (Numba's own reader, which its
+    compiled get_num_threads calls too)."""
+    from numba.np.ufunc import parallel as npar
+
+    get = getattr(npar, "_get_num_threads", None)
+    if get is None or not getattr(npar, "_is_initialized", False):
+        return nb.get_num_threads()  # (starts the thread layer)
+    return int(get())
+
+
 def pieces(n: int, grain: int = 1024, work: int | None = None) -> int:
     """How many pieces :func:`parallel_for` cuts n items into: one per thread, at most n,
     each holding at least ``grain`` of the ``work`` (by default n: one an item)."""
     total = n if work is None else work
-    return max(1, min(nb.get_num_threads(), n, total // max(grain, 1)))
+    return max(1, min(threads(), n, total // max(grain, 1)))
 
 
 def parallel_for(
