@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import shutil
 import subprocess
 import sys
@@ -539,48 +540,75 @@ def launch(processes: int, args: list[str], out: Path) -> int:
     stop = threading.Event()
 
     def watch() -> None:
+        """Wait on every rank's pidfd: the kernel wakes this thread as the first rank
+        ends, before mpiexec, told of it, ends or signals the others (whose own ends
+        take tens of milliseconds more), so that the first rank seen ended is the one
+        that ended first."""
         pids: dict[int, int] = {}
-        # often: the other ranks end some 50 ms after one is killed (MPI aborts them),
-        # and a rank seen dead after them could not be told from them
-        while not stop.wait(0.005):
-            for f in (out / "ranks").glob("r*.pid") if len(pids) < processes else ():
-                try:
-                    pid = int(f.read_text())
-                    with open(f"/proc/{pid}/cmdline", "rb") as fh:
-                        if b"credsim" in fh.read():  # this job's rank, not a reused pid
-                            pids[int(f.name[1:5])] = pid
-                except (OSError, ValueError):
-                    pass
-            if (out / "run.json").exists():
-                return  # complete: the ranks are ending of themselves
-            for rank, pid in sorted(pids.items()):
-                ended, status = _exit_of(pid)
-                if not ended:
+        fds: dict[int, int] = {}  # pidfd -> rank
+        gone: list[int] = []
+        poller = select.poll()
+        try:
+            while not stop.is_set():
+                for f in (out / "ranks").glob("r*.pid") if len(pids) < processes else ():
+                    rank = int(f.name[1:5])
+                    if rank in pids:
+                        continue
+                    try:
+                        pid = int(f.read_text())  # (written by this job's rank: see above)
+                        fd = os.pidfd_open(pid)
+                    except ProcessLookupError:
+                        gone.append(rank)  # ended before it was seen
+                        pids[rank] = pid
+                        continue
+                    except (OSError, ValueError):
+                        continue  # not written yet
+                    pids[rank] = pid
+                    fds[fd] = rank
+                    poller.register(fd, select.POLLIN)
+                if (out / "run.json").exists():
+                    return  # complete: the ranks are ending of themselves
+                wait = 5 if len(pids) < processes else 50
+                ready = sorted(gone + [fds[fd] for fd, _ in poller.poll(0 if gone else wait)])
+                if not ready:
                     continue
-                died.append((rank, pid, status))
-                for other in pids.values():  # the others wait for it: end them
-                    if other != pid:
+                # more than one only if this thread ran tens of milliseconds late: then
+                # a rank mpiexec has already reaped (its status gone) before its zombies
+                got = [(rank, pids[rank], _exit_of(pids[rank])[1]) for rank in ready]
+                died.extend(sorted(got, key=lambda d: (d[2] is not None, d[0])))
+                for rank, pid in pids.items():  # the others wait for them: end them
+                    if rank not in ready:
                         try:
-                            os.kill(other, sig.SIGKILL)
+                            os.kill(pid, sig.SIGKILL)
                         except OSError:
                             pass
                 return
+        finally:
+            for fd in fds:
+                os.close(fd)
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     assert p.stdout is not None
+    said = 0  # the signal mpiexec's banner names
     for line in p.stdout:
         if not BANNER.match(line.rstrip("\n")):  # mpiexec's banner: said below in a line
             sys.stdout.write(line)
             sys.stdout.flush()
+        elif m := re.search(r"EXIT STRING: .*\(signal (\d+)\)", line):
+            said = int(m.group(1))
     rc = p.wait()
     sig.signal(sig.SIGINT, previous)
     stop.set()
     watcher.join()
-    if not died or died[0][2] is None or not os.WIFSIGNALED(died[0][2]):
+    if not died:
         return rc
     rank, pid, status = died[0]
-    signum = os.WTERMSIG(status)  # type: ignore[arg-type]
+    # its wait status, or when mpiexec reaped it first, the signal mpiexec reported
+    signum = os.WTERMSIG(status) if status is not None and os.WIFSIGNALED(status) else 0
+    signum = signum or (said if status is None else 0)
+    if not signum:
+        return rc  # a rank that failed by itself has said why in its own line
     hint = f"; no checkpoint was written: start over with --force --out {out}"
     try:
         import json
