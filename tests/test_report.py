@@ -368,3 +368,37 @@ def test_pngs_carry_the_caption(report):
     fig = C._mpl_figure(ch)
     text = " ".join(t.get_text() for t in fig.texts).replace("\n", " ")
     assert ch.caption in text, text
+
+
+def test_a_figure_or_page_interrupted_mid_write_leaves_the_one_before(tmp_path, monkeypatch):
+    """Figures and pages are written through a temporary file renamed into place: a
+    writer that fails half-way leaves the previous file whole and no temporary file."""
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    from credsim import charts as C
+
+    x = np.arange(10)
+    ch = C.Chart("t", "Title", "caption", "day", "y", [C.Series("y", x, x)])
+    png = C.save_png(ch, tmp_path / "t.png")
+    page = C.write_page(tmp_path / "p.html", "<p>before</p>")
+    before = png.read_bytes()
+    assert before.startswith(b"\x89PNG")
+
+    def half(self, fh, **kw):
+        fh.write(b"\x89PNG half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Figure, "savefig", half)
+    with pytest.raises(KeyboardInterrupt):
+        C.save_png(ch, png)
+    with pytest.raises(KeyboardInterrupt):
+        C.write_page(page, _Interrupting())
+    assert png.read_bytes() == before
+    assert page.read_text() == "<p>before</p>"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.html", "t.png"]
+
+
+class _Interrupting(str):
+    def encode(self, *a, **kw):  # type: ignore[override]
+        raise KeyboardInterrupt

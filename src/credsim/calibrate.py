@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import rundir
 from .errors import CredsimError
 from .scenario import build_scenario, resolve
 from .sim import cores
@@ -342,7 +343,8 @@ def _finish(
         f"# {scn.name} with the best parameters of {len(study.trials)} trials (error "
         f"{best.value:.6g})\n# {command}\n"
     )
-    (out / "best.toml").write_text(head + to_toml(data))
+    toml = (head + to_toml(data)).encode()
+    rundir.atomic_write(out / "best.toml", lambda fh: fh.write(toml))
     sim = np.array(best.user_attrs["simulated"], np.float64)
     pub = tg["value"].to_numpy(np.float64)
     table = pd.DataFrame(
@@ -382,7 +384,8 @@ def _finish(
         "seeds": seed_list,
         "importances": importances,
     }
-    (out / "calibration.json").write_text(json.dumps(meta, indent=1, default=str))
+    text = json.dumps(meta, indent=1, default=str).encode()
+    rundir.atomic_write(out / "calibration.json", lambda fh: fh.write(text))
     return Calibration(params, float(best.value), table, trials_df, importances, out, meta)
 
 

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from . import rundir
+
 Values = Any  # a sequence or an array of numbers (or category names)
 PALETTE = [
     "#1f77b4",
@@ -599,8 +601,17 @@ def save_png(chart: Chart, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     fig = _mpl_figure(chart)
-    fig.savefig(path, format="png")
-    plt.close(fig)
+    try:
+        rundir.atomic_write(path, lambda fh: fig.savefig(fh, format="png"))
+    finally:
+        plt.close(fig)
+    return path
+
+
+def write_page(path: Path, text: str) -> Path:
+    """Write a page whole or not at all: through a temporary file renamed into place, so
+    that an interrupted write leaves the page before it (or none), never a part of one."""
+    rundir.atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
     return path
 
 

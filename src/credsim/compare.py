@@ -657,6 +657,4 @@ def write_html(cmp: Comparison, out: str | Path, force: bool = False) -> Path:
         body,
         nav=[("table", "Measures"), ("charts", "Charts"), ("replicates", "Replicates")],
     )
-    path = out / "compare.html"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return C.write_page(out / "compare.html", text)

@@ -312,11 +312,9 @@ class Story:
         out = Path(out)
         try:
             out.mkdir(parents=True, exist_ok=True)
-            path = out / f"explain-{self.agent}.html"
-            path.write_text(self.to_html(), encoding="utf-8")
+            return C.write_page(out / f"explain-{self.agent}.html", self.to_html())
         except OSError as e:
             raise ExplainError(f"explain: cannot write to {out} ({e.strerror})") from None
-        return path
 
     def _repr_html_(self) -> str:
         return "<br>".join(C.esc(s) for s in self.summary_lines())

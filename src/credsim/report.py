@@ -839,9 +839,7 @@ def write_report(res: Result, out: str | Path | None = None, png: bool = True) -
         f"run created {meta.get('created', '?')}",
     ]
     text = C.page(f"credsim report: {meta.get('preset')}", sub, body, nav=nav)
-    path = out / "report.html"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return C.write_page(out / "report.html", text)
 
 
 def chart_keys(res: Result) -> list[str]:

@@ -34,7 +34,7 @@ OWNED = re.compile(
     r"^(run\.json|checkpoint\.npz|(ledger|aggregates)\.spool|\.credsim\.lock|"
     r"(daily|groups|services|score_hist|agents|ledger)\.parquet|"
     r"report\.html|explain-\d+\.html|validation\.(csv|html)|"
-    r"\.(run\.json|checkpoint\.npz|[a-z_]+\.parquet|report\.html|"
+    r"\.(run\.json|checkpoint\.npz|[a-z_]+\.parquet|report\.html|validation\.(csv|html)|"
     r"explain-\d+\.html)\.tmp)$"
 )
 OWNED_DIRS = {

@@ -949,6 +949,4 @@ def write_html(sens: Sensitivity, out: Path) -> Path:
             ("notes", "Notes"),
         ],
     )
-    path = out / "sensitivity.html"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return C.write_page(out / "sensitivity.html", text)

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from . import charts as C
+from . import rundir
 from .errors import CredsimError
 
 if TYPE_CHECKING:
@@ -208,7 +209,7 @@ class Validation:
                 f"validate: {csv_path} exists: use --force to overwrite it, or another --out"
             )
         (out / "figures").mkdir(parents=True, exist_ok=True)
-        self.table.to_csv(csv_path, index=False)
+        rundir.atomic_write(csv_path, lambda fh: self.table.to_csv(fh, index=False))
         charts = fit_charts(self)
         body = [
             "<section><h2>Fit</h2>"
@@ -235,9 +236,9 @@ class Validation:
             png = out / "figures" / f"{c.key}.png"
             C.save_png(c, png)
             body.append(C.figure_html(c, f"figures/{png.name}"))
-        page = out / "validation.html"
         runs = self.meta.get("runs", [])
-        page.write_text(
+        return C.write_page(
+            out / "validation.html",
             C.page(
                 "Validation against published figures",
                 [
@@ -245,9 +246,8 @@ class Validation:
                     f"targets: {self.meta.get('targets', 'the shipped set')}",
                 ],
                 body,
-            )
+            ),
         )
-        return page
 
 
 def _band(r: dict[Any, Any]) -> str:
