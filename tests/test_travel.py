@@ -116,3 +116,18 @@ def test_frequent_travellers_face_more_judgments_and_the_mean_is_kept():
         assert close(events[who].sum(), days * q.sum(), days * (q * (1 - q)).sum())
     mean = p * dishonest
     assert close(events.sum(), days * mean.sum(), days * (mean * (1 - mean)).sum() * 2)
+
+
+def test_the_agents_table_says_who_travels(tmp_path):
+    sim = Sim(
+        "as-reported",
+        agents=3000,
+        days=2,
+        seed=3,
+        overrides=["population.frequent_travellers=0.3"],
+    )
+    res = sim.run(out=tmp_path / "r")
+    a = res.agents
+    trav = (sim.pop.attrs & A_TRAVELLER) != 0
+    assert a.traveller.dtype == bool and trav.any()
+    assert np.array_equal(a.sort_values("agent").traveller.to_numpy(), trav)

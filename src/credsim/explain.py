@@ -34,6 +34,7 @@ ATTRIBUTES = (
     "platform_user",
     "speaker",
     "smoker",
+    "traveller",
     "honesty",
     "civility",
     "civic",

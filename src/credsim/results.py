@@ -313,7 +313,7 @@ class AgentsTable:
                 "sex": _dict_array(pop.column("sex", sl).astype(np.int32), list(SEXES)),
                 "parent": np.where(parent >= 0, parent + base, parent).astype(np.int32),
                 "platform_user": pop.column("platform", sl),
-                **{c: pop.column(c, sl) for c in ("speaker", "smoker") + PROPENSITIES},
+                **{c: pop.column(c, sl) for c in ("speaker", "smoker", "traveller") + PROPENSITIES},
                 "scored": st.scored[sl],
                 "score": st.score[sl],
                 "tier": _dict_array(st.tier[sl].astype(np.int32), list(TIERS)),
