@@ -71,6 +71,38 @@ def test_a_helper_compiles_beside_the_first_warm_up_only(tmp_path, monkeypatch):
     assert len(helpers) == 1
 
 
+def test_a_warm_up_removes_other_versions_caches_unused_for_30_days(tmp_path, monkeypatch):
+    """Every version of the sources has its cache directory; a warm-up marks its own as
+    used and removes the others that no warm-up used for 30 days (the marker's time, or
+    the directory's where it has none), leaving anything else beside them."""
+    import os
+    import time
+
+    import numba
+
+    from credsim import sim
+
+    now = time.time()
+    for name, age_days, marked in (
+        ("kernels-old", 31, True),
+        ("kernels-recent", 29, True),
+        ("kernels-unmarked", 40, False),
+        ("other", 400, False),
+    ):
+        d = tmp_path / name
+        d.mkdir()
+        (d / "k.nbi").touch()
+        t = now - age_days * 86400
+        if marked:
+            (d / sim.WARMED).touch()
+            os.utime(d / sim.WARMED, (t, t))
+        os.utime(d, (t, t))
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path / "kernels-x"))
+    sim.warm_kernels(helper=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kernels-recent", "kernels-x", "other"]
+    assert (tmp_path / "kernels-x" / sim.WARMED).stat().st_mtime >= now
+
+
 def test_each_unit_of_the_warm_up_runs_in_one_process_only(tmp_path):
     from credsim import sim
 

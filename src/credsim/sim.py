@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from . import resources, rundir
+from . import _cache, resources, rundir
 from .constants import CHILD, LF_EVER
 from .errors import CredsimError, RunDirError
 from .network import FriendGraph, build_network
@@ -161,7 +161,8 @@ def warm_kernels(helper: bool = True) -> float:
     _tiny().run()
     try:
         done.parent.mkdir(parents=True, exist_ok=True)
-        done.touch()
+        done.touch()  # (its time: when this version's cache was last used)
+        _cache.prune(done.parent, WARMED)
     except OSError:  # a cache Numba cannot write to either: it compiles every run
         pass
     if helped > 0:
