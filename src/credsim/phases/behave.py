@@ -10,7 +10,7 @@ import numpy as np
 
 from ..constants import CHILD, LF_RODE_TRAIN, S_BEHAVE, TRUE_EVENT_NAMES
 from ..kernels import travel_factors
-from ..population import A_PLATFORM, A_SMOKER, A_SPEAKER, A_TRAVELLER, age_of
+from ..population import A_PLATFORM, A_SMOKER, A_SPEAKER, A_TRAVELLER, N_CLASSES, age_of
 from ..rng import AGENT_GRAIN, bits, parallel_for, poisson_inv, span, uniform, uniform2
 from ..state import Column, mult_of, mult_times
 from .base import Phase
@@ -32,6 +32,10 @@ _W21 = 2.0**-21  # width of a coarse purchase or posts cell
 # which gated event holds the minimum (second half); 7 the purchase's low bits; 8 the
 # posts' low bits
 _SLOT_GATE, _SLOT_BUY, _SLOT_POSTS = 6, 7, 8
+# the gate's thresholds are kept for 8 buckets of civility classes x 8 of civic classes
+# (classes k >> _BUCKET: consecutive classes, whose values ascend), beside the 8 sets of
+# speaker, smoker and rode a train: a bucket's threshold is nearer its agents' own
+_BUCKET = (N_CLASSES // 8).bit_length() - 1
 
 
 @nb.njit(nogil=True, cache=True)
@@ -47,12 +51,13 @@ def behave_kernel(lo, hi, key, attrs, prop, prop_values, lflags, deter, chill, p
     days (the largest of their probabilities is about 0.02). A coarse uniform is refined
     from a further hash only where it cannot decide; below the largest gated probability
     the nine uniforms are made (the minimum, at a uniform index, and the others i.i.d.
-    above it). Most agents are decided by that hash and their attribute flags alone (no
-    post below the base rate's exp(-rate), no gated event above gbar): their propensities
-    and multipliers are not even read. Each event's uniform is a function of (agent, day)
-    alone, whatever the probabilities: a scenario that changes one event's probability
-    leaves the other events of every agent as they were (common random numbers, event by
-    event)."""
+    above it). Most agents are decided by that hash, their attribute flags and their
+    classes of civility and civic sense (no post below the base rate's exp(-rate), no
+    gated event above gbar, the threshold of their bucket of those classes): their other
+    propensities and their multipliers are not even read. Each event's uniform is a
+    function of (agent, day) alone, whatever the probabilities: a scenario that changes
+    one event's probability leaves the other events of every agent as they were (common
+    random numbers, event by event)."""
     pk = np.empty(N_GATED)  # the gated events' probabilities (event types 0, 2-7, rumours)
     # (arrays read from p inside the loop would cost an atomic reference count each read)
     pre, gbar, pfin = p.pre, p.gbar, p.fin
@@ -73,7 +78,8 @@ def behave_kernel(lo, hi, key, attrs, prop, prop_values, lflags, deter, chill, p
             uq = float(h & _M21) * _W21
             ug = float(h >> _S_GATE) * _W_GATE
             maybe_posts = uq + _W21 > pre[sp, 0]
-            maybe_gated = ug < gbar[sp * 4 + smoker * 2 + rode]
+            cell = (sp * 4 + smoker * 2 + rode) * 64 + (prop[1, i] >> _BUCKET) * 8
+            maybe_gated = ug < gbar[cell + (prop[2, i] >> _BUCKET)]
             if maybe_posts or maybe_gated:
                 # the agent's speech rate: the base rate times its multipliers
                 rate, crit = (
@@ -153,8 +159,9 @@ class BehaveParams(NamedTuple):
     """The behave section on one day, as the kernel reads it: daily rates and shares (the
     scenario's keys), and two tables made from them (day_tables): ``pre[speaker]`` =
     exp(-rate) and the two flag probabilities at the base posting rate (no deterrence
-    or chilling, the common case); ``gbar[speaker * 4 + smoker * 2 + rode a train]`` = a
-    gate threshold at least every such agent's."""
+    or chilling, the common case); ``gbar[(speaker * 4 + smoker * 2 + rode a train) * 64
+    + civility bucket * 8 + civic bucket]`` = a gate threshold at least every such
+    agent's (a bucket: 1/8 of the classes, ``k >> _BUCKET``)."""
 
     p_community_service: float
     p_domestic_purchase: float
@@ -184,7 +191,7 @@ class BehaveParams(NamedTuple):
         """From the day's value of each key (KEYS) and the share of frequent travellers,
         with the tables made from them."""
         p = cls._make(
-            [*(float(values[k]) for k in KEYS), np.empty((2, 3)), np.empty(8), np.ones(2)]
+            [*(float(values[k]) for k in KEYS), np.empty((2, 3)), np.empty(512), np.ones(2)]
         )
         fin = travel_factors(travellers, np.array([p.frequent_financial]))[:, 0]
         p = p._replace(fin=fin)
@@ -206,10 +213,12 @@ KEYS = BehaveParams._fields[:-3]
 
 def day_tables(p: BehaveParams, prop_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The kernel's tables for one day's parameters ``p``: pre[speaker] = exp(-rate) and
-    the two flag probabilities at the base posting rate; gbar[speaker * 4 + smoker * 2 +
-    rode a train] = the gate threshold of the largest gated probability any such agent
-    can have (multipliers are at most 1, propensities at their extreme classes), plus a
-    margin, so that a coarse gate cell at or above it has no gated event."""
+    the two flag probabilities at the base posting rate; gbar[(speaker * 4 + smoker * 2 +
+    rode a train) * 64 + civility bucket * 8 + civic bucket] = the gate threshold of the
+    largest gated probability any such agent can have (multipliers are at most 1, the
+    propensities at the extreme classes of the agent's buckets, honesty at its extreme
+    class), plus a margin, so that a coarse gate cell at or above it has no gated
+    event."""
     pre = np.empty((2, 3))
     for sp in range(2):
         rate, crit = (p.post_rate_speaker, p.critical_speaker) if sp else (p.post_rate, p.critical)
@@ -219,22 +228,22 @@ def day_tables(p: BehaveParams, prop_values: np.ndarray) -> tuple[np.ndarray, np
             -rate * (crit * p.flag_critical + (1.0 - crit - p.misinfo) * p.flag_other)
         )
     pv = prop_values.astype(np.float64)
-    dishonest, incivil, civic = 1.0 - pv[0].min(), 1.0 - pv[1].min(), pv[2].max()
-    gbar = np.empty(8)
+    dishonest = 1.0 - pv[0].min()
+    # each bucket's least civility and greatest civic sense
+    incivil = 1.0 - pv[1].reshape(8, -1).min(axis=1)
+    civic = pv[2].reshape(8, -1).max(axis=1)
+    fin = max(p.p_debt_default, p.p_fraud, p.p_tax_evasion) * dishonest * p.fin.max()
+    gbar = np.empty((8, 8, 8))
     for sp in range(2):
         for smoker in range(2):
             for rode in range(2):
-                pmax = max(
-                    p.p_community_service * civic,
-                    p.p_smoking_in_public * incivil * smoker,
-                    p.p_traffic_violation * incivil,
-                    p.p_smoking_on_train * smoker * rode,
-                    max(p.p_debt_default, p.p_fraud, p.p_tax_evasion) * dishonest * p.fin.max(),
-                    pre[sp, 1],
-                    pre[sp, 2],
-                )
+                # [civility bucket, civic bucket]
+                public = max(p.p_smoking_in_public * smoker, p.p_traffic_violation) * incivil
+                pmax = np.maximum.outer(public, p.p_community_service * civic)
+                other = max(p.p_smoking_on_train * smoker * rode, fin, pre[sp, 1], pre[sp, 2])
+                pmax = np.maximum(pmax, other)
                 gbar[sp * 4 + smoker * 2 + rode] = 1.0 - (1.0 - pmax) ** N_GATED + 1e-11
-    return pre, gbar
+    return pre, gbar.reshape(-1)
 
 
 class Behave(Phase):
