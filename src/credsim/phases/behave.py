@@ -229,20 +229,18 @@ def day_tables(p: BehaveParams, prop_values: np.ndarray) -> tuple[np.ndarray, np
         )
     pv = prop_values.astype(np.float64)
     dishonest = 1.0 - pv[0].min()
-    # each bucket's least civility and greatest civic sense
-    incivil = 1.0 - pv[1].reshape(8, -1).min(axis=1)
-    civic = pv[2].reshape(8, -1).max(axis=1)
+    incivil = 1.0 - pv[1].reshape(8, -1).min(axis=1)  # each bucket's least civility
+    civic = pv[2].reshape(8, -1).max(axis=1)  # and greatest civic sense
     fin = max(p.p_debt_default, p.p_fraud, p.p_tax_evasion) * dishonest * p.fin.max()
-    gbar = np.empty((8, 8, 8))
-    for sp in range(2):
-        for smoker in range(2):
-            for rode in range(2):
-                # [civility bucket, civic bucket]
-                public = max(p.p_smoking_in_public * smoker, p.p_traffic_violation) * incivil
-                pmax = np.maximum.outer(public, p.p_community_service * civic)
-                other = max(p.p_smoking_on_train * smoker * rode, fin, pre[sp, 1], pre[sp, 2])
-                pmax = np.maximum(pmax, other)
-                gbar[sp * 4 + smoker * 2 + rode] = 1.0 - (1.0 - pmax) ** N_GATED + 1e-11
+    flag = np.array([0.0, 1.0])
+    # [smoker, civility bucket, civic bucket]
+    public = np.maximum(p.p_smoking_in_public * flag, p.p_traffic_violation)[:, None] * incivil
+    people = np.maximum(public[:, :, None], p.p_community_service * civic)
+    # [speaker, smoker, rode a train]
+    rest = np.maximum(p.p_smoking_on_train * np.outer(flag, flag), fin)[None]
+    rest = np.maximum(rest, np.maximum(pre[:, 1], pre[:, 2])[:, None, None])
+    pmax = np.maximum(people[None, :, None], rest[..., None, None])
+    gbar = 1.0 - (1.0 - pmax) ** N_GATED + 1e-11
     return pre, gbar.reshape(-1)
 
 
