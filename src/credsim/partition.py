@@ -516,6 +516,16 @@ def _exit_of(pid: int) -> tuple[bool, int | None]:
     return True, int(fields[49]) if len(fields) > 49 else None
 
 
+def _ours(pid: int) -> bool:
+    """Whether process ``pid`` runs credsim (not another that took the pid of a rank
+    that ended)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return b"credsim" in fh.read()
+    except OSError:
+        return False
+
+
 def launch(processes: int, args: list[str], out: Path) -> int:
     """Run ``credsim run ARGS`` as ``processes`` ranks under mpiexec on this machine and
     return its exit status. What the ranks print passes through. mpiexec is told not to
@@ -555,15 +565,18 @@ def launch(processes: int, args: list[str], out: Path) -> int:
                     if rank in pids:
                         continue
                     try:
-                        pid = int(f.read_text())  # (written by this job's rank: see above)
+                        pid = int(f.read_text())  # (an earlier job's were removed above)
                         fd = os.pidfd_open(pid)
                     except ProcessLookupError:
-                        gone.append(rank)  # ended before it was seen
-                        pids[rank] = pid
-                        continue
+                        fd = -1
                     except (OSError, ValueError):
                         continue  # not written yet
                     pids[rank] = pid
+                    if fd < 0 or not _ours(pid):  # ended before it was seen
+                        gone.append(rank)
+                        if fd >= 0:
+                            os.close(fd)
+                        continue
                     fds[fd] = rank
                     poller.register(fd, select.POLLIN)
                 if (out / "run.json").exists():
