@@ -7,7 +7,17 @@ import numpy as np
 import pytest
 
 from credsim.kernels import prefetch
-from credsim.rng import bits, day_key, parallel_for, poisson, shift_key, span, uniform, uniform2
+from credsim.rng import (
+    bits,
+    day_key,
+    parallel_for,
+    poisson,
+    shift_key,
+    span,
+    uniform,
+    uniform2,
+    zeros,
+)
 
 
 @nb.njit
@@ -173,3 +183,28 @@ def test_prefetch_changes_no_value():
     idx = np.random.default_rng(2).integers(0, a.size, 1000)
     idx[-1] = a.size - 1  # the last element: a prefetch never reads past it
     assert _prefetched_sum(a, idx) == sum(a[i] for i in idx.tolist())
+
+
+@pytest.mark.parametrize(
+    "shape, dtype",
+    [(0, np.uint8), (7, np.float32), ((3, 5), np.int16), ((2, 9_000_000), np.uint16)],
+)
+def test_zeros_are_zeros_of_the_shape_and_type_asked_whatever_the_threads(shape, dtype):
+    """rng.zeros writes its memory in pieces on every thread (the last case: 36 MB, so
+    cut in pieces); the array is np.zeros' own. (Memory fresh from the system is zeros
+    already, so the writing is checked on memory written before: every byte of every
+    piece is cleared.)"""
+    from credsim.rng import _zero
+
+    dirty = np.full(int(np.prod(shape)) * np.dtype(dtype).itemsize, 0xA5, np.uint8)
+    parallel_for(_zero, dirty.shape[0], dirty, grain=1 << 22)
+    assert not dirty.any()
+    for t in (1, nb.config.NUMBA_NUM_THREADS):
+        nb.set_num_threads(t)
+        try:
+            a = zeros(shape, dtype)
+        finally:
+            nb.set_num_threads(nb.config.NUMBA_NUM_THREADS)
+        want = np.zeros(shape, dtype)
+        assert a.dtype == want.dtype and a.shape == want.shape and a.flags.c_contiguous
+        assert not a.any()

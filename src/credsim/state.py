@@ -12,6 +12,7 @@ import numba as nb
 import numpy as np
 
 from .constants import LF_RODE_TRAIN
+from .rng import zeros
 
 # Multipliers that only ever shrink (deterrence, chilling) are kept as 16-bit codes of
 # their base-2 logarithm: the multiplier is 2 ** (-code / MULT_UNIT); code 0 is 1 and
@@ -69,7 +70,10 @@ class Column:
         if not self.per_agent:
             return np.zeros(0, self.dtype)
         shape = (self.rows, n) if self.rows > 1 else (n,)
-        return np.full(shape, v, self.dtype)
+        a = zeros(shape, self.dtype)  # (first written on every thread)
+        if v != 0:
+            a.fill(v)
+        return a
 
     @property
     def bytes_per_agent(self) -> int:
