@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from credsim import Sim
 from credsim.errors import CredsimError
 from credsim.partition import mpiexec, region_bounds
 from credsim.population import region_layout
@@ -262,15 +263,19 @@ def test_ctrl_c_stops_every_rank_at_the_same_day_with_a_checkpoint(tmp_path):
 def test_a_rank_killed_mid_run_is_one_line_naming_it_and_the_run_resumes(tmp_path):
     """``credsim run --processes P`` starts mpiexec and watches the ranks: one killed
     from outside ends the run with one line naming it, and the run resumes to the
-    single-process tables."""
+    single-process tables. (It is started with --force over a finished run: the
+    finished run's run.json does not make the launcher take the run for complete.)"""
     import re
     import signal
 
     args = ["as-reported", "--agents", "6000", "--days", "80", "--seed", "4"]
     run = tmp_path / "k"
+    # a finished run in the directory, which --force replaces: its run.json is not this
+    # run's end
+    Sim("as-reported", agents=500, days=2).run(out=run)
     cli = [sys.executable, "-m", "credsim.cli", "run", *args, "--processes", "3"]
     p = _start_until_day(
-        [*cli, "--checkpoint-every", "5", "--out", str(run), "--quiet"],
+        [*cli, "--checkpoint-every", "5", "--out", str(run), "--quiet", "--force"],
         run,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

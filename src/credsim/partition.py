@@ -516,6 +516,16 @@ def _exit_of(pid: int) -> tuple[bool, int | None]:
     return True, int(fields[49]) if len(fields) > 49 else None
 
 
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """The inode and modification time of ``path`` (None if there is none): a file
+    written again (renamed into place) has another."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns
+
+
 def _ours(pid: int) -> bool:
     """Whether process ``pid`` runs credsim (not another that took the pid of a rank
     that ended)."""
@@ -548,6 +558,12 @@ def launch(processes: int, args: list[str], out: Path) -> int:
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     died: list[tuple[int, int, int | None]] = []  # (rank, pid, wait status)
     stop = threading.Event()
+    before = _stamp(out / "run.json")  # a finished run's, which --force replaces
+
+    def complete() -> bool:
+        """Whether this job has written the run's run.json (the ranks end after it)."""
+        now = _stamp(out / "run.json")
+        return now is not None and now != before
 
     def watch() -> None:
         """Wait on every rank's pidfd: the kernel wakes this thread as the first rank
@@ -579,12 +595,14 @@ def launch(processes: int, args: list[str], out: Path) -> int:
                         continue
                     fds[fd] = rank
                     poller.register(fd, select.POLLIN)
-                if (out / "run.json").exists():
-                    return  # complete: the ranks are ending of themselves
+                if complete():
+                    return  # the ranks are ending of themselves
                 wait = 5 if len(pids) < processes else 50
                 ready = sorted(gone + [fds[fd] for fd, _ in poller.poll(0 if gone else wait)])
                 if not ready:
                     continue
+                if complete():
+                    return  # (while this thread waited)
                 # more than one only if this thread ran tens of milliseconds late: then
                 # a rank mpiexec has already reaped (its status gone) before its zombies
                 got = [(rank, pids[rank], _exit_of(pids[rank])[1]) for rank in ready]
