@@ -35,14 +35,13 @@ def cache_dir() -> Path:
     return root / f"kernels-{sources_hash(Path(__file__).parent)}"
 
 
-def prune(current: Path, marker: str, keep_days: float = 30.0) -> list[Path]:
+def prune(current: Path, marker: str, keep_days: float = 30.0) -> None:
     """Remove the other ``kernels-*`` directories beside ``current`` (other versions of
     credsim's sources) whose ``marker`` file (touched by every warm-up that uses the
     directory) or, without one, the directory itself was last touched more than
-    ``keep_days`` ago; return them. Each version's cache takes a few megabytes, and
+    ``keep_days`` ago. Each version's cache takes a few megabytes, and
     every upgrade (or edit of the sources) starts another."""
     cutoff = time.time() - keep_days * 86400.0
-    gone = []
     for d in current.parent.glob("kernels-*"):
         if d == current or not d.is_dir():
             continue
@@ -53,8 +52,6 @@ def prune(current: Path, marker: str, keep_days: float = 30.0) -> list[Path]:
             continue
         if last < cutoff:
             shutil.rmtree(d, ignore_errors=True)
-            gone.append(d)
-    return gone
 
 
 numba.config.CACHE_DIR = str(cache_dir())  # type: ignore[attr-defined]

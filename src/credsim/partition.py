@@ -503,17 +503,15 @@ def mpiexec() -> str | None:
     return str(here) if here.exists() else shutil.which("mpiexec")
 
 
-def _exit_of(pid: int) -> tuple[bool, int | None]:
-    """Whether process ``pid`` has ended (a zombie, or gone), and then its wait status
-    where the kernel still has it (a zombie's: field 52 of /proc/PID/stat)."""
+def _wait_status(pid: int) -> int | None:
+    """The wait status of process ``pid``, which has ended, where the kernel still has it
+    (a zombie's: field 52 of /proc/PID/stat); None once its parent has reaped it."""
     try:
         with open(f"/proc/{pid}/stat") as fh:
             fields = fh.read().rsplit(")", 1)[1].split()
     except OSError:
-        return True, None
-    if fields[0] != "Z":
-        return False, None
-    return True, int(fields[49]) if len(fields) > 49 else None
+        return None
+    return int(fields[49]) if fields[0] == "Z" and len(fields) > 49 else None
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
@@ -598,14 +596,14 @@ def launch(processes: int, args: list[str], out: Path) -> int:
                 if complete():
                     return  # the ranks are ending of themselves
                 wait = 5 if len(pids) < processes else 50
-                ready = sorted(gone + [fds[fd] for fd, _ in poller.poll(0 if gone else wait)])
+                ready = gone + [fds[fd] for fd, _ in poller.poll(0 if gone else wait)]
                 if not ready:
                     continue
                 if complete():
                     return  # (while this thread waited)
                 # more than one only if this thread ran tens of milliseconds late: then
                 # a rank mpiexec has already reaped (its status gone) before its zombies
-                got = [(rank, pids[rank], _exit_of(pids[rank])[1]) for rank in ready]
+                got = [(rank, pids[rank], _wait_status(pids[rank])) for rank in ready]
                 died.extend(sorted(got, key=lambda d: (d[2] is not None, d[0])))
                 for rank, pid in pids.items():  # the others wait for them: end them
                     if rank not in ready:
