@@ -1,5 +1,6 @@
 """The build, again and again in one process (not part of the test run): how much of it
-is the work and how much the first touch of memory the process has not used before.
+is the work and how much the first touch of memory the process has not used before, and
+the network's passes apart.
 
     python -m benchmarks.build                          # 10,000,000 agents, 3 builds
     python -m benchmarks.build --agents 1000000 --repeats 5
@@ -7,8 +8,11 @@ is the work and how much the first touch of memory the process has not used befo
 Each repeat builds the population, the network and the rest of the build (state,
 recorder, friend counts: ``Sim.build_on``) of as-reported, timing each, then frees them.
 The first build writes memory fresh from the operating system; the later ones mostly
-memory the earlier ones freed. Then one day is timed, for the build in days. Last, 1 GB
-is written twice in one array: once fresh, once again."""
+memory the earlier ones freed. The network's passes are timed apart: counting the pairs
+(the first pass of ``_sources``), placing them (its second pass: the first write of
+every neighbour slot, scattered), sorting and merging each block (``_assemble``), and
+the rest (closing the gaps between chunks). Then one day is timed, for the build in
+days. Last, 1 GB is written twice in one array: once fresh, once again."""
 
 from __future__ import annotations
 
@@ -18,9 +22,24 @@ import time
 
 import numpy as np
 
+from credsim import network
 from credsim.network import build_network
 from credsim.population import build_population
 from credsim.sim import Sim, warm_kernels
+
+
+def _timed_passes() -> list[tuple[str, float]]:
+    """Time each parallel pass of the network's build (in the order run)."""
+    passes: list[tuple[str, float]] = []
+    run = network.parallel_for
+
+    def timed(kernel, *args, **kw):  # type: ignore[no-untyped-def]
+        t = time.perf_counter()
+        run(kernel, *args, **kw)
+        passes.append((kernel.__name__, time.perf_counter() - t))
+
+    network.parallel_for = timed  # type: ignore[assignment]
+    return passes
 
 
 def main() -> None:
@@ -29,18 +48,27 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     a = ap.parse_args()
     warm_kernels()
-    print("build | population s | network s | state, recorder, friend counts s | total s")
+    passes = _timed_passes()
+    print(
+        "build | population s | network s (count, place, sort and merge, rest)"
+        " | state, recorder, friend counts s | total s"
+    )
     for r in range(a.repeats):
         sim = Sim("as-reported", agents=a.agents, days=3, seed=1)
         t0 = time.perf_counter()
         pop = build_population(sim.scenario.population, a.agents, 1)
         t1 = time.perf_counter()
+        passes.clear()
         graph = build_network(pop, sim.scenario.network, 1)
         t2 = time.perf_counter()
         sim.build_on(pop, graph)
         t3 = time.perf_counter()
-        parts = (t1 - t0, t2 - t1, t3 - t2, t3 - t0)
-        print(f"{r + 1} | " + " | ".join(f"{x:.3f}" for x in parts), flush=True)
+        sp = [x for k, x in passes if k == "_sources"] + [0.0, 0.0]
+        sa = sum(x for k, x in passes if k == "_assemble")
+        rest = t2 - t1 - sp[0] - sp[1] - sa
+        net = f"{t2 - t1:.3f} ({sp[0]:.3f}, {sp[1]:.3f}, {sa:.3f}, {rest:.3f})"
+        parts = (f"{t1 - t0:.3f}", net, f"{t3 - t2:.3f}", f"{t3 - t0:.3f}")
+        print(f"{r + 1} | " + " | ".join(parts), flush=True)
         if r == a.repeats - 1:
             sim.step()  # (the first day loads the day's kernels)
             t = time.perf_counter()
