@@ -28,8 +28,10 @@ DAY_PHASES = ("behave", "observe", "score", "list", "services", "respond", "reco
 # Workers (run in subprocesses)
 
 
-def _credsim_days(agents: int, days: int, seed: int = 1) -> dict:
-    """Build and run; the time of the day loop and of the build."""
+def _credsim_days(agents: int, days: int, seed: int = 1, written: bool = False) -> dict:
+    """Build and run; the time of the day loop and of the build. ``written``: the
+    recorder's arrays of the horizon's aggregates are written once before the first day
+    (not timed), so that no day writes memory new to the process."""
     import credsim
 
     # load the build's kernels first, as credsim run does before it builds (warm_kernels):
@@ -41,6 +43,9 @@ def _credsim_days(agents: int, days: int, seed: int = 1) -> dict:
     t = time.perf_counter()
     sim.build()
     build = time.perf_counter() - t
+    if written:
+        for k in sim.recorder.ARRAYS:
+            getattr(sim.recorder, k).fill(0)
     # one warm-up day is excluded from the timing (kernels are loaded from the cache)
     sim.step()
     before = {k: sim.timings[k] for k in DAY_PHASES}
