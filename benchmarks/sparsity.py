@@ -3,7 +3,7 @@ a day, whose 1-point score bin or tier changes, who have anything in the day's c
 and whose friends' sum, or own ledger plus association, moved otherwise than by the
 day's decay (what a day that decays ledgers when read would still have to touch). These
 bound what a day that touches only the agents that change would do (docs/performance.md,
-"What would move the targets not met")."""
+"The floors under the targets not met")."""
 
 from __future__ import annotations
 
