@@ -3,7 +3,13 @@ a day, whose 1-point score bin or tier changes, who have anything in the day's c
 and whose friends' sum, or own ledger plus association, moved otherwise than by the
 day's decay (what a day that decays ledgers when read would still have to touch). These
 bound what a day that touches only the agents that change would do (docs/performance.md,
-"The floors under the targets not met")."""
+"The floors under the targets not met").
+
+    python -m benchmarks.sparsity                      # 200,000 agents, 365 days
+    python -m benchmarks.sparsity --agents 1000000 --days 730
+
+Runs as-reported and prints, for some days, the shares among scored agents, then their
+means over the run."""
 
 from __future__ import annotations
 
@@ -35,7 +41,7 @@ def main() -> None:
     m = max(int(sc.sum()), 1)
     score, tier = st.score.copy(), st.tier.copy()
     fsum = st.fsum.copy()
-    x = (st.own + st.assoc).astype(np.float64)
+    sway = (st.own + st.assoc).astype(np.float64)
     rows = []
     print(
         "day | score moved | bin changed | tier changed | ledger not 0 | any day column"
@@ -50,13 +56,13 @@ def main() -> None:
         ledger = ((st.own != 0) | (st.assoc != 0)) & sc
         busy = (d.true_ev != 0) | (d.obs != 0) | (d.court != 0) | (d.lst != 0) | (d.svc_req != 0)
         pushed = _off_decay(st.fsum, fsum, dec) & sc
-        xnow = (st.own + st.assoc).astype(np.float64)
-        swayed = _off_decay(xnow, x, dec) & sc
+        now = (st.own + st.assoc).astype(np.float64)
+        swayed = _off_decay(now, sway, dec) & sc
         r = [v.sum() / m for v in (moved, binned, tiered, ledger)] + [busy.mean()]
         r += [pushed.sum() / m, swayed.sum() / m]
         rows.append(r)
         score[:], tier[:] = st.score, st.tier
-        fsum[:], x[:] = st.fsum, xnow
+        fsum[:], sway[:] = st.fsum, now
         if sim.day_done in (1, 30, 90, 180, 365, 730) or sim.day_done == sim.days:
             print(f"{sim.day_done} | " + " | ".join(f"{x:.2%}" for x in r))
     mean = np.mean(rows, axis=0)
