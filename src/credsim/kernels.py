@@ -183,7 +183,9 @@ def changed_of(delta: np.ndarray, scored: np.ndarray, nchunks: int) -> np.ndarra
     n = delta.shape[0]
     step = (n + nchunks - 1) // nchunks
     cnt = np.zeros(nchunks + 1, np.int64)
-    parallel_for(_changed_count, nchunks, delta, scored, step, cnt, grain=AGENT_GRAIN, work=n)
+    # (the count, vectorised, costs about a sixteenth of what an agent of a day's pass
+    # does: cut only where each piece is worth a hand-over to another thread)
+    parallel_for(_changed_count, nchunks, delta, scored, step, cnt, grain=16 * AGENT_GRAIN, work=n)
     off = np.cumsum(cnt)
     out = np.empty(int(off[-1]), np.int64)
     parallel_for(_changed_fill, nchunks, delta, scored, step, off, out, grain=AGENT_GRAIN, work=n)

@@ -614,9 +614,11 @@ class Recorder:
             offsets = np.cumsum(self._rows)
             ends = np.zeros(N_CHUNKS, np.int64)
             out = np.zeros(int(offsets[-1]) + d.false_target.shape[0], LEDGER_DTYPE)
+            # (a row costs about what a dozen agents of a day's pass do)
             parallel_for(
-                ledger_fill, N_CHUNKS, offsets, *args, out, ends, work=int(self._nactive.sum())
-            )
+                ledger_fill, N_CHUNKS, offsets, *args, out, ends,
+                grain=max(1, AGENT_GRAIN // 12), work=int(self._nactive.sum()),
+            )  # fmt: skip
             if not np.array_equal(ends, offsets[1:]):
                 raise AssertionError("record: the ledger rows written differ from those counted")
             _ledger_false(
