@@ -19,6 +19,8 @@ from __future__ import annotations
 import argparse
 import gc
 import time
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -33,12 +35,12 @@ def _timed_passes() -> list[tuple[str, float]]:
     passes: list[tuple[str, float]] = []
     run = network.parallel_for
 
-    def timed(kernel, *args, **kw):  # type: ignore[no-untyped-def]
+    def timed(kernel: Callable[..., None], *args: Any, **kw: Any) -> None:
         t = time.perf_counter()
         run(kernel, *args, **kw)
         passes.append((kernel.__name__, time.perf_counter() - t))
 
-    network.parallel_for = timed  # type: ignore[assignment]
+    network.parallel_for = timed
     return passes
 
 

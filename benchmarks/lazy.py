@@ -82,7 +82,7 @@ def marked_agents(mark):
     for wd in range(mark.shape[0]):
         bits = mark[wd]
         while bits:
-            out[k] = (wd << 6) + trailing_zeros(bits)
+            out[k] = (wd << 6) + trailing_zeros(bits)  # type: ignore[call-arg]
             bits &= bits - np.uint64(1)
             k += 1
     return out
@@ -201,9 +201,17 @@ def main() -> None:
     # the agents with an observed event are marked too (the observe phase would mark them)
     ev = np.flatnonzero(events)
     np.bitwise_or.at(mark, ev >> 6, np.left_shift(np.uint64(1), (ev & 63).astype(np.uint64)))
-    t_rescan = _ms(lambda: (reset(), again(marked_agents(mark), False, d.obs, day, p, *state)))
-    t_rescan -= t_reset
-    t_cross = _ms(lambda: (reset(), again(cross, True, d.obs, day, p, *state))) - t_reset
+
+    def rescan() -> None:
+        reset()
+        again(marked_agents(mark), False, d.obs, day, p, *state)
+
+    def crossings() -> None:
+        reset()
+        again(cross, True, d.obs, day, p, *state)
+
+    t_rescan = _ms(rescan) - t_reset
+    t_cross = _ms(crossings) - t_reset
 
     cols = [x.copy() for x in (st.own, st.own_false, st.fsum)]
     rest = [x.copy() for x in (st.assoc, st.score, st.tier, d.marks, d.delta)]

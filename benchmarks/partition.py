@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from typing import Any
 
 import numpy as np
 
@@ -88,7 +89,7 @@ def main() -> None:
     print(json.dumps(out))
 
 
-def _max():
+def _max() -> Any:
     from mpi4py import MPI
 
     return MPI.MAX

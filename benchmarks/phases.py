@@ -28,8 +28,9 @@ def main() -> None:
     written = "--written" in sys.argv[3:]
     t = time.perf_counter()
     warm_kernels(helper=False)
+    opt = int(numba.config.OPT)  # type: ignore[attr-defined]
     print(
-        f"NUMBA_OPT {int(numba.config.OPT)}: kernels in {time.perf_counter() - t:.1f} s "
+        f"NUMBA_OPT {opt}: kernels in {time.perf_counter() - t:.1f} s "
         f"({COMPILE.seconds:.1f} s compiling)"
     )
     r = _credsim_days(agents, days, written=written)

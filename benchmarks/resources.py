@@ -90,7 +90,8 @@ def measure(agents: int, days: int, scenario: str, threads: int, workdir: Path) 
     w.join()
     wall = time.perf_counter() - t0
     if status != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed: {p.stderr.read().decode()}")
+        err = p.stderr.read().decode() if p.stderr is not None else ""
+        raise SystemExit(f"{' '.join(cmd)} failed: {err}")
     peak_rss = usage.ru_maxrss * 1024
     final = dir_bytes(out)
     subprocess.run(["rm", "-rf", str(out)], check=True)

@@ -19,7 +19,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 DAY_PHASES = ("behave", "observe", "score", "list", "services", "respond", "record")
 
@@ -123,12 +125,12 @@ def _first_run(agents: int, days: int, helper: bool = True) -> dict:
     own: collections.Counter = collections.Counter()
 
     class _Kernels(ev.Listener):
-        def on_start(self, event) -> None:
+        def on_start(self, event: Any) -> None:
             d = event.data.get("dispatcher")
             name = f"{d.py_func.__module__}.{d.py_func.__qualname__}" if d else "?"
             stack.append([name, time.perf_counter(), 0.0])
 
-        def on_end(self, event) -> None:
+        def on_end(self, event: Any) -> None:
             name, t0, inner = stack.pop()
             dt = time.perf_counter() - t0
             own[name] += dt - inner
@@ -185,7 +187,7 @@ def _peer(agents: int, days: int) -> dict:
     return run(agents, days, seed=1)
 
 
-WORKERS = {
+WORKERS: dict[str, Callable[..., dict]] = {
     "credsim": _credsim_days,
     "stream": _streaming_pass,
     "peer": _peer,
@@ -201,7 +203,7 @@ def _worker_main(argv: list[str]) -> None:
     print("RESULT " + json.dumps(out, default=float))
 
 
-def measure(name: str, threads: int = 2, cache: str | None = None, **kwargs) -> dict:
+def measure(name: str, threads: int = 2, cache: str | None = None, **kwargs: Any) -> dict:
     """Run worker ``name`` in a fresh subprocess on ``threads`` threads (with ``cache`` as
     Numba's cache directory when given)."""
     env = dict(os.environ, NUMBA_NUM_THREADS=str(threads))
@@ -219,7 +221,7 @@ def measure(name: str, threads: int = 2, cache: str | None = None, **kwargs) -> 
     raise RuntimeError(f"{name} {kwargs} failed:\n{p.stderr[-2000:]}")
 
 
-def median_of(repeats: int, name: str, key: str, **kwargs) -> tuple[float, dict]:
+def median_of(repeats: int, name: str, key: str, **kwargs: Any) -> tuple[float, dict]:
     runs = [measure(name, **kwargs) for _ in range(repeats)]
     return statistics.median(r[key] for r in runs), runs[-1]
 
@@ -228,7 +230,9 @@ def median_of(repeats: int, name: str, key: str, **kwargs) -> tuple[float, dict]
 # Sections
 
 
-def section_peer(rows: list, repeats: int, sizes=(10_000, 100_000), days: int = 30) -> None:
+def section_peer(
+    rows: list, repeats: int, sizes: tuple[int, ...] = (10_000, 100_000), days: int = 30
+) -> None:
     rows.append(("## Peer: idiomatic Mesa 3 as-reported, 30 days", "", "", ""))
     rows.append(("agents", "Mesa agent-days/s", "credsim agent-days/s", "ratio"))
     agg = []
@@ -258,7 +262,9 @@ def section_peer(rows: list, repeats: int, sizes=(10_000, 100_000), days: int = 
             rows.append((f"{n:,} {k}", f"{m:.3f}", f"{c:.3f}", ""))
 
 
-def section_limit(rows: list, repeats: int, sizes=(1_000_000, 10_000_000)) -> None:
+def section_limit(
+    rows: list, repeats: int, sizes: tuple[int, ...] = (1_000_000, 10_000_000)
+) -> None:
     rows.append(("## Machine limit: one day against one streaming pass", "", "", ""))
     rows.append(("agents", "streaming pass s", "one day s", "day / pass"))
     for n in sizes:
@@ -275,7 +281,7 @@ def section_limit(rows: list, repeats: int, sizes=(1_000_000, 10_000_000)) -> No
         )
 
 
-def section_memory(rows: list, sizes=(1_000_000, 10_000_000)) -> None:
+def section_memory(rows: list, sizes: tuple[int, ...] = (1_000_000, 10_000_000)) -> None:
     rows.append(("## Memory per agent (as-reported, degree 20)", "", "", ""))
     rows.append(("agents", "peak RSS / agent", "state columns / agent", "network / agent"))
     for n in sizes:
@@ -337,7 +343,9 @@ def section_compile(rows: list, repeats: int, agents: int = 2000, days: int = 30
     )
 
 
-def section_scaling(rows: list, repeats: int, sizes=(100_000, 1_000_000, 10_000_000)) -> None:
+def section_scaling(
+    rows: list, repeats: int, sizes: tuple[int, ...] = (100_000, 1_000_000, 10_000_000)
+) -> None:
     rows.append(("## Scaling: time per simulated day", "", "", ""))
     rows.append(
         ("agents", "1 thread s/day", "2 threads s/day", "build s (2 threads; + loading kernels)")

@@ -360,6 +360,7 @@ class Citizen(mesa.Agent):
             else:
                 counts["judgments_financial"] += 1
                 self.judged = self.case_kind
+                assert self.case_kind is not None  # (a pending case has its kind)
                 self._observed(self.case_kind)
             self.case_day, self.case_kind, self.case_false_flag = -1, None, False
         for event in self.true_events:
@@ -562,9 +563,9 @@ class CreditModel(mesa.Model):
         rnd = self.random
         citizens = self.citizens
         n = len(citizens)
-        children = [a for a in citizens if a.parent is not None]
-        for child in children:
-            self._befriend(child, child.parent)
+        children = [(a, a.parent) for a in citizens if a.parent is not None]
+        for child, parent in children:
+            self._befriend(child, parent)
         random_edges = max(0, round(n * MEAN_DEGREE / 2) - len(children))
         per_agent, extra = divmod(random_edges, n)
         for a in citizens:
