@@ -19,29 +19,13 @@ from __future__ import annotations
 import argparse
 import gc
 import time
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
-from credsim import network
+from benchmarks.passes import time_passes
 from credsim.network import build_network
 from credsim.population import build_population
 from credsim.sim import Sim, warm_kernels
-
-
-def _timed_passes() -> list[tuple[str, float]]:
-    """Time each parallel pass of the network's build (in the order run)."""
-    passes: list[tuple[str, float]] = []
-    run = network.parallel_for
-
-    def timed(kernel: Callable[..., None], *args: Any, **kw: Any) -> None:
-        t = time.perf_counter()
-        run(kernel, *args, **kw)
-        passes.append((kernel.__name__, time.perf_counter() - t))
-
-    network.parallel_for = timed
-    return passes
 
 
 def main() -> None:
@@ -50,7 +34,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     a = ap.parse_args()
     warm_kernels()
-    passes = _timed_passes()
+    passes = time_passes("credsim.network")
     print(
         "build | population s | network s (count, place, sort and merge, rest)"
         " | state, recorder, friend counts s | total s"
@@ -65,8 +49,8 @@ def main() -> None:
         t2 = time.perf_counter()
         sim.build_on(pop, graph)
         t3 = time.perf_counter()
-        sp = [x for k, x in passes if k == "_sources"] + [0.0, 0.0]
-        sa = sum(x for k, x in passes if k == "_assemble")
+        sp = [x for k, _, x in passes if k == "_sources"] + [0.0, 0.0]
+        sa = sum(x for k, _, x in passes if k == "_assemble")
         rest = t2 - t1 - sp[0] - sp[1] - sa
         net = f"{t2 - t1:.3f} ({sp[0]:.3f}, {sp[1]:.3f}, {sa:.3f}, {rest:.3f})"
         parts = (f"{t1 - t0:.3f}", net, f"{t3 - t2:.3f}", f"{t3 - t0:.3f}")
